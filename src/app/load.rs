@@ -1,0 +1,119 @@
+//! Reading policy files from disk into [`Sources`]: the only file reading the
+//! policy core needs. Paths are walked recursively in sorted order.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, SourceFile, Sources};
+
+/// Largest policy file read; a fleet of 50,000 exact entries fits in about 8 MiB.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads every policy file under `paths`. Problems reading them are diagnostics.
+pub fn read_policies(paths: &[PathBuf]) -> (Sources, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for path in paths {
+        collect(path, true, &mut files, &mut diags);
+    }
+    files.sort();
+    files.dedup();
+    let mut sources = Sources::new();
+    for path in files {
+        let name = path.display().to_string();
+        match read_text(&path) {
+            Ok(text) => {
+                sources.add(SourceFile::new(name, text));
+            }
+            Err(d) => diags.push(d.path(name)),
+        }
+    }
+    if sources.files().is_empty() && diags.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        diags.push(
+            Diagnostic::error(
+                "no-policy-files",
+                format!("no *.yaml or *.yml policy files under {}", shown.join(", ")),
+            )
+            .help("give the folder that holds your policies, e.g. `s3cors validate policies/`"),
+        );
+    }
+    (sources, diags)
+}
+
+fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("io-error", format!("cannot read {}: {e}", path.display()))
+                    .help("check the path and its permissions"),
+            );
+            return;
+        }
+    };
+    if meta.is_dir() {
+        let entries = match fs::read_dir(path) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("io-error", format!("cannot list {}: {e}", path.display()))
+                        .help("check the folder's permissions"),
+                );
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for child in children {
+            let hidden = child
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !hidden {
+                collect(&child, false, out, diags);
+            }
+        }
+    } else if explicit || is_policy_file(path) {
+        out.push(path.to_path_buf());
+    }
+}
+
+fn is_policy_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let io_err = |e: std::io::Error| {
+        Diagnostic::error("io-error", format!("cannot read {}: {e}", path.display()))
+            .help("check the file's permissions")
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    // Read one byte past the limit, so a huge file is refused without reading it all.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            "file-too-large",
+            format!(
+                "{} is over {} MiB; policy files are much smaller",
+                path.display(),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+        .help("split it into several files, or check that this is a policy file"));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) if !text.contains('\0') => Ok(text),
+        Ok(_) | Err(_) => Err(Diagnostic::error(
+            "not-utf8",
+            format!("{} is not UTF-8 text", path.display()),
+        )
+        .help("policy files are YAML text; check that this is the right file")),
+    }
+}

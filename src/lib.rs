@@ -1,0 +1,14 @@
+//! s3cors: declarative policy-as-code for Amazon S3 bucket CORS configurations.
+//!
+//! See ARCHITECTURE.md for the code map and the invariants that keep the core pure.
+
+// The pure core: no I/O, no async, no AWS SDK.
+pub mod diag;
+pub mod model;
+pub mod policy;
+pub mod render;
+
+// The shell.
+pub mod app;
+pub mod cli;
+pub mod s3;

@@ -1,0 +1,154 @@
+//! Policies: the validated model of what the YAML files declare.
+//!
+//! `yaml` reads text into positioned nodes, `validate` turns the nodes of every file
+//! into a [`Policy`] while collecting every problem as a diagnostic, `raw` mirrors
+//! the file format as serde types (the JSON Schema and `import`'s output), and
+//! `ownership` decides which entry, if any, manages a bucket.
+
+pub mod ownership;
+pub mod raw;
+pub mod validate;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+use globset::GlobMatcher;
+
+use crate::diag::{Diagnostic, Sources, Span};
+use crate::model::{CorsConfig, CorsRule, Method};
+
+/// The only policy file `version` so far.
+pub const VERSION: i64 = 1;
+
+/// Everything the policy files under the given paths declare.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub buckets: Vec<BucketEntry>,
+    pub guardrails: Vec<Guardrail>,
+}
+
+/// One entry of a file's `buckets:` list.
+#[derive(Debug, Clone)]
+pub struct BucketEntry {
+    pub selector: Selector,
+    /// Expected bucket owner, sent with every call for this bucket.
+    pub account: Option<String>,
+    /// Declared region: skips region discovery.
+    pub region: Option<String>,
+    /// The rules in S3's order, with ruleset references spliced in. Empty means the
+    /// entry declared `rules: []`: the bucket must have no CORS configuration.
+    pub rules: Vec<PolicyRule>,
+    /// The entry's `name:` or `match:` value.
+    pub span: Span,
+}
+
+impl BucketEntry {
+    /// The configuration this entry wants, `None` for "no CORS".
+    pub fn desired(&self) -> Option<CorsConfig> {
+        if self.rules.is_empty() {
+            None
+        } else {
+            Some(CorsConfig::new(
+                self.rules.iter().map(|r| r.rule.clone()).collect(),
+            ))
+        }
+    }
+}
+
+/// How an entry picks its buckets.
+#[derive(Debug, Clone)]
+pub enum Selector {
+    /// One bucket by exact name.
+    Name(String),
+    /// Every existing bucket whose name matches the glob and that carries all the tags.
+    Match(BucketMatch),
+}
+
+#[derive(Debug, Clone)]
+pub struct BucketMatch {
+    pub pattern: String,
+    pub glob: GlobMatcher,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A rule as declared, with the places its parts came from.
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub rule: CorsRule,
+    /// The ruleset this rule was spliced from, if any.
+    pub ruleset: Option<String>,
+    /// Where the `ruleset:` reference stands, for rules spliced from a ruleset.
+    pub reference: Option<Span>,
+    pub spans: RuleSpans,
+}
+
+/// Where each part of a rule stands in its file, so findings about a rule's values
+/// (lints, guardrails, explain) can point at the exact line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpans {
+    /// The rule's mapping.
+    pub rule: Span,
+    pub id: Option<Span>,
+    pub allowed_origins: Vec<Span>,
+    pub allowed_methods: Vec<Span>,
+    pub allowed_headers: Vec<Span>,
+    pub expose_headers: Vec<Span>,
+    pub max_age_seconds: Option<Span>,
+}
+
+/// An organisation rule over CORS rules (SPEC.md section 1, `guardrails:`).
+#[derive(Debug, Clone)]
+pub struct Guardrail {
+    pub id: String,
+    pub description: Option<String>,
+    /// The `buckets:` glob (default `*`).
+    pub scope: String,
+    pub scope_glob: GlobMatcher,
+    pub forbid: Option<Forbid>,
+    pub require: Require,
+    pub span: Span,
+}
+
+/// A rule is forbidden when it has one of the listed values in every listed field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forbid {
+    pub origins: Vec<String>,
+    pub methods: Vec<Method>,
+    pub headers: Vec<String>,
+}
+
+/// What every rule in scope must satisfy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Require {
+    /// Every origin must use this scheme (`https`); the literal `*` fails it.
+    pub origin_scheme: Option<String>,
+    pub max_age_seconds_at_most: Option<i32>,
+    /// Every origin must be covered by one of these patterns.
+    pub origins_within: Vec<String>,
+    /// Every method must be one of these.
+    pub methods_within: Vec<Method>,
+}
+
+impl Require {
+    pub fn is_empty(&self) -> bool {
+        *self == Require::default()
+    }
+}
+
+/// The result of reading policy files: the model plus every finding.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub policy: Policy,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and validates every file in `sources`. Pure: the caller reads the files.
+pub fn load(sources: &Sources) -> Loaded {
+    validate::validate(sources)
+}

@@ -1,0 +1,156 @@
+//! Ownership: which policy entry, if any, manages a bucket.
+//!
+//! An exact `name` entry wins over every `match` entry; a bucket that no entry
+//! names or matches is unmanaged and never written; two `match` entries that both
+//! select one bucket are an error naming both places.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{BucketEntry, Policy, Selector};
+use crate::diag::Diagnostic;
+
+/// Lookup structure over a policy's bucket entries.
+pub struct Ownership<'p> {
+    exact: HashMap<&'p str, &'p BucketEntry>,
+    globs: Vec<&'p BucketEntry>,
+}
+
+impl<'p> Ownership<'p> {
+    pub fn new(policy: &'p Policy) -> Self {
+        let mut exact = HashMap::new();
+        let mut globs = Vec::new();
+        for entry in &policy.buckets {
+            match &entry.selector {
+                // Validation reports duplicates; the first entry is kept.
+                Selector::Name(name) => {
+                    exact.entry(name.as_str()).or_insert(entry);
+                }
+                Selector::Match(_) => globs.push(entry),
+            }
+        }
+        Ownership { exact, globs }
+    }
+
+    /// The exact entries, in policy order.
+    pub fn exact_entries(&self) -> impl Iterator<Item = &'p BucketEntry> + '_ {
+        self.exact.values().copied()
+    }
+
+    /// Whether any entry selects buckets by glob (so ListBuckets is needed).
+    pub fn has_globs(&self) -> bool {
+        !self.globs.is_empty()
+    }
+
+    /// The entry naming this bucket exactly.
+    pub fn exact(&self, bucket: &str) -> Option<&'p BucketEntry> {
+        self.exact.get(bucket).copied()
+    }
+
+    /// The `match` entries whose glob matches the name, before any tag check.
+    fn glob_candidates(&self, bucket: &str) -> Vec<&'p BucketEntry> {
+        self.globs
+            .iter()
+            .copied()
+            .filter(|e| matches!(&e.selector, Selector::Match(m) if m.glob.is_match(bucket)))
+            .collect()
+    }
+
+    /// Whether deciding this bucket's owner needs its tags: no exact entry, and
+    /// a glob that matches its name narrows by tags.
+    pub fn needs_tags(&self, bucket: &str) -> bool {
+        self.exact(bucket).is_none()
+            && self
+                .glob_candidates(bucket)
+                .iter()
+                .any(|e| matches!(&e.selector, Selector::Match(m) if !m.tags.is_empty()))
+    }
+
+    /// The entry managing `bucket`, given its tags when [`Self::needs_tags`] said so
+    /// (`None` tags count as no tags). `Ok(None)` means unmanaged.
+    pub fn owner(
+        &self,
+        bucket: &str,
+        tags: Option<&BTreeMap<String, String>>,
+    ) -> Result<Option<&'p BucketEntry>, Diagnostic> {
+        if let Some(entry) = self.exact(bucket) {
+            return Ok(Some(entry));
+        }
+        let empty = BTreeMap::new();
+        let tags = tags.unwrap_or(&empty);
+        let selected: Vec<_> = self
+            .glob_candidates(bucket)
+            .into_iter()
+            .filter(|e| match &e.selector {
+                Selector::Match(m) => m.tags.iter().all(|(k, v)| tags.get(k) == Some(v)),
+                Selector::Name(_) => false,
+            })
+            .collect();
+        match selected.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            [first, second, ..] => Err(Diagnostic::error(
+                "overlapping-match",
+                format!("bucket `{bucket}` is selected by two `match` entries"),
+            )
+            .at(second.span)
+            .help(format!(
+                "narrow one glob (or its tags), or add an exact `name: {bucket}` entry, which wins"
+            ))
+            .related(first.span, "also selected by this entry")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{SourceFile, Sources};
+
+    fn policy(text: &str) -> Policy {
+        let mut sources = Sources::new();
+        sources.add(SourceFile::new("p.yaml", text));
+        let loaded = crate::policy::load(&sources);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        loaded.policy
+    }
+
+    const RULES: &str = "rules: [{AllowedOrigins: ['*'], AllowedMethods: [GET]}]";
+
+    #[test]
+    fn exact_beats_match_and_tags_narrow() {
+        let p = policy(&format!(
+            "version: 1\nbuckets:\n  - name: static-special\n    {RULES}\n  - match: 'static-*'\n    tags: {{team: web}}\n    {RULES}\n  - match: 'logs-*'\n    {RULES}\n"
+        ));
+        let o = Ownership::new(&p);
+        let web: BTreeMap<String, String> = [("team".to_string(), "web".to_string())].into();
+        let line = |e: Option<&BucketEntry>| e.map(|e| e.span.start);
+        type Case<'a> = (&'a str, Option<&'a BTreeMap<String, String>>, Option<usize>);
+        let cases: Vec<Case> = vec![
+            ("static-special", None, line(Some(&p.buckets[0]))),
+            ("static-a", Some(&web), line(Some(&p.buckets[1]))),
+            ("static-a", None, None),
+            ("logs-1", None, line(Some(&p.buckets[2]))),
+            ("other", None, None),
+        ];
+        for (bucket, tags, want) in cases {
+            assert_eq!(line(o.owner(bucket, tags).unwrap()), want, "{bucket}");
+        }
+        assert!(o.needs_tags("static-a"));
+        assert!(!o.needs_tags("static-special"));
+        assert!(!o.needs_tags("logs-1"));
+        assert!(o.has_globs());
+    }
+
+    #[test]
+    fn two_matches_are_an_error_naming_both() {
+        let p = policy(&format!(
+            "version: 1\nbuckets:\n  - match: 'app-*'\n    {RULES}\n  - match: '*-prod'\n    {RULES}\n"
+        ));
+        let o = Ownership::new(&p);
+        let err = o.owner("app-prod", None).unwrap_err();
+        assert_eq!(err.code, "overlapping-match");
+        assert_eq!(err.span, Some(p.buckets[1].span));
+        assert_eq!(err.related[0].span, p.buckets[0].span);
+        assert!(o.owner("app-dev", None).unwrap().is_some());
+    }
+}

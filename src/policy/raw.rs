@@ -1,0 +1,143 @@
+//! The policy file format as serde types: the source of `s3cors schema` (JSON
+//! Schema for editors) and of the YAML that `import` writes. Validation does not
+//! go through these types (it needs positions and every error at once, see
+//! `validate`); a test keeps the two readings of the format in agreement.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Method;
+
+/// One policy file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "s3cors policy file")]
+pub struct PolicyFile {
+    /// Format version; the only one so far is 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Named rule lists, usable from any file with `- ruleset: NAME`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rulesets: BTreeMap<String, Vec<Rule>>,
+    /// The buckets these policies manage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<Bucket>,
+    /// Organisation rules every matching bucket's CORS rules must follow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<Guardrail>,
+}
+
+/// A bucket entry: exactly one of `name` or `match`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// One bucket, by exact name. Wins over any `match` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Every existing bucket whose name matches this glob.
+    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+    pub match_: Option<String>,
+    /// With `match`: only buckets carrying all these tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Expected bucket owner (12-digit account ID), sent on every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub account: Option<String>,
+    /// The bucket's region, to skip region discovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The CORS rules in S3's evaluation order; `[]` means no CORS configuration.
+    pub rules: Vec<RuleItem>,
+}
+
+/// A rule, or a reference splicing a named ruleset in its place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RuleItem {
+    Ruleset {
+        /// The name of a ruleset declared under `rulesets:` in any policy file.
+        ruleset: String,
+    },
+    Rule(Rule),
+}
+
+/// One CORS rule, with the S3 console's JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Rule {
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_headers: Vec<String>,
+    #[schemars(length(min = 1))]
+    pub allowed_methods: Vec<Method>,
+    #[schemars(length(min = 1))]
+    pub allowed_origins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub max_age_seconds: Option<i32>,
+}
+
+/// An organisation rule over CORS rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrail {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Glob of the bucket names it applies to; default every bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid: Option<Forbid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<Require>,
+}
+
+/// A rule breaks it when it holds one of the listed values in every listed field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Forbid {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<Method>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+}
+
+/// What every rule in scope must satisfy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Require {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_scheme: Option<OriginScheme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub max_age_seconds_at_most: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins_within: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods_within: Vec<Method>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OriginScheme {
+    Https,
+    Http,
+}
+
+/// The JSON Schema of policy files, pretty-printed with a trailing newline.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(PolicyFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

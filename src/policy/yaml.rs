@@ -1,0 +1,427 @@
+//! A YAML document as a tree of nodes that remember where they came from.
+//!
+//! serde_yaml stops at the first error and forgets positions, so policy files are
+//! read through yaml-rust2's event parser into [`Node`]s carrying byte [`Span`]s;
+//! validation then walks the tree and reports every problem with its place.
+//! Hostile input is bounded here: nesting depth and alias expansion have hard
+//! limits, so a "billion laughs" file ends with an error, not an OOM.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diag::{Diagnostic, FileId, Span};
+
+/// Deepest nesting accepted. Policy files need about 6 levels.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes one document may hold once aliases are expanded.
+pub const MAX_NODES: usize = 2_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// `~`, `null`, or nothing at all.
+    Null,
+    /// Any scalar other than null; `plain` is false for quoted and block scalars,
+    /// so `"3600"` stays a string while `3600` reads as a number.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// What the node is, for "expected a list, found a string" messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Scalar { text, plain } => {
+                if !plain {
+                    "a string"
+                } else if text.parse::<i64>().is_ok() {
+                    "an integer"
+                } else if text.parse::<f64>().is_ok() {
+                    "a number"
+                } else if matches!(text.as_str(), "true" | "false" | "True" | "False") {
+                    "a boolean"
+                } else {
+                    "a string"
+                }
+            }
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Parses one policy file. `Ok(None)` means the file holds no document at all.
+pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    let mut builder = Builder {
+        file,
+        text,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        root: None,
+        documents: 0,
+        ascii: text.is_ascii(),
+        cursor: std::cell::Cell::new((0, 0)),
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            let span = builder.span_at(*e.marker(), 1);
+            Diagnostic::error("yaml-syntax", format!("invalid YAML: {}", e.info()))
+                .at(span)
+                .help("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)")
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.event(event, mark)?;
+    }
+    Ok(builder.root)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+        count: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        start: Span,
+        anchor: usize,
+        count: usize,
+    },
+}
+
+struct Builder<'a> {
+    file: FileId,
+    text: &'a str,
+    stack: Vec<Frame>,
+    /// Anchored nodes with the number of nodes each expands to.
+    anchors: HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    root: Option<Node>,
+    documents: usize,
+    /// Pure-ASCII text: character and byte offsets agree.
+    ascii: bool,
+    /// The last (character, byte) offset pair converted: markers mostly move forward.
+    cursor: std::cell::Cell<(usize, usize)>,
+}
+
+impl Builder<'_> {
+    /// The byte offset of a marker: yaml-rust2 counts characters.
+    fn byte_offset(&self, mark: Marker) -> usize {
+        let chars = mark.index();
+        if self.ascii {
+            return chars.min(self.text.len());
+        }
+        let (mut c, mut b) = self.cursor.get();
+        if chars < c {
+            (c, b) = (0, 0);
+        }
+        let rest = &self.text[b..];
+        let b = match rest.char_indices().nth(chars - c) {
+            Some((i, _)) => b + i,
+            None => self.text.len(),
+        };
+        self.cursor.set((chars, b));
+        b
+    }
+
+    /// A span starting at `mark`, `len` bytes long, kept within the text and its line.
+    fn span_at(&self, mark: Marker, len: usize) -> Span {
+        let start = self.byte_offset(mark);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let mut end = (start + len.max(1)).min(line_end);
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
+        Span {
+            file: self.file,
+            start,
+            end: end.max(start),
+        }
+    }
+
+    fn event(&mut self, event: Event, mark: Marker) -> Result<(), Diagnostic> {
+        match event {
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(Diagnostic::error(
+                        "multiple-documents",
+                        "a policy file holds one YAML document; this is a second one",
+                    )
+                    .at(self.span_at(mark, 3))
+                    .help("move this document into a file of its own"));
+                }
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.enter(mark)?;
+                let start = self.span_at(mark, 1);
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start,
+                    anchor,
+                    count: 1,
+                });
+            }
+            Event::MappingStart(anchor, _) => {
+                self.enter(mark)?;
+                let start = self.span_at(mark, 1);
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    start,
+                    anchor,
+                    count: 1,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq {
+                    items,
+                    start,
+                    anchor,
+                    count,
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        kind: NodeKind::Seq(items),
+                        span: start,
+                    };
+                    self.finish(node, anchor, count)?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    entries,
+                    start,
+                    anchor,
+                    count,
+                    ..
+                }) = self.stack.pop()
+                {
+                    // A block mapping has no opening token: it starts at its first key.
+                    let span = entries.first().map_or(start, |(k, _)| k.span);
+                    let node = Node {
+                        kind: NodeKind::Map(entries),
+                        span: if span.start < start.start {
+                            span
+                        } else {
+                            start
+                        },
+                    };
+                    self.finish(node, anchor, count)?;
+                }
+            }
+            Event::Scalar(text, style, anchor, _) => {
+                let plain = style == TScalarStyle::Plain;
+                let len = match style {
+                    TScalarStyle::Plain => text.len(),
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => text.len() + 2,
+                    _ => 1,
+                };
+                let span = self.span_at(mark, len);
+                let kind = if plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                {
+                    NodeKind::Null
+                } else {
+                    NodeKind::Scalar { text, plain }
+                };
+                self.nodes += 1;
+                self.finish(Node { kind, span }, anchor, 1)?;
+            }
+            Event::Alias(id) => {
+                let Some(&(_, count)) = self.anchors.get(&id) else {
+                    return Err(
+                        Diagnostic::error("yaml-syntax", "alias to an unknown anchor")
+                            .at(self.span_at(mark, 1))
+                            .help("define the anchor (`&name`) before using it (`*name`)"),
+                    );
+                };
+                // Count before cloning, so an alias bomb never gets materialised.
+                self.nodes += count;
+                self.check_size(mark)?;
+                let mut node = self.anchors[&id].0.clone();
+                node.span = self.span_at(mark, 1);
+                self.finish(node, 0, count)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, mark: Marker) -> Result<(), Diagnostic> {
+        self.nodes += 1;
+        self.check_size(mark)?;
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Diagnostic::error(
+                "yaml-too-complex",
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            )
+            .at(self.span_at(mark, 1))
+            .help("policy files need only a few levels of nesting; flatten this structure"));
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, mark: Marker) -> Result<(), Diagnostic> {
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::error(
+                "yaml-too-complex",
+                format!("YAML expands to more than {MAX_NODES} nodes (alias expansion?)"),
+            )
+            .at(self.span_at(mark, 1))
+            .help("write the values out or use `rulesets:` instead of repeated YAML aliases"));
+        }
+        Ok(())
+    }
+
+    /// Hands a completed node to its parent (or makes it the root).
+    fn finish(&mut self, node: Node, anchor: usize, count: usize) -> Result<(), Diagnostic> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), count));
+        }
+        match self.stack.last_mut() {
+            Some(Frame::Seq {
+                items, count: c, ..
+            }) => {
+                items.push(node);
+                *c += count;
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                count: c,
+                ..
+            }) => {
+                *c += count;
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
+            None => self.root = Some(node),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse0(text: &str) -> Result<Option<Node>, Diagnostic> {
+        parse(0, text)
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let text = "a: 1\nb:\n  - x\n  - \"y\"\n";
+        let root = parse0(text).unwrap().unwrap();
+        let NodeKind::Map(entries) = &root.kind else {
+            panic!("not a map")
+        };
+        let (_, b) = &entries[1];
+        let NodeKind::Seq(items) = &b.kind else {
+            panic!("not a seq")
+        };
+        assert_eq!(&text[items[0].span.start..items[0].span.end], "x");
+        assert_eq!(&text[items[1].span.start..items[1].span.end], "\"y\"");
+    }
+
+    #[test]
+    fn spans_are_bytes_after_non_ascii() {
+        let text = "é: ü\nkey: value\n";
+        let root = parse0(text).unwrap().unwrap();
+        let NodeKind::Map(entries) = &root.kind else {
+            panic!("not a map")
+        };
+        let (k, v) = &entries[1];
+        assert_eq!(&text[k.span.start..k.span.end], "key");
+        assert_eq!(&text[v.span.start..v.span.end], "value");
+    }
+
+    #[test]
+    fn scalars_keep_their_style() {
+        let root = parse0("[3600, \"3600\", ~, '']").unwrap().unwrap();
+        let NodeKind::Seq(items) = root.kind else {
+            panic!("not a seq")
+        };
+        assert_eq!(items[0].type_name(), "an integer");
+        assert_eq!(items[1].type_name(), "a string");
+        assert_eq!(items[2].kind, NodeKind::Null);
+        assert_eq!(items[3].type_name(), "a string");
+    }
+
+    #[test]
+    fn empty_text_has_no_document() {
+        assert_eq!(parse0("").unwrap(), None);
+        assert_eq!(parse0("# only a comment\n").unwrap(), None);
+    }
+
+    #[test]
+    fn limits_hold_on_hostile_input() {
+        let cases: Vec<(String, &str)> = vec![
+            // yaml-rust2 refuses very deep flow nesting itself.
+            ("[".repeat(10_000), "yaml-syntax"),
+            ("[".repeat(100), "yaml-too-complex"),
+            (deep_block(10_000), "yaml-too-complex"),
+            (deep_block(20), ""),
+            (billion_laughs(), "yaml-too-complex"),
+            ("a: [1, 2\n".to_string(), "yaml-syntax"),
+            ("a: 1\n---\nb: 2\n".to_string(), "multiple-documents"),
+            ("a: *nope\n".to_string(), "yaml-syntax"),
+        ];
+        for (text, code) in cases {
+            match parse0(&text) {
+                Ok(_) => assert_eq!(code, "", "expected {code} for {:.40}", text),
+                Err(d) => assert_eq!(d.code, code, "for {:.40}: {}", text, d.message),
+            }
+        }
+    }
+
+    fn deep_block(levels: usize) -> String {
+        (0..levels)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect()
+    }
+
+    fn billion_laughs() -> String {
+        let mut s = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
+        let mut prev = "a";
+        for n in names {
+            s.push_str(&format!(
+                "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+            prev = n;
+        }
+        s
+    }
+}

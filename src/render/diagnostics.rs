@@ -1,0 +1,195 @@
+//! Diagnostics as text for people (source line shown, codespan style) or as a
+//! versioned JSON report for machines (docs/diagnostics-format.md).
+
+use codespan_reporting::diagnostic::{
+    Diagnostic as CsDiagnostic, Label as CsLabel, Severity as CsSeverity,
+};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config, termcolor::Ansi};
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Severity, Sources};
+
+/// Counts for the closing line of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Summary {
+    pub fn of(sources: &Sources, diagnostics: &[Diagnostic]) -> Self {
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        Summary {
+            files: sources.files().len(),
+            errors,
+            warnings: diagnostics.len() - errors,
+        }
+    }
+}
+
+/// Every diagnostic, each with its source line, then one summary line.
+pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
+    let mut files = SimpleFiles::new();
+    for f in sources.files() {
+        files.add(f.name.as_str(), f.text.as_str());
+    }
+    let config = Config::default();
+    let mut out = String::new();
+    for d in diagnostics {
+        let cs = to_codespan(d);
+        let rendered = if color {
+            let mut writer = Ansi::new(Vec::new());
+            term::emit_to_write_style(&mut writer, &config, &files, &cs)
+                .map(|()| String::from_utf8_lossy(&writer.into_inner()).into_owned())
+        } else {
+            term::emit_into_string(&config, &files, &cs)
+        };
+        match rendered {
+            Ok(text) => out.push_str(&text),
+            // Spans come from the same text, so this is not expected; still say it all.
+            Err(_) => out.push_str(&format!(
+                "{}[{}]: {}\n",
+                severity_word(d.severity),
+                d.code,
+                d.message
+            )),
+        }
+    }
+    let s = Summary::of(sources, diagnostics);
+    out.push_str(&summary_line(&s));
+    out
+}
+
+fn summary_line(s: &Summary) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if s.errors == 0 && s.warnings == 0 {
+        format!("{} valid.\n", plural(s.files, "policy file"))
+    } else {
+        format!(
+            "{}, {} in {}.\n",
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.files, "policy file")
+        )
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
+    let severity = match d.severity {
+        Severity::Error => CsSeverity::Error,
+        Severity::Warning => CsSeverity::Warning,
+    };
+    let mut labels = Vec::new();
+    if let Some(span) = d.span {
+        labels.push(CsLabel::primary(span.file, span.start..span.end));
+    }
+    for r in &d.related {
+        labels.push(
+            CsLabel::secondary(r.span.file, r.span.start..r.span.end).with_message(&r.message),
+        );
+    }
+    let mut notes = Vec::new();
+    if let Some(path) = d.path.as_deref().filter(|p| !p.is_empty()) {
+        notes.push(format!("at: {path}"));
+    }
+    if let Some(help) = &d.help {
+        notes.push(format!("help: {help}"));
+    }
+    CsDiagnostic::new(severity)
+        .with_code(d.code)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+/// The JSON report: `{"format":"s3cors-diagnostics","format_version":1,...}`.
+pub fn json(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+    let report = JsonReport {
+        format: "s3cors-diagnostics",
+        format_version: 1,
+        summary: Summary::of(sources, diagnostics),
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic::new(sources, d))
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    format: &'static str,
+    format_version: u32,
+    summary: Summary,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'static str,
+    severity: Severity,
+    message: &'a str,
+    #[serde(flatten)]
+    place: Option<JsonPlace<'a>>,
+    path: Option<&'a str>,
+    help: Option<&'a str>,
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPlace<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    #[serde(flatten)]
+    place: JsonPlace<'a>,
+    message: &'a str,
+}
+
+impl<'a> JsonPlace<'a> {
+    fn new(sources: &'a Sources, span: crate::diag::Span) -> Self {
+        let file = sources.get(span.file);
+        let lc = file.line_col(span.start);
+        JsonPlace {
+            file: &file.name,
+            line: lc.line,
+            column: lc.col,
+        }
+    }
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    fn new(sources: &'a Sources, d: &'a Diagnostic) -> Self {
+        JsonDiagnostic {
+            code: d.code,
+            severity: d.severity,
+            message: &d.message,
+            place: d.span.map(|s| JsonPlace::new(sources, s)),
+            path: d.path.as_deref(),
+            help: d.help.as_deref(),
+            related: d
+                .related
+                .iter()
+                .map(|r| JsonRelated {
+                    place: JsonPlace::new(sources, r.span),
+                    message: &r.message,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Renderers: plain data in, text out. Nothing here prints or touches the outside.
+
+pub mod diagnostics;

@@ -1,0 +1,373 @@
+//! S3 call failures: what S3 answered (code and message as sent), classified into a
+//! small [`S3ErrorKind`] the app layer can act on, with an actionable hint.
+
+use std::fmt;
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+/// What kind of failure an [`S3Error`] is, independent of the exact S3 error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum S3ErrorKind {
+    /// The bucket does not exist (`NoSuchBucket`, or 404 on HeadBucket).
+    NoSuchBucket,
+    /// 403: missing permission, bad credentials, or the expected owner does not match.
+    AccessDenied,
+    /// S3 rejected the request's content (`InvalidRequest`, `InvalidArgument`).
+    InvalidRequest,
+    /// S3 could not accept the XML document (`MalformedXML`).
+    MalformedXml,
+    /// Throttled after the SDK's retries (`SlowDown`, 503, 429).
+    Throttled,
+    /// The bucket lives in another region; `region` when S3 said which.
+    WrongRegion { region: Option<String> },
+    /// The request never got an HTTP answer (DNS, connect, TLS, timeout).
+    Network,
+    /// Anything else, including an answer this tool cannot represent.
+    Other,
+}
+
+impl S3ErrorKind {
+    /// A short, actionable hint shown after the error.
+    pub fn hint(&self) -> String {
+        match self {
+            S3ErrorKind::NoSuchBucket => {
+                "check the bucket name, the account and the endpoint".to_owned()
+            }
+            S3ErrorKind::AccessDenied => "check the credentials/profile, the IAM permissions \
+                 (s3:GetBucketCORS, s3:PutBucketCORS, s3:ListAllMyBuckets, s3:GetBucketTagging) \
+                 and the expected bucket owner (`account:`)"
+                .to_owned(),
+            S3ErrorKind::InvalidRequest => {
+                "S3 rejected the configuration; run `s3cors validate` to locate it".to_owned()
+            }
+            S3ErrorKind::MalformedXml => "S3 rejected the configuration's shape (every rule needs \
+                 AllowedOrigins and AllowedMethods, 1 to 100 rules); run `s3cors validate`"
+                .to_owned(),
+            S3ErrorKind::Throttled => {
+                "S3 is throttling; lower --parallelism or raise the retry attempts".to_owned()
+            }
+            S3ErrorKind::WrongRegion { region: Some(r) } => {
+                format!("the bucket is in region {r}; declare `region: {r}` or pass --region {r}")
+            }
+            S3ErrorKind::WrongRegion { region: None } => {
+                "the bucket is in another region; declare its `region:` or pass --region".to_owned()
+            }
+            S3ErrorKind::Network => {
+                "could not reach S3; check the network, proxy and --endpoint-url".to_owned()
+            }
+            S3ErrorKind::Other => "see the message above; rerun with -v for details".to_owned(),
+        }
+    }
+}
+
+/// A failed S3 call: the operation, the bucket, and S3's answer as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct S3Error {
+    /// The S3 operation name, e.g. `GetBucketCors`.
+    pub op: &'static str,
+    /// The bucket, for bucket operations.
+    pub bucket: Option<String>,
+    /// S3's error code (e.g. `AccessDenied`), when the server sent one.
+    pub code: Option<String>,
+    /// S3's error message, or a description of a failure without an answer.
+    pub message: Option<String>,
+    /// The HTTP status, when there was an HTTP answer.
+    pub status: Option<u16>,
+    /// The classification used for decisions and the hint.
+    pub kind: S3ErrorKind,
+}
+
+impl fmt::Display for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.op)?;
+        if let Some(b) = &self.bucket {
+            write!(f, " on bucket {b:?}")?;
+        }
+        f.write_str(": ")?;
+        match (&self.code, &self.message) {
+            (Some(c), Some(m)) => write!(f, "{c}: {m}")?,
+            (Some(c), None) => f.write_str(c)?,
+            (None, Some(m)) => f.write_str(m)?,
+            (None, None) => match self.status {
+                Some(s) => write!(f, "HTTP {s} without an error code")?,
+                None => f.write_str("unknown error")?,
+            },
+        }
+        write!(f, " ({})", self.kind.hint())
+    }
+}
+
+impl S3Error {
+    /// An error that did not come from S3's answer (e.g. a rule the SDK cannot build,
+    /// or a value this tool cannot represent).
+    pub fn other(op: &'static str, bucket: Option<&str>, message: impl Into<String>) -> Self {
+        S3Error {
+            op,
+            bucket: bucket.map(str::to_owned),
+            code: None,
+            message: Some(message.into()),
+            status: None,
+            kind: S3ErrorKind::Other,
+        }
+    }
+
+    /// Classify an SDK error. Public so tests that drive the SDK directly can check
+    /// how an answer surfaces.
+    pub fn from_sdk<E>(
+        op: &'static str,
+        bucket: Option<&str>,
+        err: &SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let bucket = bucket.map(str::to_owned);
+        let (status, header_region, body_region) = match err.raw_response() {
+            Some(raw) => (
+                Some(raw.status().as_u16()),
+                raw.headers()
+                    .get("x-amz-bucket-region")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+                raw.body().bytes().and_then(region_from_error_body),
+            ),
+            None => (None, None, None),
+        };
+        match err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                return S3Error {
+                    op,
+                    bucket,
+                    code: None,
+                    message: Some(error_chain(err)),
+                    status: None,
+                    kind: S3ErrorKind::Network,
+                };
+            }
+            SdkError::ConstructionFailure(_) => {
+                return S3Error {
+                    op,
+                    bucket,
+                    code: None,
+                    message: Some(error_chain(err)),
+                    status: None,
+                    kind: S3ErrorKind::Other,
+                };
+            }
+            _ => {}
+        }
+        let code = err.code().map(str::to_owned);
+        let message = err.message().map(str::to_owned).or_else(|| {
+            // HeadBucket errors have no body; a response error has no metadata.
+            matches!(err, SdkError::ResponseError(_)).then(|| error_chain(err))
+        });
+        let kind = classify(code.as_deref(), status, header_region.or(body_region));
+        S3Error {
+            op,
+            bucket,
+            code,
+            message,
+            status,
+            kind,
+        }
+    }
+
+    /// The region S3 pointed at, for a wrong-region answer.
+    pub fn redirect_region(&self) -> Option<&str> {
+        match &self.kind {
+            S3ErrorKind::WrongRegion { region } => region.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Classify by S3's code first, then by HTTP status.
+fn classify(code: Option<&str>, status: Option<u16>, region: Option<String>) -> S3ErrorKind {
+    match code {
+        Some("NoSuchBucket") => return S3ErrorKind::NoSuchBucket,
+        Some(
+            "AccessDenied"
+            | "AllAccessDisabled"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "AccountProblem",
+        ) => return S3ErrorKind::AccessDenied,
+        Some("InvalidRequest" | "InvalidArgument") => return S3ErrorKind::InvalidRequest,
+        Some("MalformedXML") => return S3ErrorKind::MalformedXml,
+        Some(
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequests"
+            | "TooManyRequestsException"
+            | "ServiceUnavailable",
+        ) => return S3ErrorKind::Throttled,
+        Some("PermanentRedirect" | "IllegalLocationConstraintException" | "Redirect") => {
+            return S3ErrorKind::WrongRegion { region };
+        }
+        Some("AuthorizationHeaderMalformed" | "IllegalLocationConstraint") if region.is_some() => {
+            return S3ErrorKind::WrongRegion { region };
+        }
+        _ => {}
+    }
+    match status {
+        Some(301 | 307) => S3ErrorKind::WrongRegion { region },
+        Some(404) if code.is_none() || code == Some("NotFound") => S3ErrorKind::NoSuchBucket,
+        Some(403) => S3ErrorKind::AccessDenied,
+        Some(429 | 503) => S3ErrorKind::Throttled,
+        Some(400) if code == Some("AuthorizationHeaderMalformed") => S3ErrorKind::AccessDenied,
+        _ => S3ErrorKind::Other,
+    }
+}
+
+/// S3 names the bucket's region in some error bodies (`<Region>eu-west-1</Region>`).
+fn region_from_error_body(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Region>")? + "<Region>".len();
+    let len = text[start..].find("</Region>")?;
+    let region = text[start..start + len].trim();
+    (!region.is_empty()).then(|| region.to_owned())
+}
+
+/// The error and its sources on one line, as `DisplayErrorContext` renders them.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    aws_sdk_s3::error::DisplayErrorContext(err).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (code, HTTP status, region named by S3, expected kind)
+    type Case = (
+        Option<&'static str>,
+        Option<u16>,
+        Option<&'static str>,
+        S3ErrorKind,
+    );
+
+    #[test]
+    fn classifies_codes_and_statuses() {
+        let cases: &[Case] = &[
+            (
+                Some("NoSuchBucket"),
+                Some(404),
+                None,
+                S3ErrorKind::NoSuchBucket,
+            ),
+            (None, Some(404), None, S3ErrorKind::NoSuchBucket),
+            (Some("NotFound"), Some(404), None, S3ErrorKind::NoSuchBucket),
+            (
+                Some("AccessDenied"),
+                Some(403),
+                None,
+                S3ErrorKind::AccessDenied,
+            ),
+            (None, Some(403), None, S3ErrorKind::AccessDenied),
+            (
+                Some("InvalidRequest"),
+                Some(400),
+                None,
+                S3ErrorKind::InvalidRequest,
+            ),
+            (
+                Some("MalformedXML"),
+                Some(400),
+                None,
+                S3ErrorKind::MalformedXml,
+            ),
+            (Some("SlowDown"), Some(503), None, S3ErrorKind::Throttled),
+            (None, Some(429), None, S3ErrorKind::Throttled),
+            (
+                Some("PermanentRedirect"),
+                Some(301),
+                Some("eu-west-1"),
+                S3ErrorKind::WrongRegion {
+                    region: Some("eu-west-1".into()),
+                },
+            ),
+            (
+                None,
+                Some(301),
+                None,
+                S3ErrorKind::WrongRegion { region: None },
+            ),
+            (
+                Some("AuthorizationHeaderMalformed"),
+                Some(400),
+                Some("ap-south-1"),
+                S3ErrorKind::WrongRegion {
+                    region: Some("ap-south-1".into()),
+                },
+            ),
+            (
+                Some("AuthorizationHeaderMalformed"),
+                Some(400),
+                None,
+                S3ErrorKind::AccessDenied,
+            ),
+            (
+                Some("IllegalLocationConstraint"),
+                Some(400),
+                Some("us-west-2"),
+                S3ErrorKind::WrongRegion {
+                    region: Some("us-west-2".into()),
+                },
+            ),
+            (Some("InternalError"), Some(500), None, S3ErrorKind::Other),
+        ];
+        for (code, status, region, want) in cases {
+            let got = classify(*code, *status, region.map(str::to_owned));
+            assert_eq!(
+                &got, want,
+                "code {code:?} status {status:?} region {region:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_region_from_error_body() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>",
+                Some("eu-west-1"),
+            ),
+            ("<Error><Code>PermanentRedirect</Code></Error>", None),
+            ("<Region></Region>", None),
+            ("", None),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                region_from_error_body(body.as_bytes()).as_deref(),
+                *want,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn display_names_op_bucket_code_message_and_hint() {
+        let err = S3Error {
+            op: "GetBucketCors",
+            bucket: Some("x".into()),
+            code: Some("AccessDenied".into()),
+            message: Some("Access Denied".into()),
+            status: Some(403),
+            kind: S3ErrorKind::AccessDenied,
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("GetBucketCors on bucket \"x\": AccessDenied: Access Denied (check the credentials/profile"),
+            "{shown}"
+        );
+        let list = S3Error::other("ListBuckets", None, "boom");
+        assert!(
+            list.to_string().starts_with("ListBuckets: boom ("),
+            "{list}"
+        );
+    }
+}

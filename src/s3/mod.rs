@@ -1,0 +1,93 @@
+//! The S3 access layer: the only module that talks to S3, behind the small [`S3Api`] trait.
+//!
+//! Everything here returns plain data ([`crate::model`] types, [`BucketInfo`], tag maps)
+//! or a typed [`S3Error`]; the app layer fetches live state through [`S3Api`] and hands
+//! it to the pure core. [`AwsS3`] is the one implementation: the AWS SDK for Rust with
+//! the standard configuration chain, adaptive retry, one client per region and a single
+//! retry in the right region when S3 answers "wrong region".
+//!
+//! **Invariant:** nothing outside this module depends on `aws-sdk-s3` or `aws-config`.
+
+mod aws;
+mod convert;
+mod error;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use crate::model::CorsConfig;
+
+pub use aws::{AwsS3, ConnectOptions};
+pub use error::{S3Error, S3ErrorKind};
+
+/// A bucket to read or write, with what the policy declares about it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BucketTarget {
+    pub name: String,
+    /// The bucket's region when known (declared or discovered); else the default region.
+    pub region: Option<String>,
+    /// The expected bucket owner (account id), sent on every call when set.
+    pub expected_owner: Option<String>,
+}
+
+impl BucketTarget {
+    /// A bucket in the default region with no expected owner.
+    pub fn new(name: impl Into<String>) -> Self {
+        BucketTarget {
+            name: name.into(),
+            region: None,
+            expected_owner: None,
+        }
+    }
+}
+
+/// A bucket as ListBuckets reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BucketInfo {
+    pub name: String,
+    /// `BucketRegion` from ListBuckets, when the server sends it.
+    pub region: Option<String>,
+}
+
+/// The S3 operations s3cors needs: list, get, put, delete, tags, region.
+pub trait S3Api: Send + Sync {
+    /// Every bucket (all pages), optionally only those whose name starts with `prefix`.
+    fn list_buckets(
+        &self,
+        prefix: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<BucketInfo>, S3Error>> + Send;
+
+    /// The bucket's CORS configuration; `None` when it has none (404
+    /// `NoSuchCORSConfiguration`, or an answer without rules).
+    fn get_cors(
+        &self,
+        bucket: &BucketTarget,
+    ) -> impl Future<Output = Result<Option<CorsConfig>, S3Error>> + Send;
+
+    /// Replace the bucket's CORS configuration.
+    fn put_cors(
+        &self,
+        bucket: &BucketTarget,
+        cfg: &CorsConfig,
+    ) -> impl Future<Output = Result<(), S3Error>> + Send;
+
+    /// Remove the bucket's CORS configuration; succeeds when there is none.
+    fn delete_cors(
+        &self,
+        bucket: &BucketTarget,
+    ) -> impl Future<Output = Result<(), S3Error>> + Send;
+
+    /// The bucket's tags; empty when it has none (`NoSuchTagSet`).
+    fn get_tags(
+        &self,
+        bucket: &BucketTarget,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, S3Error>> + Send;
+
+    /// The bucket's region (HeadBucket, or the `x-amz-bucket-region` header of its
+    /// 301/403 answer).
+    fn bucket_region(
+        &self,
+        name: &str,
+        expected_owner: Option<&str>,
+    ) -> impl Future<Output = Result<String, S3Error>> + Send;
+}

@@ -1,0 +1,226 @@
+//! Test harness: S3-compatible servers shared per test binary, and S3 helpers.
+//!
+//! `moto()` / `localstack()` use `S3CORS_MOTO_ENDPOINT` / `S3CORS_LOCALSTACK_ENDPOINT`
+//! when set (`scripts/test` starts both once for every test binary); otherwise they
+//! spawn `scripts/servers run NAME`, which prints the endpoint and stops the server
+//! when this process's end of its stdin closes (normal exit, panic or kill). A server
+//! that cannot start fails the test with instructions: tests never skip silently.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+use s3cors::s3::AwsS3;
+
+/// Dummy credentials every emulator accepts.
+pub const ACCESS_KEY_ID: &str = "test";
+pub const SECRET_ACCESS_KEY: &str = "test";
+pub const REGION: &str = "us-east-1";
+
+/// A running server (ours or the one `scripts/test` started).
+pub struct Server {
+    endpoint: String,
+    /// `scripts/servers run` and its pipes: never dropped (statics are not), so the
+    /// server lives as long as this test process.
+    _owned: Option<(Child, BufReader<ChildStdout>)>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+/// moto: the API backend. Shared by all tests of this binary.
+pub fn moto() -> &'static Server {
+    static MOTO: OnceLock<Result<Server, String>> = OnceLock::new();
+    shared(&MOTO, "moto", "S3CORS_MOTO_ENDPOINT")
+}
+
+/// LocalStack: the CORS enforcement backend. Shared by all tests of this binary.
+pub fn localstack() -> &'static Server {
+    static LOCALSTACK: OnceLock<Result<Server, String>> = OnceLock::new();
+    shared(&LOCALSTACK, "localstack", "S3CORS_LOCALSTACK_ENDPOINT")
+}
+
+fn shared(
+    cell: &'static OnceLock<Result<Server, String>>,
+    name: &str,
+    env_var: &str,
+) -> &'static Server {
+    let server = cell.get_or_init(|| match std::env::var(env_var) {
+        Ok(endpoint) if !endpoint.trim().is_empty() => Ok(Server {
+            endpoint: endpoint.trim().trim_end_matches('/').to_owned(),
+            _owned: None,
+        }),
+        _ => spawn(name),
+    });
+    match server {
+        Ok(server) => server,
+        // Every test that needs the server fails with the same explanation.
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn how_to_get(name: &str) -> String {
+    format!(
+        "install it with `scripts/servers install {name}`, or run `scripts/test` (installs \
+         and starts both emulators, then runs every test); to use a server you started \
+         yourself, set {} to its endpoint",
+        if name == "moto" {
+            "S3CORS_MOTO_ENDPOINT"
+        } else {
+            "S3CORS_LOCALSTACK_ENDPOINT"
+        }
+    )
+}
+
+fn spawn(name: &str) -> Result<Server, String> {
+    let root = repo_root();
+    let probe = match name {
+        "moto" => root.join(".venv/moto/bin/moto_server"),
+        _ => root.join(".venv/localstack/bin/python"),
+    };
+    if !probe.exists() {
+        return Err(format!(
+            "the {name} test server is not installed ({} is missing): {}",
+            probe.display(),
+            how_to_get(name)
+        ));
+    }
+    let script = root.join("scripts/servers");
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .args(["run", name])
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}; {}", script.display(), how_to_get(name)))?;
+    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    let read = stdout.read_line(&mut line);
+    let endpoint = line.trim().to_owned();
+    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    if read.is_err() || !endpoint.starts_with("http") {
+        // The script has failed and exits (or exits at stdin EOF, which also stops any
+        // server it started); its stderr says why, with the server's log tail.
+        drop(child.stdin.take());
+        let mut why = String::new();
+        let _ = stderr.read_to_string(&mut why);
+        let _ = child.wait();
+        return Err(format!(
+            "the {name} test server did not start (`scripts/servers run {name}`):\n{}\n{}",
+            why.trim_end(),
+            how_to_get(name)
+        ));
+    }
+    // Keep relaying the script's stderr (e.g. "server exited unexpectedly").
+    let label = name.to_owned();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[{label}] {line}");
+        }
+    });
+    Ok(Server {
+        endpoint,
+        _owned: Some((child, stdout)),
+    })
+}
+
+/// A bucket name unique per test and per run, valid for S3: `prefix-<pid>-<time>-<n>`.
+pub fn unique_bucket(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() % 1_000_000_000)
+        .unwrap_or(0);
+    let mut clean: String = prefix
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '-',
+        })
+        .collect();
+    clean.truncate(30);
+    let clean = clean.trim_matches('-');
+    let clean = if clean.is_empty() { "t" } else { clean };
+    format!("{clean}-{}-{millis}-{n}", std::process::id())
+}
+
+/// An SDK configuration for a test server: path style is set on the client, region
+/// us-east-1, dummy static credentials, and nothing read from the host environment
+/// or ~/.aws.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .empty_test_environment()
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "s3cors-tests",
+        ))
+        .load()
+        .await
+}
+
+/// The S3 layer under test, talking to `endpoint` with path-style addressing.
+pub async fn aws_s3(endpoint: &str) -> AwsS3 {
+    AwsS3::from_sdk_config(sdk_config(endpoint).await, true)
+}
+
+/// A raw SDK client for setting up and asserting server state directly.
+pub async fn sdk_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&sdk_config(endpoint).await)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Create `name` at `endpoint` (in us-east-1, so no location constraint).
+pub async fn create_bucket(endpoint: &str, name: &str) {
+    sdk_client(endpoint)
+        .await
+        .create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "creating bucket {name} at {endpoint}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+}
+
+/// Environment for running the `s3cors` binary against `endpoint` hermetically
+/// (e.g. `assert_cmd::Command::envs(aws_env(ep))`): dummy credentials, us-east-1,
+/// no shared config files, no instance metadata lookups.
+pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
