@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants that keep the core pure.
 
 // The pure core: no I/O, no async, no AWS SDK.
+pub mod cors;
 pub mod diag;
 pub mod model;
 pub mod policy;
