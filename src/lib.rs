@@ -6,6 +6,7 @@
 pub mod cors;
 pub mod diag;
 pub mod model;
+pub mod plan;
 pub mod policy;
 pub mod render;
 

@@ -1,0 +1,719 @@
+//! Renderers of a [`Plan`]: human text (Terraform-like), the versioned JSON
+//! report, and Markdown for a pull-request comment. Each returns a `String`;
+//! printing and terminal detection belong to the caller.
+//!
+//! Rules are shown as the S3 console shows them (a 2-space indented JSON array
+//! with the console's keys), and changes as a line diff made with `similar`
+//! between the exact `before` and `after`: what the write will really do.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
+
+use super::file::{ConsoleRule, FileAction, FileErrorKind, to_console};
+use super::{Action, BucketPlan, Plan, PlanError, Summary};
+use crate::model::CorsConfig;
+
+/// Unchanged lines shown around each change before the rest is folded.
+const CONTEXT_LINES: usize = 3;
+
+/// The hard ceiling of [`markdown`] output, in bytes (so also in characters);
+/// GitHub rejects comments over 65,536 characters.
+pub const MARKDOWN_MAX_LEN: usize = 60_000;
+
+/// The most one bucket's diff may take in [`markdown`], so one huge
+/// configuration cannot crowd out every other bucket.
+const MARKDOWN_DIFF_MAX_LEN: usize = 12_000;
+
+/// The `format` of [`json`] output.
+pub const REPORT_FORMAT: &str = "s3cors-plan-report";
+/// The `format_version` of [`json`] output.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// Options of the [`human`] renderer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HumanOptions {
+    /// Emit ANSI colour escapes. The caller decides (`--color`, terminal).
+    pub color: bool,
+}
+
+/// The S3 console's JSON of a configuration: "" for none, else a pretty array
+/// ending in a newline.
+pub fn console_json(config: Option<&CorsConfig>) -> String {
+    match to_console(config) {
+        None => String::new(),
+        Some(rules) => {
+            // Strings, numbers and options always serialise.
+            let mut s = serde_json::to_string_pretty(&rules).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// One line of a folded diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DiffLine<'a> {
+    Same(&'a str),
+    Removed(&'a str),
+    Added(&'a str),
+    /// This many unchanged lines are not shown.
+    Folded(usize),
+}
+
+/// The line diff of two texts, with long unchanged stretches folded.
+fn diff_lines<'a>(before: &'a str, after: &'a str) -> Vec<DiffLine<'a>> {
+    let old: Vec<&'a str> = before.lines().collect();
+    let new: Vec<&'a str> = after.lines().collect();
+    let mut changes: Vec<(ChangeTag, &'a str)> = Vec::with_capacity(old.len().max(new.len()));
+    for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => changes.extend(old[old_range].iter().map(|t| (ChangeTag::Equal, *t))),
+            _ => {
+                changes.extend(old[old_range].iter().map(|t| (ChangeTag::Delete, *t)));
+                changes.extend(new[new_range].iter().map(|t| (ChangeTag::Insert, *t)));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    let mut i = 0;
+    while i < changes.len() {
+        let (tag, text) = changes[i];
+        if tag != ChangeTag::Equal {
+            out.push(if tag == ChangeTag::Delete {
+                DiffLine::Removed(text)
+            } else {
+                DiffLine::Added(text)
+            });
+            i += 1;
+            continue;
+        }
+        let end = changes[i..]
+            .iter()
+            .position(|(t, _)| *t != ChangeTag::Equal)
+            .map_or(changes.len(), |n| i + n);
+        let head = if i == 0 { 0 } else { CONTEXT_LINES };
+        let tail = if end == changes.len() {
+            0
+        } else {
+            CONTEXT_LINES
+        };
+        let run = &changes[i..end];
+        // Fold only when it hides at least two lines: a marker for one line
+        // is no shorter than the line.
+        if run.len() >= head + tail + 2 {
+            out.extend(run[..head].iter().map(|(_, t)| DiffLine::Same(t)));
+            out.push(DiffLine::Folded(run.len() - head - tail));
+            out.extend(
+                run[run.len() - tail..]
+                    .iter()
+                    .map(|(_, t)| DiffLine::Same(t)),
+            );
+        } else {
+            out.extend(run.iter().map(|(_, t)| DiffLine::Same(t)));
+        }
+        i = end;
+    }
+    out
+}
+
+fn bucket_diff(b: &BucketPlan) -> (String, String) {
+    (
+        console_json(b.before.as_ref()),
+        console_json(b.after.as_ref()),
+    )
+}
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("+", "created"),
+        Action::Update => ("~", "updated"),
+        Action::Delete => ("-", "deleted"),
+        Action::Unchanged => (" ", "left unchanged"),
+    }
+}
+
+/// `Plan: N to create, ...` or `No changes. ...`, without colour.
+pub fn summary_line(summary: &Summary) -> String {
+    if summary.changes() == 0 {
+        let n = summary.unchanged;
+        if n == 1 {
+            "No changes. 1 bucket matches its policy.".to_string()
+        } else {
+            format!("No changes. {n} buckets match their policies.")
+        }
+    } else {
+        format!(
+            "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+            summary.create, summary.update, summary.delete, summary.unchanged
+        )
+    }
+}
+
+fn error_line(e: &PlanError) -> String {
+    format!(
+        "bucket {:?} ({}): {}: {}",
+        e.bucket, e.source, e.kind, e.message
+    )
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Paint `text` with `style` when colour is on.
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The plan for people: one block per changed bucket (header with the
+/// policy's `file:line`, then the diff of its rules), the errors, and the
+/// closing `Plan: ...` / `No changes. ...` line.
+pub fn human(plan: &Plan, options: &HumanOptions) -> String {
+    let color = options.color;
+    let mut out = String::new();
+    for b in plan.changes() {
+        let (sign, done) = verb(b.action);
+        let style = match b.action {
+            Action::Create => GREEN,
+            Action::Delete => RED,
+            _ => YELLOW,
+        };
+        let header = format!("{sign} bucket {:?} will be {done}", b.bucket);
+        let _ = writeln!(
+            out,
+            "{} {}",
+            paint(color, &format!("{BOLD}{style}"), &header),
+            paint(color, DIM, &format!("({})", b.source))
+        );
+        let (before, after) = bucket_diff(b);
+        for line in diff_lines(&before, &after) {
+            let text = match line {
+                DiffLine::Same(t) => format!("    {t}"),
+                DiffLine::Removed(t) => paint(color, RED, &format!("  - {t}")),
+                DiffLine::Added(t) => paint(color, GREEN, &format!("  + {t}")),
+                DiffLine::Folded(n) => {
+                    paint(color, DIM, &format!("    # ({n} unchanged lines hidden)"))
+                }
+            };
+            out.push_str(text.trim_end());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    if !plan.errors.is_empty() {
+        let n = plan.errors.len();
+        let title = if n == 1 {
+            "Error: 1 bucket could not be planned:".to_string()
+        } else {
+            format!("Error: {n} buckets could not be planned:")
+        };
+        let _ = writeln!(out, "{}", paint(color, &format!("{BOLD}{RED}"), &title));
+        for e in &plan.errors {
+            let _ = writeln!(out, "  {} {}", paint(color, RED, "!"), error_line(e));
+        }
+        out.push('\n');
+    }
+    let summary = summary_line(&plan.summary());
+    let _ = writeln!(out, "{}", paint(color, BOLD, &summary));
+    out
+}
+
+/// The JSON report (`format: s3cors-plan-report`, version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonReport {
+    /// Always [`REPORT_FORMAT`].
+    pub format: String,
+    /// Always [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Counts.
+    pub summary: ReportSummary,
+    /// Every planned bucket, unchanged ones included, sorted by name.
+    pub buckets: Vec<ReportBucket>,
+    /// Buckets that could not be planned, sorted by name.
+    pub errors: Vec<ReportError>,
+}
+
+/// Counts in the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    /// Buckets that get a configuration.
+    pub create: usize,
+    /// Buckets whose configuration is replaced.
+    pub update: usize,
+    /// Buckets whose configuration is deleted.
+    pub delete: usize,
+    /// Buckets already as wanted.
+    pub unchanged: usize,
+    /// Buckets that could not be planned.
+    pub errors: usize,
+}
+
+/// One planned bucket in the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportBucket {
+    /// The bucket's name.
+    pub bucket: String,
+    /// The policy entry (`file:line`).
+    pub source: String,
+    /// `create`, `update`, `delete` or `unchanged`.
+    pub action: FileAction,
+    /// The live configuration (console JSON), `null` for none.
+    pub before: Option<Vec<ConsoleRule>>,
+    /// The desired configuration (console JSON), `null` for none.
+    pub after: Option<Vec<ConsoleRule>>,
+    /// `sha256:<hex>` of the exact live configuration.
+    pub live_digest: String,
+}
+
+/// A bucket that could not be planned, in the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportError {
+    /// The bucket's name.
+    pub bucket: String,
+    /// The policy entry (`file:line`).
+    pub source: String,
+    /// Stable code (`no-such-bucket`, `read-failed`, `not-read`, `duplicate-bucket`).
+    pub kind: FileErrorKind,
+    /// For people.
+    pub message: String,
+}
+
+impl JsonReport {
+    /// The report of `plan`.
+    pub fn new(plan: &Plan) -> JsonReport {
+        let s = plan.summary();
+        JsonReport {
+            format: REPORT_FORMAT.to_string(),
+            format_version: REPORT_FORMAT_VERSION,
+            summary: ReportSummary {
+                create: s.create,
+                update: s.update,
+                delete: s.delete,
+                unchanged: s.unchanged,
+                errors: s.errors,
+            },
+            buckets: plan
+                .buckets
+                .iter()
+                .map(|b| ReportBucket {
+                    bucket: b.bucket.clone(),
+                    source: b.source.clone(),
+                    action: b.action.into(),
+                    before: to_console(b.before.as_ref()),
+                    after: to_console(b.after.as_ref()),
+                    live_digest: b.live_digest.clone(),
+                })
+                .collect(),
+            errors: plan
+                .errors
+                .iter()
+                .map(|e| ReportError {
+                    bucket: e.bucket.clone(),
+                    source: e.source.clone(),
+                    kind: e.kind.into(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The plan as the JSON report: pretty, with a trailing newline.
+pub fn json(plan: &Plan) -> String {
+    // Strings, numbers and options always serialise.
+    let mut s = serde_json::to_string_pretty(&JsonReport::new(plan)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fence of backticks longer than any run of backticks in `body`.
+fn fence_for(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// One bucket's `<details>` block, its diff cut to [`MARKDOWN_DIFF_MAX_LEN`].
+fn markdown_details(b: &BucketPlan) -> String {
+    let (before, after) = bucket_diff(b);
+    let lines = diff_lines(&before, &after);
+    let mut body = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let text = match line {
+            DiffLine::Same(t) => format!(" {t}\n"),
+            DiffLine::Removed(t) => format!("-{t}\n"),
+            DiffLine::Added(t) => format!("+{t}\n"),
+            DiffLine::Folded(n) => format!("@@ {n} unchanged lines @@\n"),
+        };
+        if body.len() + text.len() > MARKDOWN_DIFF_MAX_LEN {
+            let _ = writeln!(body, "@@ diff cut short: {} more lines @@", lines.len() - i);
+            break;
+        }
+        body.push_str(&text);
+    }
+    let (sign, done) = verb(b.action);
+    let fence = fence_for(&body);
+    format!(
+        "<details><summary><code>{sign}</code> <b>{}</b> will be {done} (<code>{}</code>)</summary>\n\n\
+         {fence}diff\n{body}{fence}\n\n</details>\n\n",
+        html_escape(&b.bucket),
+        html_escape(&b.source),
+    )
+}
+
+/// The plan as a pull-request comment: summary first, then errors, then one
+/// folded `<details>` block with a `diff` per changed bucket. Always at most
+/// [`MARKDOWN_MAX_LEN`] bytes: when the budget runs out, the rest is counted
+/// (`N more changed buckets not shown`) instead of shown.
+pub fn markdown(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut out = String::from("### s3cors plan\n\n");
+    let _ = writeln!(out, "**{}**", summary_line(&s));
+    out.push('\n');
+    out.push_str("| create | update | delete | unchanged | errors |\n");
+    out.push_str("| ---: | ---: | ---: | ---: | ---: |\n");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |",
+        s.create, s.update, s.delete, s.unchanged, s.errors
+    );
+    out.push('\n');
+
+    // Room kept for the closing "not shown" lines.
+    const RESERVE: usize = 200;
+    let budget = MARKDOWN_MAX_LEN - RESERVE;
+
+    if !plan.errors.is_empty() {
+        // Errors may use at most a quarter of what is left, so changes show too.
+        let error_budget = out.len() + (budget - out.len()) / 4;
+        out.push_str("#### Errors\n\n");
+        let mut shown = 0;
+        for e in &plan.errors {
+            let line = format!(
+                "- <b>{}</b> (<code>{}</code>): <code>{}</code> {}\n",
+                html_escape(&e.bucket),
+                html_escape(&e.source),
+                e.kind,
+                html_escape(&e.message)
+            );
+            if out.len() + line.len() > error_budget {
+                break;
+            }
+            out.push_str(&line);
+            shown += 1;
+        }
+        let hidden = plan.errors.len() - shown;
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "\n_{hidden} more {} not shown._",
+                plural(hidden, "error", "errors")
+            );
+        }
+        out.push('\n');
+    }
+
+    let changed = s.changes();
+    if changed > 0 {
+        out.push_str("#### Changes\n\n");
+        let mut shown = 0;
+        for b in plan.changes() {
+            let block = markdown_details(b);
+            if out.len() + block.len() > budget {
+                break;
+            }
+            out.push_str(&block);
+            shown += 1;
+        }
+        let hidden = changed - shown;
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "_{hidden} more changed {} not shown; run `s3cors plan` for the full plan._",
+                plural(hidden, "bucket", "buckets")
+            );
+        }
+    }
+    out
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CorsRule, Method};
+    use crate::plan::tests::{cfg, desired, sample_plan};
+    use crate::plan::{LiveBucket, LiveState, plan};
+
+    #[test]
+    fn human_plain() {
+        insta::assert_snapshot!(human(&sample_plan(), &HumanOptions { color: false }));
+    }
+
+    #[test]
+    fn human_color() {
+        let text = human(&sample_plan(), &HumanOptions { color: true });
+        assert!(text.contains("\x1b[32m  + "));
+        // Escapes made visible so the snapshot is readable.
+        insta::assert_snapshot!(text.replace('\x1b', "\\e"));
+    }
+
+    #[test]
+    fn human_without_color_has_no_escapes() {
+        assert!(!human(&sample_plan(), &HumanOptions::default()).contains('\x1b'));
+    }
+
+    #[test]
+    fn summary_lines() {
+        let cases = [
+            (
+                Summary::default(),
+                "No changes. 0 buckets match their policies.",
+            ),
+            (
+                Summary {
+                    unchanged: 1,
+                    errors: 3,
+                    ..Summary::default()
+                },
+                "No changes. 1 bucket matches its policy.",
+            ),
+            (
+                Summary {
+                    unchanged: 7,
+                    ..Summary::default()
+                },
+                "No changes. 7 buckets match their policies.",
+            ),
+            (
+                Summary {
+                    create: 1,
+                    update: 2,
+                    delete: 3,
+                    unchanged: 4,
+                    errors: 5,
+                },
+                "Plan: 1 to create, 2 to update, 3 to delete, 4 unchanged.",
+            ),
+        ];
+        for (summary, expected) in cases {
+            assert_eq!(summary_line(&summary), expected);
+        }
+    }
+
+    #[test]
+    fn human_no_changes() {
+        let c = cfg(&["https://a"], &[Method::Get]);
+        let live = LiveState::from([("a".to_string(), LiveBucket::Found(Some(c.clone())))]);
+        let p = plan(&[desired("a", 1, Some(c))], &live);
+        assert_eq!(
+            human(&p, &HumanOptions::default()),
+            "No changes. 1 bucket matches its policy.\n"
+        );
+    }
+
+    #[test]
+    fn long_configs_fold_unchanged_lines() {
+        let rules: Vec<CorsRule> = (0..20)
+            .map(|i| CorsRule {
+                id: Some(format!("rule-{i}")),
+                ..cfg(&[&format!("https://{i}.example")], &[Method::Get])
+                    .cors_rules
+                    .remove(0)
+            })
+            .collect();
+        let before = CorsConfig::new(rules.clone());
+        let mut after_rules = rules;
+        after_rules[10].max_age_seconds = Some(60);
+        let after = CorsConfig::new(after_rules);
+        let live = LiveState::from([("big".to_string(), LiveBucket::Found(Some(before)))]);
+        let p = plan(&[desired("big", 1, Some(after))], &live);
+        insta::assert_snapshot!(human(&p, &HumanOptions::default()));
+    }
+
+    #[test]
+    fn diff_folding_table() {
+        use DiffLine::{Added as A, Folded as F, Removed as R, Same as S};
+        let ten = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+        let cases: Vec<(&str, &str, Vec<DiffLine<'_>>)> = vec![
+            ("", "", vec![]),
+            ("x\n", "x\n", vec![S("x")]),
+            ("", "x\n", vec![A("x")]),
+            ("x\n", "", vec![R("x")]),
+            // A lone unchanged line between changes is never folded.
+            (
+                "a\nb\nc\n",
+                "A\nb\nC\n",
+                vec![R("a"), A("A"), S("b"), R("c"), A("C")],
+            ),
+            // Leading run: 2 folded, 3 kept; trailing run: 3 kept, 1 is too few to fold.
+            (
+                ten,
+                "a\nb\nc\nd\ne\nF\ng\nh\ni\nj\n",
+                vec![
+                    F(2),
+                    S("c"),
+                    S("d"),
+                    S("e"),
+                    R("f"),
+                    A("F"),
+                    S("g"),
+                    S("h"),
+                    S("i"),
+                    S("j"),
+                ],
+            ),
+            // A middle run keeps 3 on each side.
+            (
+                ten,
+                "A\nb\nc\nd\ne\nf\ng\nh\ni\nJ\n",
+                vec![
+                    R("a"),
+                    A("A"),
+                    S("b"),
+                    S("c"),
+                    S("d"),
+                    F(2),
+                    S("g"),
+                    S("h"),
+                    S("i"),
+                    R("j"),
+                    A("J"),
+                ],
+            ),
+        ];
+        for (before, after, expected) in cases {
+            assert_eq!(
+                diff_lines(before, after),
+                expected,
+                "{before:?} -> {after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_report() {
+        let text = json(&sample_plan());
+        let parsed: JsonReport = serde_json::from_str(&text).expect("report parses back");
+        assert_eq!(parsed, JsonReport::new(&sample_plan()));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn markdown_report() {
+        insta::assert_snapshot!(markdown(&sample_plan()));
+    }
+
+    fn many_changes(n: usize, errors: usize) -> Plan {
+        let mut live = LiveState::new();
+        let mut wanted = Vec::new();
+        for i in 0..n {
+            let name = format!("bucket-{i:05}");
+            live.insert(
+                name.clone(),
+                LiveBucket::Found(Some(cfg(&["https://old.example"], &[Method::Get]))),
+            );
+            wanted.push(desired(
+                &name,
+                i as u32 + 1,
+                Some(cfg(&["https://new.example"], &[Method::Get, Method::Head])),
+            ));
+        }
+        for i in 0..errors {
+            let name = format!("broken-{i:05}");
+            live.insert(
+                name.clone(),
+                LiveBucket::Error("AccessDenied: Access Denied".into()),
+            );
+            wanted.push(desired(&name, i as u32 + 1, None));
+        }
+        plan(&wanted, &live)
+    }
+
+    #[test]
+    fn markdown_stays_under_budget() {
+        for (changes, errors) in [(20_000, 0), (20_000, 20_000), (0, 20_000), (3, 0)] {
+            let p = many_changes(changes, errors);
+            let text = markdown(&p);
+            assert!(
+                text.len() <= MARKDOWN_MAX_LEN,
+                "{changes}/{errors}: {} bytes",
+                text.len()
+            );
+            assert!(text.starts_with("### s3cors plan\n\n**Plan: 0 to create, ") || changes == 0);
+            let shown = text.matches("<details>").count();
+            if changes > shown {
+                assert!(
+                    text.contains(&format!(
+                        "_{} more changed buckets not shown",
+                        changes - shown
+                    )),
+                    "{changes}/{errors}"
+                );
+                assert!(shown > 50, "{changes}/{errors}: only {shown} shown");
+            }
+            if errors > 0 {
+                assert!(text.contains("more errors not shown"), "{changes}/{errors}");
+            }
+        }
+    }
+
+    #[test]
+    fn markdown_cuts_one_huge_diff() {
+        let rules: Vec<CorsRule> = (0..100)
+            .map(|i| CorsRule {
+                id: Some(format!("rule-{i}-{}", "x".repeat(200))),
+                allowed_headers: (0..10).map(|h| format!("x-header-{h}")).collect(),
+                ..cfg(&[&format!("https://{i}.example")], &[Method::Get])
+                    .cors_rules
+                    .remove(0)
+            })
+            .collect();
+        let live = LiveState::from([("huge".to_string(), LiveBucket::Found(None))]);
+        let p = plan(&[desired("huge", 1, Some(CorsConfig::new(rules)))], &live);
+        let text = markdown(&p);
+        assert!(text.contains("@@ diff cut short: "), "cut marker");
+        assert!(text.len() < MARKDOWN_DIFF_MAX_LEN + 2_000);
+        assert!(text.contains("</details>"));
+    }
+
+    #[test]
+    fn markdown_escapes_and_fences() {
+        assert_eq!(html_escape("<a>&|`\""), "&lt;a&gt;&amp;&#124;&#96;&quot;");
+        assert_eq!(fence_for("plain"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+}
