@@ -114,8 +114,24 @@ impl FromStr for Shard {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Parse, validate and lint policy files; offline, no AWS calls
+    /// Parse, validate, lint and check guardrails; offline, no AWS calls
     Validate(ValidateArgs),
+    /// Fetch live configurations and show what apply would change
+    Plan(PlanArgs),
+    /// Render a saved plan file as `plan` does
+    Show(ShowArgs),
+    /// Apply a saved plan exactly, or plan, confirm and apply
+    Apply(ApplyArgs),
+    /// Compliance report: in-sync, drifted and missing buckets (exit 2 on drift)
+    Drift(DriftArgs),
+    /// Write policy YAML from live bucket configurations
+    Import(ImportArgs),
+    /// Which rule S3 would match for a request, and the headers it would send
+    Explain(ExplainArgs),
+    /// Send real preflight and GET requests and check the CORS headers
+    Verify(VerifyArgs),
+    /// Restore the configurations an applied plan replaced
+    Rollback(RollbackArgs),
     /// Print the JSON Schema of policy files (for editors' YAML language servers)
     Schema,
 }
@@ -134,6 +150,131 @@ pub struct ValidateArgs {
     /// Treat warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub policies: PolicyPaths,
+    /// Save the plan to FILE for `s3cors apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 with no changes, 2 with changes, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this bucket (repeatable)
+    #[arg(long, value_name = "BUCKET")]
+    pub target: Vec<String>,
+    /// Treat lint warnings as errors
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `s3cors plan --out`
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply exactly this saved plan; without it, plan from PATHS and ask first
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Policy files or folders, when no plan file is given
+    #[arg(long = "policies", value_name = "PATHS", default_value = "policies")]
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply only this bucket (repeatable; without a plan file)
+    #[arg(long, value_name = "BUCKET")]
+    pub target: Vec<String>,
+    /// Longest wait, per bucket, for S3 to return what was written
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub wait_timeout: u64,
+    /// Treat lint warnings as errors
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub policies: PolicyPaths,
+    /// Also list buckets that have CORS but no policy manages
+    #[arg(long)]
+    pub unmanaged: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["bucket", "glob", "all"])))]
+pub struct ImportArgs {
+    /// Import this bucket (repeatable)
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Vec<String>,
+    /// Import every bucket whose name matches GLOB
+    #[arg(long = "match", value_name = "GLOB")]
+    pub glob: Option<String>,
+    /// Import every bucket
+    #[arg(long)]
+    pub all: bool,
+    /// Write the policy YAML to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub policies: PolicyPaths,
+    /// The bucket the request is for
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: String,
+    /// The request's Origin header
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+    /// The request's method (for a preflight: Access-Control-Request-Method)
+    #[arg(long, value_name = "METHOD")]
+    pub method: String,
+    /// A header the request asks for (Access-Control-Request-Headers; repeatable)
+    #[arg(long, value_name = "HEADER")]
+    pub header: Vec<String>,
+    /// Explain an actual request (GET/PUT with Origin) instead of a preflight
+    #[arg(long)]
+    pub actual: bool,
+    /// Use the bucket's live configuration instead of the policies
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub policies: PolicyPaths,
+    /// Verify only this bucket (repeatable)
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Vec<String>,
+    /// An object key to send GET/HEAD requests with Origin to
+    #[arg(long, value_name = "KEY")]
+    pub object: Option<String>,
+    /// A URL in front of S3 (a CDN) to check for CORS headers and `Vary: Origin`
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The plan file an apply ran from (its journal holds the previous configurations)
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: PathBuf,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Longest wait, per bucket, for S3 to return what was written
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub wait_timeout: u64,
 }
 
 #[cfg(test)]

@@ -261,4 +261,10 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
     ("empty-value", "an empty string where S3 needs a value"),
     ("invalid-guardrail", "a guardrail that cannot be evaluated"),
     ("duplicate-guardrail", "two guardrails with one id"),
+    (
+        "guardrail-violation",
+        "a rule breaks a guardrail that applies to its bucket",
+    ),
+    ("unmanaged-target", "a --target bucket no policy entry manages"),
+    ("read-failed", "a bucket's tags or configuration could not be read"),
 ];

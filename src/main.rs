@@ -1,21 +1,41 @@
 //! The `s3cors` binary: parse the command line, run it, print, exit.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use s3cors::app;
+use s3cors::app::{self, Console};
 use s3cors::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose, cli.global.quiet);
-    match app::run(&cli, std::io::stdout().is_terminal()) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(app::Exit::Error as u8);
+        }
+    };
+    let mut confirm = confirm;
+    let mut console = Console {
+        stdout_is_terminal: std::io::stdout().is_terminal(),
+        stderr_is_terminal: std::io::stderr().is_terminal(),
+        stdin_is_terminal: std::io::stdin().is_terminal(),
+        confirm: &mut confirm,
+    };
+    match runtime.block_on(app::run(&cli, &mut console)) {
         Ok(outcome) => {
-            let mut stdout = std::io::stdout().lock();
             // A closed pipe (`s3cors plan | head`) is not an error worth a panic.
+            let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(outcome.stdout.as_bytes());
             let _ = stdout.flush();
+            if !outcome.stderr.is_empty() {
+                let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+            }
             ExitCode::from(outcome.exit as u8)
         }
         Err(err) => {
@@ -23,6 +43,17 @@ fn main() -> ExitCode {
             ExitCode::from(app::Exit::Error as u8)
         }
     }
+}
+
+/// Prints `text`, asks for `yes` on stdin, as Terraform does.
+fn confirm(text: &str) -> std::io::Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(b"\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")?;
+    stdout.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -6,9 +6,50 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, SourceFile, Sources};
+use crate::policy::{self, Policy};
 
 /// Largest policy file read; a fleet of 50,000 exact entries fits in about 8 MiB.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Policies read, validated and checked: what `validate` reports on and what the
+/// S3 commands plan from.
+#[derive(Debug)]
+pub struct Checked {
+    pub sources: Sources,
+    /// The valid part of the policies (complete when there are no errors).
+    pub policy: Policy,
+    /// Reading and validation problems; then, only when there were no errors, lint
+    /// warnings and guardrail violations over the desired configurations.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether the run fails: any error, or any finding at all under `--deny-warnings`.
+    pub fn failed(&self, deny_warnings: bool) -> bool {
+        self.has_errors() || (deny_warnings && !self.diagnostics.is_empty())
+    }
+}
+
+/// Reads, validates and checks (lints, guardrails) every policy file under `paths`.
+/// Lints and guardrails run only on policies that loaded without errors: a broken
+/// entry is left out of the model, so findings about the rest could mislead.
+pub fn load_checked(paths: &[PathBuf]) -> Checked {
+    let (sources, mut diagnostics) = read_policies(paths);
+    let loaded = policy::load(&sources);
+    diagnostics.extend(loaded.diagnostics);
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.extend(policy::check::findings(&loaded.policy));
+    }
+    Checked {
+        sources,
+        policy: loaded.policy,
+        diagnostics,
+    }
+}
 
 /// Reads every policy file under `paths`. Problems reading them are diagnostics.
 pub fn read_policies(paths: &[PathBuf]) -> (Sources, Vec<Diagnostic>) {
@@ -108,12 +149,21 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         )
         .help("split it into several files, or check that this is a policy file"));
     }
-    match String::from_utf8(bytes) {
-        Ok(text) if !text.contains('\0') => Ok(text),
-        Ok(_) | Err(_) => Err(Diagnostic::error(
+    let not_text = |why: String| {
+        Diagnostic::error(
             "not-utf8",
-            format!("{} is not UTF-8 text", path.display()),
+            format!("{} is not UTF-8 text: {why}", path.display()),
         )
-        .help("policy files are YAML text; check that this is the right file")),
+        .help("policy files are YAML text; check that this is the right file")
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => match text.find('\0') {
+            None => Ok(text),
+            Some(at) => Err(not_text(format!("it holds a NUL byte at offset {at}"))),
+        },
+        Err(e) => Err(not_text(format!(
+            "invalid byte sequence at offset {}",
+            e.utf8_error().valid_up_to()
+        ))),
     }
 }

@@ -1,10 +1,22 @@
-//! The application shell: one thin function per command that reads files, calls
+//! The application shell: one thin module per command that reads files, calls
 //! S3 through `s3`, runs the pure core and renders. Only `main` prints.
 
+pub mod apply;
+pub mod drift;
+pub mod explain;
+pub mod fetch;
+pub mod import;
 pub mod load;
+pub mod plan;
+pub mod policies;
+pub mod resolve;
+pub mod rollback;
+pub mod show;
 pub mod validate;
+pub mod verify;
 
-use crate::cli::{Cli, ColorChoice, Command, Global};
+use crate::cli::{Cli, ColorChoice, Command, Format, Global};
+use crate::s3::{AwsS3, ConnectOptions};
 
 /// Exit codes, everywhere (SPEC.md section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,22 +29,52 @@ pub enum Exit {
     Changes = 2,
 }
 
-/// What a command produced: text for stdout and the exit code.
+/// What a command produced: the report for stdout, notes for stderr, the exit code.
 #[derive(Debug)]
 pub struct Outcome {
     pub stdout: String,
+    /// Warnings and the like, printed to stderr after stdout.
+    pub stderr: String,
     pub exit: Exit,
 }
 
+impl Outcome {
+    pub fn new(stdout: String, exit: Exit) -> Outcome {
+        Outcome {
+            stdout,
+            stderr: String::new(),
+            exit,
+        }
+    }
+}
+
+/// What the command can know and do about the terminal it runs in; `main` builds it.
+pub struct Console<'a> {
+    pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
+    pub stdin_is_terminal: bool,
+    /// Shows `text` and asks the user to type `yes`; true only if they did.
+    pub confirm: &'a mut dyn FnMut(&str) -> std::io::Result<bool>,
+}
+
 /// Runs one command line.
-pub fn run(cli: &Cli, stdout_is_terminal: bool) -> anyhow::Result<Outcome> {
-    let color = use_color(&cli.global, stdout_is_terminal);
+pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome> {
+    let color = use_color(&cli.global, console.stdout_is_terminal);
+    let g = &cli.global;
     match &cli.command {
-        Command::Validate(args) => Ok(validate::run(&cli.global, args, color)),
-        Command::Schema => Ok(Outcome {
-            stdout: crate::policy::raw::json_schema(),
-            exit: Exit::Success,
-        }),
+        Command::Validate(args) => Ok(validate::run(g, args, color)),
+        Command::Plan(args) => plan::run(g, args, console).await,
+        Command::Show(args) => show::run(g, args, color),
+        Command::Apply(args) => apply::run(g, args, console).await,
+        Command::Drift(args) => drift::run(g, args, console).await,
+        Command::Import(args) => import::run(g, args).await,
+        Command::Explain(args) => explain::run(g, args, color).await,
+        Command::Verify(args) => verify::run(g, args, color).await,
+        Command::Rollback(args) => rollback::run(g, args, console).await,
+        Command::Schema => Ok(Outcome::new(
+            crate::policy::raw::json_schema(),
+            Exit::Success,
+        )),
     }
 }
 
@@ -41,5 +83,101 @@ fn use_color(global: &Global, is_terminal: bool) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Whether a progress bar may be drawn: stderr is a terminal, output is not JSON,
+/// and the user did not ask for quiet.
+pub fn show_progress(global: &Global, console: &Console<'_>) -> bool {
+    console.stderr_is_terminal && !global.quiet && global.format != Format::Json
+}
+
+/// The S3 client the global options describe (standard AWS chain underneath).
+pub async fn connect(global: &Global) -> AwsS3 {
+    AwsS3::connect(&ConnectOptions {
+        endpoint_url: global.endpoint_url.clone(),
+        region: global.region.clone(),
+        profile: global.profile.clone(),
+        path_style: global.path_style,
+        max_attempts: None,
+    })
+    .await
+}
+
+/// A progress bar on stderr for `len` steps, drawn only when [`show_progress`]
+/// allows and there are enough steps to be worth it.
+pub fn progress(
+    global: &Global,
+    console: &Console<'_>,
+    len: usize,
+    what: &str,
+) -> indicatif::ProgressBar {
+    const MIN_STEPS: usize = 50;
+    if !show_progress(global, console) || len < MIN_STEPS {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg:>12} [{bar:30}] {pos}/{len} buckets, {per_sec}, ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// The current time as RFC 3339 UTC (`2026-11-28T15:04:05Z`), for plan files
+/// and journals.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as RFC 3339 UTC (Howard Hinnant's civil_from_days).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The endpoint the client talks to, as recorded in plan files: `None` for AWS's
+/// own regional endpoints (whether set by `--endpoint-url` or `AWS_ENDPOINT_URL`).
+pub fn endpoint_of(s3: &AwsS3) -> Option<String> {
+    Some(s3.endpoint_description()).filter(|e| e != "aws")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        for (secs, want) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_798_498_800, "2026-12-28T23:00:00Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+        ] {
+            assert_eq!(super::rfc3339(secs), want);
+        }
     }
 }

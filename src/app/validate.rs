@@ -1,20 +1,17 @@
-//! `s3cors validate`: parse, validate and lint policy files, offline.
+//! `s3cors validate`: parse, validate, lint and check guardrails, offline.
 
 use super::{Exit, Outcome, load};
 use crate::cli::{Format, Global, ValidateArgs};
 use crate::diag::Diagnostic;
 use crate::render::diagnostics;
 
+/// Exit 1 on any error (a guardrail violation is one), or on any warning under
+/// `--deny-warnings`; else 0. The report lists every problem of every file.
 pub fn run(global: &Global, args: &ValidateArgs, color: bool) -> Outcome {
-    let (sources, mut diags) = load::read_policies(&args.policies.paths);
-    let loaded = crate::policy::load(&sources);
-    diags.extend(loaded.diagnostics);
-    let failed = diags.iter().any(|d| d.is_error() || args.deny_warnings);
-    let stdout = render(global.format, &sources, &diags, color);
-    Outcome {
-        stdout,
-        exit: if failed { Exit::Error } else { Exit::Success },
-    }
+    let checked = load::load_checked(&args.policies.paths);
+    let failed = checked.failed(args.deny_warnings);
+    let stdout = render(global.format, &checked.sources, &checked.diagnostics, color);
+    Outcome::new(stdout, if failed { Exit::Error } else { Exit::Success })
 }
 
 /// Diagnostics in the chosen format (markdown wraps the plain text for a PR comment).

@@ -161,6 +161,12 @@ pub struct PlanFileBucket {
     pub after: Option<Vec<ConsoleRule>>,
     /// `sha256:<hex>` of the exact `before` (see `compare::digest`).
     pub live_digest: String,
+    /// The bucket's region, when declared or listed at plan time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The expected bucket owner (`account:`), sent with every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// The action names of the plan file format.
@@ -378,6 +384,8 @@ impl PlanFile {
                     before: to_console(b.before.as_ref()),
                     after: to_console(b.after.as_ref()),
                     live_digest: b.live_digest.clone(),
+                    region: b.region.clone(),
+                    account: b.account.clone(),
                 })
                 .collect(),
             errors: plan
@@ -418,6 +426,8 @@ impl PlanFile {
                     before: from_console(b.before.clone()),
                     after: from_console(b.after.clone()),
                     live_digest: b.live_digest.clone(),
+                    region: b.region.clone(),
+                    account: b.account.clone(),
                 })
                 .collect(),
             errors: self

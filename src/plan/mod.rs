@@ -10,8 +10,11 @@
 //! saved plan file and the apply journal), [`render`] (human, JSON and Markdown).
 
 pub mod compare;
+pub mod drift;
 pub mod file;
+pub mod outcome;
 pub mod render;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,6 +32,12 @@ pub struct DesiredBucket {
     pub source: String,
     /// The configuration it must have; `None` for a declared `rules: []`.
     pub desired: Option<CorsConfig>,
+    /// The bucket's region when declared or listed (else discovered on first call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The expected bucket owner (`account:`), sent with every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// What reading one bucket's live CORS configuration gave.
@@ -115,6 +124,12 @@ pub struct BucketPlan {
     pub after: Option<CorsConfig>,
     /// [`compare::digest`] of `before`: apply refuses to write if it changed.
     pub live_digest: String,
+    /// See [`DesiredBucket::region`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// See [`DesiredBucket::account`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// Why a bucket could not be planned. The names are stable (kebab-case in JSON).
@@ -264,6 +279,8 @@ pub fn plan(desired: &[DesiredBucket], live: &LiveState) -> Plan {
                     // A configuration with no rules is "none": S3 cannot store one.
                     after: d.desired.clone().filter(|c| !c.cors_rules.is_empty()),
                     live_digest: compare::digest(current.as_ref()),
+                    region: d.region.clone(),
+                    account: d.account.clone(),
                 });
             }
             Some(LiveBucket::Missing) => out.errors.push(error(
@@ -305,6 +322,8 @@ pub(crate) mod tests {
             name: name.to_string(),
             source: format!("policies/web.yaml:{line}"),
             desired,
+            region: None,
+            account: None,
         }
     }
 

@@ -38,18 +38,42 @@ pub struct HumanOptions {
     pub color: bool,
 }
 
-/// The S3 console's JSON of a configuration: "" for none, else a pretty array
-/// ending in a newline.
+/// The S3 console's JSON of a configuration: "" for none, else an array with
+/// one key per line and each value on that line, so a line diff shows exactly
+/// which field of which rule changes. Ends in a newline.
 pub fn console_json(config: Option<&CorsConfig>) -> String {
-    match to_console(config) {
-        None => String::new(),
-        Some(rules) => {
-            // Strings, numbers and options always serialise.
-            let mut s = serde_json::to_string_pretty(&rules).unwrap_or_default();
-            s.push('\n');
-            s
+    let Some(rules) = to_console(config) else {
+        return String::new();
+    };
+    let mut out = String::from("[\n");
+    for (i, rule) in rules.iter().enumerate() {
+        out.push_str("  {\n");
+        // Rules are structs of strings, numbers and options: they always serialise.
+        let fields = match serde_json::to_value(rule) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
+        let last = fields.len().saturating_sub(1);
+        for (j, (key, value)) in fields.iter().enumerate() {
+            let value = match value {
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> =
+                        items.iter().map(serde_json::Value::to_string).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                other => other.to_string(),
+            };
+            let comma = if j == last { "" } else { "," };
+            out.push_str(&format!("    {key:?}: {value}{comma}\n"));
         }
+        out.push_str(if i + 1 == rules.len() {
+            "  }\n"
+        } else {
+            "  },\n"
+        });
     }
+    out.push_str("]\n");
+    out
 }
 
 /// One line of a folded diff.

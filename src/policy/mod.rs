@@ -2,9 +2,13 @@
 //!
 //! `yaml` reads text into positioned nodes, `validate` turns the nodes of every file
 //! into a [`Policy`] while collecting every problem as a diagnostic, `raw` mirrors
-//! the file format as serde types (the JSON Schema and `import`'s output), and
-//! `ownership` decides which entry, if any, manages a bucket.
+//! the file format as serde types (the JSON Schema and `import`'s output),
+//! `ownership` decides which entry, if any, manages a bucket, `guardrail` checks a
+//! configuration against the guardrails, and `check` reports lints and guardrail
+//! violations over the desired configurations as diagnostics.
 
+pub mod check;
+pub mod guardrail;
 pub mod ownership;
 pub mod raw;
 pub mod validate;

@@ -68,17 +68,25 @@ pub enum RuleItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Rule {
+    /// Optional rule name (at most 255 characters), shown in reports.
     #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 255))]
     pub id: Option<String>,
+    /// Headers a preflight may ask for (`Access-Control-Request-Headers`), matched
+    /// case-insensitively; one `*` each (`x-amz-*`, or `*` for any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_headers: Vec<String>,
+    /// Methods the rule allows: GET, PUT, POST, DELETE, HEAD (exact upper case).
     #[schemars(length(min = 1))]
     pub allowed_methods: Vec<Method>,
+    /// Origins as browsers send them (`https://app.example.com`), with at most one `*`
+    /// each; `*` alone allows every origin.
     #[schemars(length(min = 1))]
     pub allowed_origins: Vec<String>,
+    /// Response headers scripts may read (e.g. `ETag`); no wildcards.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expose_headers: Vec<String>,
+    /// Seconds a browser may cache the preflight answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_age_seconds: Option<i32>,
@@ -88,14 +96,18 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Guardrail {
+    /// Unique name, used in reports.
     pub id: String,
+    /// Why the guardrail exists; shown with each violation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Glob of the bucket names it applies to; default every bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<String>,
+    /// Value combinations no rule may allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forbid: Option<Forbid>,
+    /// Conditions every rule must meet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require: Option<Require>,
 }
@@ -104,10 +116,13 @@ pub struct Guardrail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forbid {
+    /// Origin patterns; a rule origin allowing all of one counts (`https://*` counts as `*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<String>,
+    /// Methods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<Method>,
+    /// Header patterns, compared case-insensitively.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
 }
@@ -116,13 +131,17 @@ pub struct Forbid {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Require {
+    /// Every origin starts with this scheme and `://` (`*` alone fails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_scheme: Option<OriginScheme>,
+    /// MaxAgeSeconds, when set, is at most this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_age_seconds_at_most: Option<i32>,
+    /// Every origin is covered by one of these patterns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub origins_within: Vec<String>,
+    /// Every method is one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods_within: Vec<Method>,
 }

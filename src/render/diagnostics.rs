@@ -38,7 +38,7 @@ pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> Stri
     let config = Config::default();
     let mut out = String::new();
     for d in diagnostics {
-        let cs = to_codespan(d);
+        let cs = to_codespan(sources, d);
         let rendered = if color {
             let mut writer = Ansi::new(Vec::new());
             term::emit_to_write_style(&mut writer, &config, &files, &cs)
@@ -83,7 +83,7 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
+fn to_codespan(sources: &Sources, d: &Diagnostic) -> CsDiagnostic<usize> {
     let severity = match d.severity {
         Severity::Error => CsSeverity::Error,
         Severity::Warning => CsSeverity::Warning,
@@ -103,6 +103,12 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
     }
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
+    }
+    // codespan shows a secondary place in the primary's file by its line number
+    // only; name it as `file:line:col` too, since CI logs are searched by place.
+    let same_file = |r: &&crate::diag::Label| d.span.is_some_and(|s| s.file == r.span.file);
+    for r in d.related.iter().filter(same_file) {
+        notes.push(format!("{}: {}", r.message, sources.place(r.span)));
     }
     CsDiagnostic::new(severity)
         .with_code(d.code)

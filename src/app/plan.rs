@@ -1,0 +1,224 @@
+//! `s3cors plan`: resolve the managed buckets, fetch their live configurations,
+//! compute the plan, render it, optionally save it.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::policies::{self, Policies};
+use super::resolve::{self, Problem, Resolution, Scope};
+use super::{Console, Exit, Outcome, fetch};
+use crate::cli::{Format, Global, PlanArgs};
+use crate::diag::Diagnostic;
+use crate::plan::file::{PlanFile, PlanMeta, policy_digest};
+use crate::plan::render::{self, HumanOptions};
+use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
+use crate::policy::guardrail;
+use crate::render::diagnostics;
+use crate::s3::{AwsS3, S3Api};
+
+pub async fn run(
+    global: &Global,
+    args: &PlanArgs,
+    console: &mut Console<'_>,
+) -> anyhow::Result<Outcome> {
+    let color = super::use_color(global, console.stdout_is_terminal);
+    let policies = match policies::load(&args.policies.paths, args.deny_warnings, global, color) {
+        Ok(p) => p,
+        Err(outcome) => return Ok(outcome),
+    };
+    let s3 = super::connect(global).await;
+    let made = make(global, &policies, &s3, &args.target, console).await?;
+    if let Some(out) = &args.out {
+        write_plan(out, &made.file(&policies, &s3))?;
+    }
+    let mut stdout = render_plan(global.format, &made.plan, color);
+    if let Some(out) = &args.out
+        && global.format == Format::Human
+    {
+        stdout.push_str(&format!(
+            "\nSaved the plan to {}. To apply exactly these changes, run:\n    s3cors apply {}\n",
+            out.display(),
+            out.display()
+        ));
+    }
+    let exit = if made.failed() {
+        Exit::Error
+    } else if args.detailed_exitcode && made.plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    };
+    Ok(Outcome {
+        stdout,
+        stderr: made.stderr(&policies, color),
+        exit,
+    })
+}
+
+/// A computed plan and what went wrong on the way.
+pub struct Made {
+    pub plan: Plan,
+    /// Findings that stop some buckets from being planned (ownership
+    /// conflicts, unmanaged `--target`s, guardrail violations): exit 1.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Made {
+    /// Whether the run must exit 1.
+    pub fn failed(&self) -> bool {
+        !self.problems.is_empty() || !self.plan.errors.is_empty()
+    }
+
+    /// Policy warnings and problems, rendered for stderr.
+    pub fn stderr(&self, policies: &Policies, color: bool) -> String {
+        let mut out = policies.warnings.clone();
+        if !self.problems.is_empty() {
+            out.push_str(&diagnostics::human(
+                &policies.sources,
+                &self.problems,
+                color,
+            ));
+        }
+        out
+    }
+
+    /// The plan as a file, with where and from what it was made.
+    pub fn file(&self, policies: &Policies, s3: &AwsS3) -> PlanFile {
+        let files: Vec<(&str, &[u8])> = policies
+            .sources
+            .files()
+            .iter()
+            .map(|f| (f.name.as_str(), f.text.as_bytes()))
+            .collect();
+        let accounts: std::collections::BTreeSet<_> = policies
+            .policy
+            .buckets
+            .iter()
+            .filter_map(|b| b.account.as_deref())
+            .collect();
+        PlanFile::new(
+            &self.plan,
+            PlanMeta {
+                tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+                created_at: super::utc_now(),
+                endpoint: super::endpoint_of(s3),
+                region: s3.default_region().to_owned(),
+                account: match accounts.len() {
+                    1 => accounts.first().map(|a| (*a).to_owned()),
+                    _ => None,
+                },
+                policy_digest: policy_digest(files),
+            },
+        )
+    }
+}
+
+/// Resolve, fetch and plan: the whole of `plan` but rendering.
+pub async fn make(
+    global: &Global,
+    policies: &Policies,
+    s3: &impl S3Api,
+    targets: &[String],
+    console: &Console<'_>,
+) -> anyhow::Result<Made> {
+    let scope = Scope {
+        targets: targets.to_vec(),
+        shard: global.shard,
+        parallelism: usize::from(global.parallelism),
+    };
+    let resolution = resolve::managed(&policies.policy, &policies.sources, s3, &scope, false)
+        .await
+        .context("listing the buckets that `match:` entries select")?;
+    let Resolution {
+        buckets,
+        unresolved,
+        ..
+    } = resolution;
+
+    let mut problems = Vec::new();
+    let mut errors = Vec::new();
+    for u in unresolved {
+        match u.problem {
+            Problem::Policy(d) => problems.push(*d),
+            Problem::S3(e) => errors.push(PlanError {
+                bucket: u.bucket,
+                source: String::new(),
+                kind: PlanErrorKind::ReadFailed,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    // Guardrails again, now that `match:` entries have concrete bucket names: a
+    // bucket whose desired rules break one is not planned, so it cannot be applied.
+    let buckets: Vec<_> = buckets
+        .into_iter()
+        .filter(|m| {
+            let violations = guardrail::check(
+                &policies.policy.guardrails,
+                &m.name,
+                m.entry.desired().as_ref(),
+            );
+            for v in &violations {
+                problems.push(
+                    Diagnostic::error("guardrail-violation", v.to_string())
+                        .at(m.entry.span)
+                        .help("change the rules of this entry, or narrow the guardrail's `buckets:` scope"),
+                );
+            }
+            violations.is_empty()
+        })
+        .collect();
+
+    let desired: Vec<DesiredBucket> = buckets
+        .iter()
+        .map(|m| DesiredBucket {
+            name: m.name.clone(),
+            source: m.source.clone(),
+            desired: m.entry.desired(),
+            region: m.target.region.clone(),
+            account: m.target.expected_owner.clone(),
+        })
+        .collect();
+    let targets: Vec<_> = buckets.iter().map(|m| m.target.clone()).collect();
+    let bar = super::progress(global, console, targets.len(), "planning");
+    let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
+    bar.finish_and_clear();
+
+    let mut plan = crate::plan::plan(&desired, &live);
+    plan.errors.extend(errors);
+    plan.errors.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    Ok(Made { plan, problems })
+}
+
+/// The plan in the chosen format.
+pub fn render_plan(format: Format, plan: &Plan, color: bool) -> String {
+    match format {
+        Format::Human => render::human(plan, &HumanOptions { color }),
+        Format::Json => render::json(plan),
+        Format::Markdown => render::markdown(plan),
+    }
+}
+
+/// Writes a plan file atomically (temporary file in the same folder, fsync,
+/// rename): a reader never sees half a plan.
+pub fn write_plan(path: &Path, file: &PlanFile) -> anyhow::Result<()> {
+    write_atomically(path, file.to_json().as_bytes())
+        .with_context(|| format!("writing the plan to {}", path.display()))
+}
+
+/// Writes `bytes` to `path` via a synced temporary file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Loading policies for the commands that talk to S3: read, parse, validate and
+//! check them; errors stop the command before any call, warnings are shown.
+
+use std::path::PathBuf;
+
+use super::{Exit, Outcome, load, validate};
+use crate::cli::Global;
+use crate::diag::{Diagnostic, Sources};
+use crate::policy::{self, Policy};
+use crate::render::diagnostics;
+
+/// Valid policies, ready to plan from.
+pub struct Policies {
+    pub sources: Sources,
+    pub policy: Policy,
+    /// Rendered warnings (lints) for stderr; empty when there are none.
+    pub warnings: String,
+}
+
+/// Reads and checks the policies under `paths`. `Err` is the finished command
+/// (diagnostics on stdout, exit 1) when they have errors, or warnings under
+/// `--deny-warnings`.
+pub fn load(
+    paths: &[PathBuf],
+    deny_warnings: bool,
+    global: &Global,
+    color: bool,
+) -> Result<Policies, Outcome> {
+    let (sources, mut diags) = load::read_policies(paths);
+    let loaded = policy::load(&sources);
+    diags.extend(loaded.diagnostics);
+    if !diags.iter().any(Diagnostic::is_error) {
+        diags.extend(policy::check::findings(&loaded.policy));
+    }
+    let failed = diags.iter().any(|d| d.is_error() || deny_warnings);
+    if failed {
+        let stdout = validate::render(global.format, &sources, &diags, color);
+        return Err(Outcome::new(stdout, Exit::Error));
+    }
+    let warnings = if diags.is_empty() || global.quiet {
+        String::new()
+    } else {
+        diagnostics::human(&sources, &diags, color)
+    };
+    Ok(Policies {
+        sources,
+        policy: loaded.policy,
+        warnings,
+    })
+}

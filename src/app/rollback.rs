@@ -1,0 +1,119 @@
+//! `s3cors rollback PLAN_FILE`: restore the configurations an applied plan
+//! replaced, as recorded by the first `begin` of each bucket in its journal.
+//!
+//! The rollback is itself a plan (`PLAN_FILE.rollback.json`, from each bucket's
+//! written "after" state back to its "before") applied by the same machinery as
+//! `apply`: a bucket changed since the apply is stale and left alone, the
+//! configuration being replaced is journalled first, and an interrupted rollback
+//! is finished by running it again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::apply::{self, check_endpoint, execute, finish, read_journal};
+use super::{Console, Exit, Outcome};
+use crate::cli::{Format, Global, RollbackArgs};
+use crate::plan::compare::digest;
+use crate::plan::file::{BucketStatus, PlanFile};
+use crate::plan::{Action, BucketPlan, Plan};
+
+pub async fn run(
+    global: &Global,
+    args: &RollbackArgs,
+    console: &mut Console<'_>,
+) -> anyhow::Result<Outcome> {
+    let color = super::use_color(global, console.stdout_is_terminal);
+    let applied = super::show::read_plan(&args.plan_file)?;
+    let s3 = super::connect(global).await;
+    check_endpoint(&applied, &s3)?;
+    let path = rollback_path(&args.plan_file);
+    let rollback = if path.exists() {
+        // An earlier rollback of this plan was started: finish that one.
+        super::show::read_plan(&path).context("resuming the earlier rollback")?
+    } else {
+        let journal = read_journal(&args.plan_file, &applied)?;
+        if journal.buckets.is_empty() {
+            return Ok(Outcome::new(
+                format!(
+                    "Nothing to roll back: {} records no writes.\n",
+                    apply::journal_path(&args.plan_file).display()
+                ),
+                Exit::Success,
+            ));
+        }
+        let plan = reverse(&applied, &journal);
+        let mut meta = applied.meta();
+        meta.created_at = super::utc_now();
+        PlanFile::new(&plan, meta)
+    };
+    let plan = rollback.to_plan();
+    if !plan.has_changes() {
+        return Ok(Outcome::new(
+            "Nothing to roll back: every bucket the apply wrote already has its previous configuration.\n"
+                .to_owned(),
+            Exit::Success,
+        ));
+    }
+    let shown = super::plan::render_plan(Format::Human, &plan, color);
+    let mut prelude = String::new();
+    if args.auto_approve {
+        prelude = shown;
+    } else {
+        if !console.stdin_is_terminal {
+            bail!("rollback needs a `yes` typed on a terminal; pass --auto-approve");
+        }
+        if !(console.confirm)(&shown).context("reading the confirmation")? {
+            return Ok(Outcome::new(
+                "Rollback cancelled.\n".to_owned(),
+                Exit::Error,
+            ));
+        }
+    }
+    if !path.exists() {
+        super::plan::write_plan(&path, &rollback)?;
+    }
+    let wait = Duration::from_secs(args.wait_timeout);
+    let report = execute(global, console, &s3, &path, &rollback, wait).await?;
+    Ok(finish(global, &report, &path, prelude))
+}
+
+/// `PLAN.rollback.json`, beside the plan.
+fn rollback_path(plan_path: &Path) -> PathBuf {
+    let mut name = plan_path.as_os_str().to_owned();
+    name.push(".rollback.json");
+    PathBuf::from(name)
+}
+
+/// The plan that takes every journalled bucket from what the apply wrote back to
+/// what it had before. Buckets the apply never began are not touched.
+fn reverse(applied: &PlanFile, journal: &crate::plan::file::JournalState) -> Plan {
+    let planned = applied.to_plan();
+    let mut out = Plan::default();
+    for b in &planned.buckets {
+        let Some(recorded) = journal.buckets.get(&b.bucket) else {
+            continue;
+        };
+        // What the bucket should hold now: the plan's "after". A write that may
+        // not have happened (failed, interrupted) is still reversed from "after";
+        // if the bucket still has its old configuration, apply sees it as
+        // already rolled back.
+        let current = b.after.clone();
+        let action = Action::decide(current.as_ref(), recorded.before.as_ref());
+        out.buckets.push(BucketPlan {
+            bucket: b.bucket.clone(),
+            source: b.source.clone(),
+            action,
+            live_digest: digest(current.as_ref()),
+            before: current,
+            after: recorded.before.clone(),
+            region: b.region.clone(),
+            account: b.account.clone(),
+        });
+        if let BucketStatus::Failed { error } = &recorded.status {
+            tracing::info!(bucket = %b.bucket, %error, "the apply failed on this bucket; rolling back from its planned state");
+        }
+    }
+    out
+}

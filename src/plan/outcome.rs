@@ -1,0 +1,263 @@
+//! What `apply` and `rollback` did, bucket by bucket, and its renderings: the
+//! human summary, the versioned JSON report (`s3cors-apply-report`, version 1,
+//! documented in docs/plan-format.md) and markdown for a pull-request comment.
+
+use serde::Serialize;
+
+use super::Action;
+
+/// What happened to one bucket of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "result")]
+pub enum Applied {
+    /// Written and read back as written.
+    Done,
+    /// Already had the planned configuration (a re-run, or someone else applied it).
+    AlreadyApplied,
+    /// Changed since the plan was made: not written.
+    Stale {
+        planned_digest: String,
+        live_digest: String,
+    },
+    /// The read, the write or the read-back failed.
+    Failed { error: String },
+}
+
+/// One bucket's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketOutcome {
+    pub bucket: String,
+    pub action: Action,
+    #[serde(flatten)]
+    pub applied: Applied,
+}
+
+/// Counts per result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ApplySummary {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub already_applied: usize,
+    pub stale: usize,
+    pub failed: usize,
+}
+
+/// The whole apply, sorted by bucket name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub buckets: Vec<BucketOutcome>,
+}
+
+impl ApplyReport {
+    pub fn new(mut buckets: Vec<BucketOutcome>) -> ApplyReport {
+        buckets.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+        ApplyReport { buckets }
+    }
+
+    pub fn summary(&self) -> ApplySummary {
+        let mut s = ApplySummary::default();
+        for b in &self.buckets {
+            match (&b.applied, b.action) {
+                (Applied::Done, Action::Create) => s.created += 1,
+                (Applied::Done, Action::Update) => s.updated += 1,
+                (Applied::Done, Action::Delete) => s.deleted += 1,
+                (Applied::Done, Action::Unchanged) | (Applied::AlreadyApplied, _) => {
+                    s.already_applied += 1
+                }
+                (Applied::Stale { .. }, _) => s.stale += 1,
+                (Applied::Failed { .. }, _) => s.failed += 1,
+            }
+        }
+        s
+    }
+
+    /// Whether any bucket was stale or failed (exit 1).
+    pub fn failed(&self) -> bool {
+        let s = self.summary();
+        s.stale + s.failed > 0
+    }
+}
+
+/// `Apply complete: ...` without colour.
+pub fn summary_line(s: &ApplySummary) -> String {
+    let mut line = format!(
+        "Apply complete: {} created, {} updated, {} deleted",
+        s.created, s.updated, s.deleted
+    );
+    if s.already_applied > 0 {
+        line.push_str(&format!(", {} already applied", s.already_applied));
+    }
+    if s.stale + s.failed > 0 {
+        line = line.replacen("Apply complete", "Apply finished with problems", 1);
+        line.push_str(&format!("; {} stale, {} failed", s.stale, s.failed));
+    }
+    line.push('.');
+    line
+}
+
+/// One line per bucket, then the summary; stale and failed buckets say what to do.
+pub fn human(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    for b in &report.buckets {
+        let line = match &b.applied {
+            Applied::Done => format!("{}: {}", b.bucket, done_verb(b.action)),
+            Applied::AlreadyApplied => {
+                format!("{}: already has the planned configuration", b.bucket)
+            }
+            Applied::Stale {
+                planned_digest,
+                live_digest,
+            } => format!(
+                "{}: STALE, not written: its configuration changed since the plan \
+                 (planned against {}, now {}); run `s3cors plan` again",
+                b.bucket,
+                short(planned_digest),
+                short(live_digest)
+            ),
+            Applied::Failed { error } => format!("{}: FAILED: {error}", b.bucket),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if !report.buckets.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary_line(&report.summary()));
+    out.push('\n');
+    out
+}
+
+fn done_verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "deleted",
+        Action::Unchanged => "unchanged",
+    }
+}
+
+fn short(digest: &str) -> &str {
+    let end = digest.len().min("sha256:".len() + 12);
+    &digest[..end]
+}
+
+/// The versioned JSON report.
+#[derive(Debug, Serialize)]
+struct JsonReport<'a> {
+    format: &'static str,
+    format_version: u32,
+    summary: ApplySummary,
+    buckets: &'a [BucketOutcome],
+}
+
+/// `s3cors-apply-report` version 1, pretty, newline-terminated.
+pub fn json(report: &ApplyReport) -> String {
+    let doc = JsonReport {
+        format: "s3cors-apply-report",
+        format_version: 1,
+        summary: report.summary(),
+        buckets: &report.buckets,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// For a pull-request comment: the summary, then problem buckets (capped).
+pub fn markdown(report: &ApplyReport) -> String {
+    const MAX_LINES: usize = 500;
+    let mut out = format!(
+        "### s3cors apply\n\n**{}**\n",
+        summary_line(&report.summary())
+    );
+    let problems: Vec<_> = report
+        .buckets
+        .iter()
+        .filter(|b| matches!(b.applied, Applied::Stale { .. } | Applied::Failed { .. }))
+        .collect();
+    if !problems.is_empty() {
+        out.push_str("\n| bucket | problem |\n| --- | --- |\n");
+        for b in problems.iter().take(MAX_LINES) {
+            let why = match &b.applied {
+                Applied::Stale { .. } => "stale: changed since the plan".to_owned(),
+                Applied::Failed { error } => error.replace('|', "\\|").replace('\n', " "),
+                _ => String::new(),
+            };
+            out.push_str(&format!("| `{}` | {why} |\n", b.bucket));
+        }
+        if problems.len() > MAX_LINES {
+            out.push_str(&format!(
+                "\n{} more buckets with problems are left out.\n",
+                problems.len() - MAX_LINES
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> ApplyReport {
+        let b = |bucket: &str, action, applied| BucketOutcome {
+            bucket: bucket.to_owned(),
+            action,
+            applied,
+        };
+        ApplyReport::new(vec![
+            b(
+                "d-stale",
+                Action::Update,
+                Applied::Stale {
+                    planned_digest: format!("sha256:{}", "a".repeat(64)),
+                    live_digest: format!("sha256:{}", "b".repeat(64)),
+                },
+            ),
+            b("a-new", Action::Create, Applied::Done),
+            b("c-gone", Action::Delete, Applied::Done),
+            b("b-again", Action::Update, Applied::AlreadyApplied),
+            b(
+                "e-denied",
+                Action::Update,
+                Applied::Failed {
+                    error: "PutBucketCors on e-denied: AccessDenied: Access Denied".to_owned(),
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn summary_counts_every_result() {
+        let s = report().summary();
+        assert_eq!(
+            (
+                s.created,
+                s.updated,
+                s.deleted,
+                s.already_applied,
+                s.stale,
+                s.failed
+            ),
+            (1, 0, 1, 1, 1, 1)
+        );
+        assert!(report().failed());
+        assert!(!ApplyReport::new(vec![]).failed());
+    }
+
+    #[test]
+    fn human_report() {
+        insta::assert_snapshot!(human(&report()));
+    }
+
+    #[test]
+    fn json_report() {
+        insta::assert_snapshot!(json(&report()));
+    }
+
+    #[test]
+    fn markdown_report() {
+        insta::assert_snapshot!(markdown(&report()));
+    }
+}

@@ -1,0 +1,516 @@
+//! Policy findings: lints and guardrails over the desired configurations of a loaded
+//! [`Policy`], as diagnostics pointing at the policy files. Pure; `validate` runs it.
+//!
+//! - **Lints** (`cors::lint`) run on each bucket entry's desired configuration (its
+//!   rules with rulesets spliced in). A finding points at the most precise place known:
+//!   the offending value, else the field's values, else the rule. A rule spliced from a
+//!   ruleset points into the ruleset, with a secondary label at the `ruleset:` reference
+//!   that put it there. One ruleset used by many buckets yields the same finding at the
+//!   same place many times: findings are deduplicated by (code, place), first kept.
+//! - **Guardrails** (`policy::guardrail`) are checked against the same configurations,
+//!   as `guardrail-violation` errors pointing at the offending value, with a secondary
+//!   label at the guardrail's `id`. A `name:` entry is checked against the guardrails
+//!   whose `buckets:` glob matches its name. A `match:` entry is checked against the
+//!   guardrails whose scope certainly covers **every** bucket the entry can select:
+//!   scope `*`, scope text equal to the entry's glob, or (both globs made only of
+//!   literal characters and `*`) a scope glob matching the entry's glob text, as
+//!   `prod-*` matches `prod-web-*`. A guardrail whose scope only partly overlaps the
+//!   glob (`prod-*` against `*-web`) is not decided here: `plan` and `drift` check
+//!   each concrete bucket with `guardrail::check`.
+//! - **Ownership**: a `match` entry whose every bucket is also selected by another
+//!   `match` entry (same glob, or a covering glob as above, with no tags beyond the
+//!   other's) is an `overlapping-match` error now; partial overlaps depend on which
+//!   buckets exist and are reported by `plan`.
+//!
+//! Diagnostic paths name bucket entries by their selector, since one entry's place in
+//! its file is shown by the span: `buckets[name=app].rules[1].AllowedOrigins[0]`, or
+//! `rulesets.public-read[0].MaxAgeSeconds` for a rule from a ruleset.
+
+use std::collections::HashSet;
+
+use super::guardrail::{self, Hit};
+use super::{BucketEntry, Guardrail, Policy, PolicyRule, RuleSpans, Selector};
+use crate::cors::lint::{self, Field, Finding};
+use crate::diag::{Diagnostic, Span};
+
+/// The code of a guardrail violation (docs/errors.md).
+pub const GUARDRAIL_VIOLATION: &str = "guardrail-violation";
+
+/// Every lint warning and guardrail error over the desired configurations of `policy`,
+/// in entry order, then lints before guardrails within an entry.
+pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<(&'static str, Option<Span>, Option<Span>)> = HashSet::new();
+    let mut push = |d: Diagnostic, out: &mut Vec<Diagnostic>| {
+        // Guardrail findings also key on the guardrail, so two guardrails breaking one
+        // value both show.
+        let guard = (d.code == GUARDRAIL_VIOLATION)
+            .then(|| d.related.last().map(|l| l.span))
+            .flatten();
+        if seen.insert((d.code, d.span, guard)) {
+            out.push(d);
+        }
+    };
+    for entry in &policy.buckets {
+        let Some(config) = entry.desired() else {
+            continue;
+        };
+        for f in lint::lint(&config) {
+            push(lint_diagnostic(entry, &f), &mut out);
+        }
+        for g in applicable(&policy.guardrails, entry) {
+            for hit in guardrail::evaluate(g, &config) {
+                push(guardrail_diagnostic(entry, g, &hit), &mut out);
+            }
+        }
+    }
+    for d in overlapping_matches(policy) {
+        push(d, &mut out);
+    }
+    out
+}
+
+/// The guardrails that certainly apply to every bucket `entry` selects (module docs).
+fn applicable<'g>(guardrails: &'g [Guardrail], entry: &BucketEntry) -> Vec<&'g Guardrail> {
+    guardrails
+        .iter()
+        .filter(|g| match &entry.selector {
+            Selector::Name(name) => g.scope_glob.is_match(name),
+            Selector::Match(m) => glob_covers(&g.scope, &g.scope_glob, &m.pattern),
+        })
+        .collect()
+}
+
+/// Whether every name the glob `pattern` matches is matched by `scope` (compiled as
+/// `scope_glob`). Sound, not complete: `true` only when it surely holds.
+///
+/// With both globs made of literal characters and `*` only, a scope that matches the
+/// pattern's text must consume each of the pattern's `*` with one of its own (a scope
+/// literal never matches a `*`), so every expansion of the pattern is matched too.
+fn glob_covers(scope: &str, scope_glob: &globset::GlobMatcher, pattern: &str) -> bool {
+    let simple = |g: &str| !g.contains(['?', '[', ']', '{', '}', '\\', '!']);
+    scope == "*"
+        || scope == pattern
+        || (simple(scope) && simple(pattern) && scope_glob.is_match(pattern))
+}
+
+/// `overlapping-match` for each `match` entry whose buckets are all selected by an
+/// earlier (or equal) one too.
+fn overlapping_matches(policy: &Policy) -> Vec<Diagnostic> {
+    let matches: Vec<(&BucketEntry, &super::BucketMatch)> = policy
+        .buckets
+        .iter()
+        .filter_map(|e| match &e.selector {
+            Selector::Match(m) => Some((e, m)),
+            Selector::Name(_) => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (j, (entry, m)) in matches.iter().enumerate() {
+        let covered_by = matches.iter().enumerate().find(|(i, (_, other))| {
+            *i != j
+                && glob_covers(&other.pattern, &other.glob, &m.pattern)
+                && other.tags.iter().all(|(k, v)| m.tags.get(k) == Some(v))
+                // Two entries covering each other: report only the later one.
+                && !(*i > j
+                    && glob_covers(&m.pattern, &m.glob, &other.pattern)
+                    && m.tags.iter().all(|(k, v)| other.tags.get(k) == Some(v)))
+        });
+        if let Some((_, (first, other))) = covered_by {
+            out.push(
+                Diagnostic::error(
+                    "overlapping-match",
+                    format!(
+                        "every bucket `match: \"{}\"` selects is also selected by `match: \"{}\"`",
+                        m.pattern, other.pattern
+                    ),
+                )
+                .at(entry.span)
+                .path(format!("buckets[match={}].match", m.pattern))
+                .help("a bucket selected by two `match` entries is an error: narrow or merge the globs (or tags), or give the buckets exact `name:` entries, which win")
+                .related(first.span, "also selects them"),
+            );
+        }
+    }
+    out
+}
+
+fn entry_path(entry: &BucketEntry) -> String {
+    match &entry.selector {
+        Selector::Name(name) => format!("buckets[name={name}]"),
+        Selector::Match(m) => format!("buckets[match={}]", m.pattern),
+    }
+}
+
+fn entry_name(entry: &BucketEntry) -> String {
+    match &entry.selector {
+        Selector::Name(name) => format!("bucket `{name}`"),
+        Selector::Match(m) => format!("buckets matching `{}`", m.pattern),
+    }
+}
+
+/// The YAML path of rule `index` of `entry` (inside its ruleset when spliced).
+fn rule_path(entry: &BucketEntry, index: usize) -> String {
+    let rule = &entry.rules[index];
+    match (&rule.ruleset, rule.reference) {
+        (Some(name), Some(reference)) => {
+            // Rules spliced by one reference are consecutive: count back to the first.
+            let within = entry.rules[..index]
+                .iter()
+                .rev()
+                .take_while(|r| r.reference == Some(reference))
+                .count();
+            format!("rulesets.{name}[{within}]")
+        }
+        _ => {
+            // Item index in `rules:`: each reference is one item, however many rules.
+            let mut item = 0;
+            let mut last_ref = None;
+            for r in &entry.rules[..index] {
+                match r.reference {
+                    Some(span) if last_ref == Some(span) => {}
+                    Some(span) => {
+                        last_ref = Some(span);
+                        item += 1;
+                    }
+                    None => {
+                        last_ref = None;
+                        item += 1;
+                    }
+                }
+            }
+            format!("{}.rules[{item}]", entry_path(entry))
+        }
+    }
+}
+
+/// The place of `field` (value `index`, if given) of a rule: the value, else the
+/// field's values together, else the whole rule.
+fn field_span(spans: &RuleSpans, field: Option<Field>, index: Option<usize>) -> Span {
+    let list: &[Span] = match field {
+        None => &[],
+        Some(Field::AllowedOrigins) => &spans.allowed_origins,
+        Some(Field::AllowedMethods) => &spans.allowed_methods,
+        Some(Field::AllowedHeaders) => &spans.allowed_headers,
+        Some(Field::ExposeHeaders) => &spans.expose_headers,
+        Some(Field::MaxAgeSeconds) => return spans.max_age_seconds.unwrap_or(spans.rule),
+        Some(Field::Id) => return spans.id.unwrap_or(spans.rule),
+    };
+    if let Some(span) = index.and_then(|k| list.get(k)) {
+        return *span;
+    }
+    match (list.first(), list.last()) {
+        (Some(first), Some(last)) if first.file == last.file && first.start <= last.end => Span {
+            file: first.file,
+            start: first.start,
+            end: last.end,
+        },
+        _ => spans.rule,
+    }
+}
+
+fn value_path(
+    entry: &BucketEntry,
+    rule: usize,
+    field: Option<Field>,
+    index: Option<usize>,
+) -> String {
+    let mut path = rule_path(entry, rule);
+    if let Some(field) = field {
+        path.push('.');
+        path.push_str(field.as_str());
+        if let Some(k) = index {
+            path.push_str(&format!("[{k}]"));
+        }
+    }
+    path
+}
+
+/// Where a spliced rule came from, as a secondary label.
+fn reference_label(
+    d: Diagnostic,
+    entry: &BucketEntry,
+    rule: &PolicyRule,
+    index: usize,
+) -> Diagnostic {
+    match (&rule.ruleset, rule.reference) {
+        (Some(name), Some(reference)) => d.related(
+            reference,
+            format!(
+                "rules[{index}] of {} comes from ruleset `{name}` here",
+                entry_name(entry)
+            ),
+        ),
+        _ => d,
+    }
+}
+
+fn lint_diagnostic(entry: &BucketEntry, f: &Finding) -> Diagnostic {
+    let rule = &entry.rules[f.rule];
+    let mut d = Diagnostic::warning(
+        f.code.as_str(),
+        format!("{}: {}", entry_name(entry), f.message),
+    )
+    .at(field_span(&rule.spans, f.field, f.value))
+    .path(value_path(entry, f.rule, f.field, f.value))
+    .help(&f.help);
+    if let Some(other) = f
+        .related_rule
+        .and_then(|r| entry.rules.get(r).map(|o| (r, o)))
+    {
+        d = d.related(
+            other.1.spans.rule,
+            format!("rules[{}] matches first", other.0),
+        );
+    }
+    reference_label(d, entry, rule, f.rule)
+}
+
+fn guardrail_diagnostic(entry: &BucketEntry, g: &Guardrail, hit: &Hit) -> Diagnostic {
+    let rule = &entry.rules[hit.rule];
+    let name = match &hit.rule_id {
+        Some(id) => format!("rules[{}] (ID \"{id}\")", hit.rule),
+        None => format!("rules[{}]", hit.rule),
+    };
+    let help = match &g.description {
+        Some(text) => {
+            format!("{text}; change the rule, or narrow the guardrail's `buckets:` scope")
+        }
+        None => "change the rule, or narrow the guardrail's `buckets:` scope".to_string(),
+    };
+    let d = Diagnostic::error(
+        GUARDRAIL_VIOLATION,
+        format!(
+            "guardrail `{}`: {name} of {}: {}",
+            g.id,
+            entry_name(entry),
+            hit.message
+        ),
+    )
+    .at(field_span(&rule.spans, Some(hit.field), hit.index))
+    .path(value_path(entry, hit.rule, Some(hit.field), hit.index))
+    .help(help);
+    // The guardrail label goes last: `findings` deduplicates on it.
+    reference_label(d, entry, rule, hit.rule)
+        .related(g.span, format!("guardrail `{}` declared here", g.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{SourceFile, Sources};
+
+    /// Loads `files` (which must be valid) and returns `code@file:line:col path`
+    /// for each finding, then its related places `  ~ file:line:col message`.
+    fn show(files: &[(&str, &str)]) -> Vec<String> {
+        let mut sources = Sources::new();
+        for (name, text) in files {
+            sources.add(SourceFile::new(*name, *text));
+        }
+        let loaded = crate::policy::load(&sources);
+        assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+        let mut out = Vec::new();
+        for d in findings(&loaded.policy) {
+            let sev = if d.is_error() { "E" } else { "W" };
+            out.push(format!(
+                "{sev} {}@{} {}",
+                d.code,
+                d.span.map(|s| sources.place(s)).unwrap_or_default(),
+                d.path.unwrap_or_default()
+            ));
+            for r in d.related {
+                out.push(format!("  ~ {} {}", sources.place(r.span), r.message));
+            }
+        }
+        out
+    }
+
+    fn check(files: &[(&str, &str)], want: &[&str]) {
+        let got = show(files);
+        assert_eq!(got, want, "\ngot:\n{}\n", got.join("\n"));
+    }
+
+    #[test]
+    fn lints_point_at_values() {
+        let text = "\
+version: 1
+buckets:
+  - name: bk1
+    rules:
+      - AllowedOrigins: ['*']
+        AllowedMethods: [GET]
+        AllowedHeaders: ['*']
+      - AllowedOrigins: [https://a.com, https://a.com/]
+        AllowedMethods: [GET]
+        MaxAgeSeconds: 86400
+      - AllowedOrigins: [https://b.com]
+        AllowedMethods: [PUT]
+        ExposeHeaders: [x-amz-request-id]
+";
+        check(
+            &[("p.yaml", text)],
+            &[
+                "W shadowed-rule@p.yaml:8:9 buckets[name=bk1].rules[1]",
+                "  ~ p.yaml:5:9 rules[0] matches first",
+                "W origin-never-matches@p.yaml:8:41 buckets[name=bk1].rules[1].AllowedOrigins[1]",
+                "W max-age-over-browser-cap@p.yaml:10:24 buckets[name=bk1].rules[1].MaxAgeSeconds",
+                "W missing-allowed-headers@p.yaml:12:26 buckets[name=bk1].rules[2].AllowedMethods[0]",
+                "W missing-etag-exposure@p.yaml:13:25 buckets[name=bk1].rules[2].ExposeHeaders",
+            ],
+        );
+    }
+
+    #[test]
+    fn spliced_rulesets_are_reported_once_at_the_ruleset() {
+        let rulesets = "\
+version: 1
+rulesets:
+  slow:
+    - {AllowedOrigins: [https://a.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
+    - {AllowedOrigins: [https://b.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
+";
+        let buckets = "\
+version: 1
+buckets:
+  - name: one
+    rules: [{AllowedOrigins: [https://c.com], AllowedMethods: [GET]}, {ruleset: slow}]
+  - name: two
+    rules: [{ruleset: slow}]
+  - match: 'app-*'
+    rules: [{ruleset: slow}]
+";
+        check(
+            &[("r.yaml", rulesets), ("b.yaml", buckets)],
+            &[
+                "W max-age-over-browser-cap@r.yaml:4:79 rulesets.slow[0].MaxAgeSeconds",
+                "  ~ b.yaml:4:81 rules[1] of bucket `one` comes from ruleset `slow` here",
+                "W max-age-over-browser-cap@r.yaml:5:79 rulesets.slow[1].MaxAgeSeconds",
+                "  ~ b.yaml:4:81 rules[2] of bucket `one` comes from ruleset `slow` here",
+            ],
+        );
+    }
+
+    const GUARDS: &str = "\
+version: 1
+guardrails:
+  - id: no-public-writes
+    description: Write methods must never be open to every origin
+    forbid: {origins: ['*'], methods: [PUT, POST, DELETE]}
+  - id: prod-https
+    buckets: 'prod-*'
+    require: {origin_scheme: https}
+";
+
+    #[test]
+    fn guardrails_on_named_entries() {
+        let buckets = "\
+version: 1
+buckets:
+  - name: prod-web
+    rules:
+      - {ID: up, AllowedOrigins: [http://a.com, '*'], AllowedMethods: [GET, PUT], AllowedHeaders: ['*'], ExposeHeaders: [ETag]}
+  - name: dev-web
+    rules:
+      - {AllowedOrigins: [http://a.com], AllowedMethods: [GET]}
+  - name: prod-empty
+    rules: []
+";
+        check(
+            &[("g.yaml", GUARDS), ("b.yaml", buckets)],
+            &[
+                "W wildcard-origin-with-writes@b.yaml:5:49 buckets[name=prod-web].rules[0].AllowedOrigins[1]",
+                "W http-origin@b.yaml:5:35 buckets[name=prod-web].rules[0].AllowedOrigins[0]",
+                "E guardrail-violation@b.yaml:5:49 buckets[name=prod-web].rules[0].AllowedOrigins[1]",
+                "  ~ g.yaml:3:9 guardrail `no-public-writes` declared here",
+                "E guardrail-violation@b.yaml:5:35 buckets[name=prod-web].rules[0].AllowedOrigins[0]",
+                "  ~ g.yaml:6:9 guardrail `prod-https` declared here",
+                "E guardrail-violation@b.yaml:5:49 buckets[name=prod-web].rules[0].AllowedOrigins[1]",
+                "  ~ g.yaml:6:9 guardrail `prod-https` declared here",
+                "W http-origin@b.yaml:8:27 buckets[name=dev-web].rules[0].AllowedOrigins[0]",
+            ],
+        );
+    }
+
+    #[test]
+    fn guardrails_on_match_entries_only_when_scope_covers() {
+        let buckets = "\
+version: 1
+buckets:
+  - match: 'prod-web-*'
+    rules: [{AllowedOrigins: [http://a.com], AllowedMethods: [GET]}]
+  - match: '*-web'
+    rules: [{AllowedOrigins: [http://b.com], AllowedMethods: [GET]}]
+  - match: 'prod-?'
+    rules: [{AllowedOrigins: [http://c.com], AllowedMethods: [GET]}]
+";
+        let got = show(&[("g.yaml", GUARDS), ("b.yaml", buckets)]);
+        let errors: Vec<&String> = got.iter().filter(|l| l.starts_with("E ")).collect();
+        assert_eq!(
+            errors,
+            [
+                "E guardrail-violation@b.yaml:4:31 buckets[match=prod-web-*].rules[0].AllowedOrigins[0]"
+            ],
+            "{got:#?}"
+        );
+    }
+
+    #[test]
+    fn glob_coverage_is_sound() {
+        let glob = |g: &str| globset::Glob::new(g).unwrap().compile_matcher();
+        for (scope, pattern, want) in [
+            ("*", "anything-[a]", true),
+            ("prod-*", "prod-*", true),
+            ("prod-*", "prod-web-*", true),
+            ("*-web", "prod-*-web", true),
+            ("prod-*", "*-prod", false),
+            ("prod-*", "pro*", false),
+            ("prod-?", "prod-*", false),
+            ("prod-[ab]", "prod-a", false),
+            ("prod-a", "prod-a", true),
+        ] {
+            assert_eq!(
+                glob_covers(scope, &glob(scope), pattern),
+                want,
+                "{scope} vs {pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn certain_match_overlaps_are_errors() {
+        let rules = "rules: [{AllowedOrigins: [https://a.com], AllowedMethods: [GET]}]";
+        let text = format!(
+            "version: 1\nbuckets:\n  - match: 'app-*'\n    {rules}\n  - match: 'app-*'\n    tags: {{team: web}}\n    {rules}\n  - match: 'app-web-*'\n    {rules}\n  - match: '*-prod'\n    {rules}\n  - match: 'logs-*'\n    tags: {{a: b}}\n    {rules}\n  - match: 'logs-*'\n    tags: {{c: d}}\n    {rules}\n"
+        );
+        check(
+            &[("p.yaml", &text)],
+            &[
+                "E overlapping-match@p.yaml:5:12 buckets[match=app-*].match",
+                "  ~ p.yaml:3:12 also selects them",
+                "E overlapping-match@p.yaml:8:12 buckets[match=app-web-*].match",
+                "  ~ p.yaml:3:12 also selects them",
+            ],
+        );
+        let same = format!(
+            "version: 1\nbuckets:\n  - match: 'x-*'\n    {rules}\n  - match: 'x-*'\n    {rules}\n"
+        );
+        check(
+            &[("p.yaml", &same)],
+            &[
+                "E overlapping-match@p.yaml:5:12 buckets[match=x-*].match",
+                "  ~ p.yaml:3:12 also selects them",
+            ],
+        );
+    }
+
+    #[test]
+    fn no_findings_for_clean_policies() {
+        check(
+            &[(
+                "p.yaml",
+                "version: 1\nbuckets:\n  - name: abc\n    rules: [{AllowedOrigins: [https://a.com], AllowedMethods: [GET]}]\n  - name: none\n    rules: []\n",
+            )],
+            &[],
+        );
+    }
+}
