@@ -265,6 +265,12 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "guardrail-violation",
         "a rule breaks a guardrail that applies to its bucket",
     ),
-    ("unmanaged-target", "a --target bucket no policy entry manages"),
-    ("read-failed", "a bucket's tags or configuration could not be read"),
+    (
+        "unmanaged-target",
+        "a --target bucket no policy entry manages",
+    ),
+    (
+        "read-failed",
+        "a bucket's tags or configuration could not be read",
+    ),
 ];
