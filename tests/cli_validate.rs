@@ -506,8 +506,8 @@ fn json_report_has_the_documented_shape() {
         codes,
         [
             "http-origin",
-            "max-age-over-browser-cap",
-            "guardrail-violation"
+            "guardrail-violation",
+            "max-age-over-browser-cap"
         ]
     );
 }

@@ -37,7 +37,7 @@ pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> Stri
     }
     let config = Config::default();
     let mut out = String::new();
-    for d in diagnostics {
+    for d in in_source_order(diagnostics) {
         let cs = to_codespan(sources, d);
         let rendered = if color {
             let mut writer = Ansi::new(Vec::new());
@@ -117,14 +117,21 @@ fn to_codespan(sources: &Sources, d: &Diagnostic) -> CsDiagnostic<usize> {
         .with_notes(notes)
 }
 
+/// Diagnostics without a place first, then by file and position (stable, so
+/// problems at one place keep the order they were found in).
+fn in_source_order(diagnostics: &[Diagnostic]) -> impl Iterator<Item = &Diagnostic> {
+    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    sorted.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    sorted.into_iter()
+}
+
 /// The JSON report: `{"format":"s3cors-diagnostics","format_version":1,...}`.
 pub fn json(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
     let report = JsonReport {
         format: "s3cors-diagnostics",
         format_version: 1,
         summary: Summary::of(sources, diagnostics),
-        diagnostics: diagnostics
-            .iter()
+        diagnostics: in_source_order(diagnostics)
             .map(|d| JsonDiagnostic::new(sources, d))
             .collect(),
     };
