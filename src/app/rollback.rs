@@ -75,7 +75,8 @@ pub async fn run(
         super::plan::write_plan(&path, &rollback)?;
     }
     let wait = Duration::from_secs(args.wait_timeout);
-    let report = execute(global, console, &s3, &path, &rollback, wait).await?;
+    let mut report = execute(global, console, &s3, &path, &rollback, wait).await?;
+    report.run = crate::plan::outcome::Run::Rollback;
     Ok(finish(global, &report, &path, prelude))
 }
 

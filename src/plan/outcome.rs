@@ -43,16 +43,38 @@ pub struct ApplySummary {
     pub failed: usize,
 }
 
+/// Which command ran the plan: `apply`, or `rollback` (a reverse plan).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Run {
+    #[default]
+    Apply,
+    Rollback,
+}
+
+impl Run {
+    fn title(self) -> &'static str {
+        match self {
+            Run::Apply => "Apply",
+            Run::Rollback => "Rollback",
+        }
+    }
+}
+
 /// The whole apply, sorted by bucket name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
+    pub run: Run,
     pub buckets: Vec<BucketOutcome>,
 }
 
 impl ApplyReport {
     pub fn new(mut buckets: Vec<BucketOutcome>) -> ApplyReport {
         buckets.sort_by(|a, b| a.bucket.cmp(&b.bucket));
-        ApplyReport { buckets }
+        ApplyReport {
+            run: Run::Apply,
+            buckets,
+        }
     }
 
     pub fn summary(&self) -> ApplySummary {
@@ -79,17 +101,18 @@ impl ApplyReport {
     }
 }
 
-/// `Apply complete: ...` without colour.
-pub fn summary_line(s: &ApplySummary) -> String {
+/// `Apply complete: ...` (or `Rollback complete: ...`) without colour.
+pub fn summary_line(run: Run, s: &ApplySummary) -> String {
+    let title = run.title();
     let mut line = format!(
-        "Apply complete: {} created, {} updated, {} deleted",
+        "{title} complete: {} created, {} updated, {} deleted",
         s.created, s.updated, s.deleted
     );
     if s.already_applied > 0 {
         line.push_str(&format!(", {} already applied", s.already_applied));
     }
     if s.stale + s.failed > 0 {
-        line = line.replacen("Apply complete", "Apply finished with problems", 1);
+        line = line.replacen("complete", "finished with problems", 1);
         line.push_str(&format!("; {} stale, {} failed", s.stale, s.failed));
     }
     line.push('.');
@@ -123,7 +146,7 @@ pub fn human(report: &ApplyReport) -> String {
     if !report.buckets.is_empty() {
         out.push('\n');
     }
-    out.push_str(&summary_line(&report.summary()));
+    out.push_str(&summary_line(report.run, &report.summary()));
     out.push('\n');
     out
 }
@@ -147,6 +170,7 @@ fn short(digest: &str) -> &str {
 struct JsonReport<'a> {
     format: &'static str,
     format_version: u32,
+    run: Run,
     summary: ApplySummary,
     buckets: &'a [BucketOutcome],
 }
@@ -156,6 +180,7 @@ pub fn json(report: &ApplyReport) -> String {
     let doc = JsonReport {
         format: "s3cors-apply-report",
         format_version: 1,
+        run: report.run,
         summary: report.summary(),
         buckets: &report.buckets,
     };
@@ -168,8 +193,9 @@ pub fn json(report: &ApplyReport) -> String {
 pub fn markdown(report: &ApplyReport) -> String {
     const MAX_LINES: usize = 500;
     let mut out = format!(
-        "### s3cors apply\n\n**{}**\n",
-        summary_line(&report.summary())
+        "### s3cors {}\n\n**{}**\n",
+        report.run.title().to_lowercase(),
+        summary_line(report.run, &report.summary())
     );
     let problems: Vec<_> = report
         .buckets
