@@ -93,13 +93,7 @@ pub async fn run(
     let desired: Vec<DesiredBucket> = resolution
         .buckets
         .iter()
-        .map(|m| DesiredBucket {
-            name: m.name.clone(),
-            source: m.source.clone(),
-            desired: m.entry.desired(),
-            region: m.target.region.clone(),
-            account: m.target.expected_owner.clone(),
-        })
+        .map(resolve::Managed::desired)
         .collect();
     let mut report = drift::report(&desired, &live);
     if args.unmanaged {

@@ -171,16 +171,7 @@ pub async fn make(
         })
         .collect();
 
-    let desired: Vec<DesiredBucket> = buckets
-        .iter()
-        .map(|m| DesiredBucket {
-            name: m.name.clone(),
-            source: m.source.clone(),
-            desired: m.entry.desired(),
-            region: m.target.region.clone(),
-            account: m.target.expected_owner.clone(),
-        })
-        .collect();
+    let desired: Vec<DesiredBucket> = buckets.iter().map(resolve::Managed::desired).collect();
     let targets: Vec<_> = buckets.iter().map(|m| m.target.clone()).collect();
     let bar = super::progress(global, console, targets.len(), "planning");
     let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;

@@ -9,10 +9,10 @@ use futures::{StreamExt, stream};
 
 use crate::cli::Shard;
 use crate::diag::{Diagnostic, Sources};
-use crate::plan::shard;
+use crate::plan::{DesiredBucket, shard};
 use crate::policy::ownership::Ownership;
 use crate::policy::{BucketEntry, Policy, Selector};
-use crate::s3::{BucketTarget, S3Api, S3Error};
+use crate::s3::{BucketInfo, BucketTarget, S3Api, S3Error};
 
 /// Which of the managed buckets a command works on.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +34,19 @@ pub struct Managed<'p> {
     pub source: String,
     /// How to address it: declared or listed region, expected owner.
     pub target: BucketTarget,
+}
+
+impl Managed<'_> {
+    /// What the plan core needs to know about this bucket.
+    pub fn desired(&self) -> DesiredBucket {
+        DesiredBucket {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            desired: self.entry.desired(),
+            region: self.target.region.clone(),
+            account: self.target.expected_owner.clone(),
+        }
+    }
 }
 
 /// A bucket that could not be resolved (its tags could not be read, two entries
@@ -58,7 +71,7 @@ pub struct Resolution<'p> {
     pub buckets: Vec<Managed<'p>>,
     pub unresolved: Vec<Unresolved>,
     /// Every bucket ListBuckets returned, when it was called (drift --unmanaged uses it).
-    pub listed: Option<Vec<crate::s3::BucketInfo>>,
+    pub listed: Option<Vec<BucketInfo>>,
 }
 
 /// Resolves the managed buckets. Fails only when ListBuckets itself fails.
@@ -114,17 +127,8 @@ pub async fn managed<'p>(
                 need_tags.push(info);
                 continue;
             }
-            match ownership.owner(&info.name, None) {
-                Ok(Some(entry)) => {
-                    let m = managed_bucket(&info.name, entry, sources, info.region.clone());
-                    found.insert(info.name.clone(), m);
-                }
-                Ok(None) => {}
-                Err(d) => unresolved.push(Unresolved {
-                    bucket: info.name.clone(),
-                    problem: Problem::Policy(Box::new(d)),
-                }),
-            }
+            let owner = ownership.owner(&info.name, None);
+            settle(info, owner, sources, &mut found, &mut unresolved);
         }
         // Tags only for names that already passed a glob with tags.
         let tagged: Vec<_> = stream::iter(need_tags)
@@ -141,17 +145,10 @@ pub async fn managed<'p>(
             .await;
         for (info, tags) in tagged {
             match tags {
-                Ok(tags) => match ownership.owner(&info.name, Some(&tags)) {
-                    Ok(Some(entry)) => {
-                        let m = managed_bucket(&info.name, entry, sources, info.region.clone());
-                        found.insert(info.name.clone(), m);
-                    }
-                    Ok(None) => {}
-                    Err(d) => unresolved.push(Unresolved {
-                        bucket: info.name.clone(),
-                        problem: Problem::Policy(Box::new(d)),
-                    }),
-                },
+                Ok(tags) => {
+                    let owner = ownership.owner(&info.name, Some(&tags));
+                    settle(info, owner, sources, &mut found, &mut unresolved);
+                }
                 Err(e) => unresolved.push(Unresolved {
                     bucket: info.name.clone(),
                     problem: Problem::S3(e),
@@ -181,6 +178,27 @@ pub async fn managed<'p>(
         unresolved,
         listed,
     })
+}
+
+/// Records what ownership said about a listed bucket: managed, unmanaged, or a conflict.
+fn settle<'p>(
+    info: &BucketInfo,
+    owner: Result<Option<&'p BucketEntry>, Diagnostic>,
+    sources: &Sources,
+    found: &mut BTreeMap<String, Managed<'p>>,
+    unresolved: &mut Vec<Unresolved>,
+) {
+    match owner {
+        Ok(Some(entry)) => {
+            let m = managed_bucket(&info.name, entry, sources, info.region.clone());
+            found.insert(info.name.clone(), m);
+        }
+        Ok(None) => {}
+        Err(d) => unresolved.push(Unresolved {
+            bucket: info.name.clone(),
+            problem: Problem::Policy(Box::new(d)),
+        }),
+    }
 }
 
 fn managed_bucket<'p>(
