@@ -3,8 +3,10 @@
 //! Everything here returns plain data ([`crate::model`] types, [`BucketInfo`], tag maps)
 //! or a typed [`S3Error`]; the app layer fetches live state through [`S3Api`] and hands
 //! it to the pure core. [`AwsS3`] is the one implementation: the AWS SDK for Rust with
-//! the standard configuration chain, adaptive retry, one client per region and a single
-//! retry in the right region when S3 answers "wrong region".
+//! the standard configuration chain, adaptive retry with a fleet-sized attempt budget,
+//! one client per region, and a per-run cache of bucket regions fed by ListBuckets,
+//! HeadBucket and S3's "wrong region" answers (each of which is retried in the region
+//! S3 names).
 //!
 //! **Invariant:** nothing outside this module depends on `aws-sdk-s3` or `aws-config`.
 
@@ -17,7 +19,7 @@ use std::future::Future;
 
 use crate::model::CorsConfig;
 
-pub use aws::{AwsS3, ConnectOptions};
+pub use aws::{AwsS3, ConnectOptions, DEFAULT_REGION, FLEET_MAX_ATTEMPTS, OTHER_MAX_ATTEMPTS};
 pub use error::{S3Error, S3ErrorKind};
 
 /// A bucket to read or write, with what the policy declares about it.
@@ -83,11 +85,19 @@ pub trait S3Api: Send + Sync {
         bucket: &BucketTarget,
     ) -> impl Future<Output = Result<BTreeMap<String, String>, S3Error>> + Send;
 
-    /// The bucket's region (HeadBucket, or the `x-amz-bucket-region` header of its
-    /// 301/403 answer).
+    /// The bucket's region: what S3 already said in this run (no call), else
+    /// HeadBucket, or the `x-amz-bucket-region` header of its 301/403 answer.
     fn bucket_region(
         &self,
         name: &str,
         expected_owner: Option<&str>,
     ) -> impl Future<Output = Result<String, S3Error>> + Send;
+
+    /// The region S3 has named for `bucket` so far in this run (ListBuckets'
+    /// `BucketRegion`, HeadBucket, a wrong-region answer), without a call. Calls for
+    /// the bucket already go there; callers use it to record regions in plan files.
+    fn known_region(&self, bucket: &str) -> Option<String> {
+        let _ = bucket;
+        None
+    }
 }

@@ -224,3 +224,162 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
     ]
 }
+
+/// The fault-injecting, delaying, counting proxy (`scripts/s3proxy.py`), started in
+/// front of `upstream` for one test; it stops when this value is dropped (its stdin
+/// closes). See the script's `--help` for the options.
+pub struct Proxy {
+    endpoint: String,
+    child: Child,
+}
+
+impl Proxy {
+    /// Start the proxy with `args` (e.g. `["--throttle-first", "2"]`) in front of
+    /// `upstream`. Fails the test, saying how to fix it, when it cannot start.
+    pub fn start(upstream: &str, args: &[&str]) -> Proxy {
+        let root = repo_root();
+        let python = root.join(".venv/moto/bin/python");
+        assert!(
+            python.exists(),
+            "the proxy runs with moto's Python ({} is missing): {}",
+            python.display(),
+            how_to_get("moto")
+        );
+        let mut child = Command::new(&python)
+            .arg(root.join("scripts/s3proxy.py"))
+            .args(["--upstream", upstream])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start scripts/s3proxy.py: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let endpoint = line.trim().to_owned();
+        if !endpoint.starts_with("http://") {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("scripts/s3proxy.py {args:?} did not start ({status:?}); see its stderr above");
+        }
+        Proxy { endpoint, child }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The proxy's counters (`GET /__proxy/stats`): `requests`, `forwarded`,
+    /// `throttled`, `redirected` (each by S3 operation), `redirected_buckets`,
+    /// `signed_regions`, `by_bucket`, `total`.
+    pub fn stats(&self) -> serde_json::Value {
+        let body = self.control("GET", "/__proxy/stats");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("proxy stats {body:?}: {e}"))
+    }
+
+    /// `stats()[section][key]` as a number (0 when absent).
+    pub fn count(&self, section: &str, key: &str) -> u64 {
+        self.stats()[section][key].as_u64().unwrap_or(0)
+    }
+
+    /// Zero every counter (and the `--throttle-first` counts).
+    pub fn reset(&self) {
+        self.control("POST", "/__proxy/reset");
+    }
+
+    fn control(&self, method: &str, path: &str) -> String {
+        use std::io::Write;
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr)
+            .unwrap_or_else(|e| panic!("connecting to the proxy at {addr}: {e}"));
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("writing to the proxy");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("reading the proxy's answer");
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("malformed proxy answer {answer:?}"));
+        assert!(head.starts_with("HTTP/1.1 200"), "{method} {path}: {head}");
+        body.to_owned()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Create `name` at `endpoint` in `region` (with the location constraint S3 wants
+/// outside us-east-1).
+pub async fn create_bucket_in(endpoint: &str, name: &str, region: &str) {
+    let client = sdk_client(endpoint).await;
+    let mut create = client.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap_or_else(|e| {
+        panic!(
+            "creating bucket {name} in {region} at {endpoint}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        )
+    });
+}
+
+/// Give `name` the tags `tags` directly at `endpoint`.
+pub async fn tag_bucket(endpoint: &str, name: &str, tags: &[(&str, &str)]) {
+    let mut tagging = aws_sdk_s3::types::Tagging::builder();
+    for (k, v) in tags {
+        tagging = tagging.tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .expect("key and value set"),
+        );
+    }
+    sdk_client(endpoint)
+        .await
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(tagging.build().expect("tag set"))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "tagging bucket {name}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+}
+
+/// The `s3cors` binary with a hermetic AWS environment for `endpoint`
+/// ([`aws_env`]) and path-style addressing.
+pub fn s3cors(endpoint: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("s3cors").expect("the s3cors binary is built");
+    cmd.envs(aws_env(endpoint))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .env_remove("AWS_RETRY_MODE")
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--path-style",
+            "--region",
+            REGION,
+        ]);
+    cmd
+}

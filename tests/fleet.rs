@@ -1,0 +1,546 @@
+//! Fleet scale against moto through `scripts/s3proxy.py`: throttled calls retried
+//! to success (and failing only when the attempt budget runs out), buckets in
+//! several regions resolved with at most one wrong-region answer each, the number
+//! of S3 calls `s3cors plan` makes, and `--shard K/N` covering every bucket once.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use s3cors::model::{CorsConfig, CorsRule, Method};
+use s3cors::plan::shard::shard_of;
+use s3cors::s3::{AwsS3, BucketTarget, S3Api, S3ErrorKind};
+use support::{Proxy, create_bucket_in, moto, s3cors, sdk_config, tag_bucket, unique_bucket};
+
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+fn config(origin: &str) -> CorsConfig {
+    CorsConfig::new(vec![CorsRule {
+        allowed_origins: vec![origin.to_owned()],
+        allowed_methods: vec![Method::Get, Method::Head],
+        max_age_seconds: Some(3600),
+        ..CorsRule::default()
+    }])
+}
+
+/// The S3 layer through `endpoint` with adaptive retry, `attempts` attempts per
+/// call, and short backoffs so throttling tests stay quick.
+async fn retrying_s3(endpoint: &str, attempts: u32) -> AwsS3 {
+    let retry = RetryConfig::adaptive()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(200));
+    let sdk = sdk_config(endpoint)
+        .await
+        .into_builder()
+        .retry_config(retry)
+        .build();
+    AwsS3::from_sdk_config(sdk, true)
+}
+
+/// Buckets created directly in moto, two per region, each with CORS
+/// configuration `config(bucket)`. Returns (name, region) pairs.
+async fn buckets_in_three_regions(prefix: &str) -> Vec<(String, &'static str)> {
+    let endpoint = moto().endpoint();
+    let direct = support::aws_s3(endpoint).await;
+    let mut out = Vec::new();
+    for region in REGIONS {
+        for i in 0..2 {
+            let name = unique_bucket(&format!("{prefix}-{i}"));
+            create_bucket_in(endpoint, &name, region).await;
+            let target = BucketTarget {
+                region: Some(region.to_owned()),
+                ..BucketTarget::new(&name)
+            };
+            direct
+                .put_cors(&target, &config(&format!("https://{name}.example.com")))
+                .await
+                .expect("seed CORS");
+            out.push((name, region));
+        }
+    }
+    out
+}
+
+fn region_map(buckets: &[(String, &str)]) -> String {
+    buckets
+        .iter()
+        .map(|(b, r)| format!("{b}={r}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+// --- throttling ---------------------------------------------------------------
+
+#[tokio::test]
+async fn throttled_calls_are_retried_to_success() {
+    let endpoint = moto().endpoint();
+    let name = unique_bucket("throttled");
+    create_bucket_in(endpoint, &name, "us-east-1").await;
+    tag_bucket(endpoint, &name, &[("team", "web")]).await;
+    let proxy = Proxy::start(endpoint, &["--throttle-first", "2"]);
+    let s3 = retrying_s3(proxy.endpoint(), 4).await;
+    let bucket = BucketTarget::new(&name);
+
+    s3.put_cors(&bucket, &config("https://a.example.com"))
+        .await
+        .expect("put");
+    assert_eq!(
+        s3.get_cors(&bucket).await.expect("get"),
+        Some(config("https://a.example.com"))
+    );
+    assert_eq!(s3.get_tags(&bucket).await.expect("tags").len(), 1);
+    s3.delete_cors(&bucket).await.expect("delete");
+    assert_eq!(
+        s3.bucket_region(&name, None).await.expect("head"),
+        "us-east-1"
+    );
+    let listed = s3.list_buckets(Some(&name)).await.expect("list");
+    assert_eq!(listed.len(), 1);
+
+    // Each distinct request was answered SlowDown twice, then passed on once.
+    for op in [
+        "PutBucketCors",
+        "GetBucketCors",
+        "GetBucketTagging",
+        "DeleteBucketCors",
+        "HeadBucket",
+        "ListBuckets",
+    ] {
+        assert_eq!(proxy.count("throttled", op), 2, "{op}: {}", proxy.stats());
+        assert_eq!(proxy.count("forwarded", op), 1, "{op}: {}", proxy.stats());
+    }
+}
+
+#[tokio::test]
+async fn http_429_counts_as_throttling_and_is_retried() {
+    let endpoint = moto().endpoint();
+    let name = unique_bucket("throttled-429");
+    create_bucket_in(endpoint, &name, "us-east-1").await;
+    let proxy = Proxy::start(
+        endpoint,
+        &["--throttle-first", "2", "--throttle-status", "429"],
+    );
+    let s3 = retrying_s3(proxy.endpoint(), 3).await;
+    assert_eq!(
+        s3.get_cors(&BucketTarget::new(&name)).await.expect("get"),
+        None
+    );
+    assert_eq!(proxy.count("throttled", "GetBucketCors"), 2);
+    assert_eq!(proxy.count("forwarded", "GetBucketCors"), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_call_fails_only_when_its_attempts_run_out() {
+    let endpoint = moto().endpoint();
+    let name = unique_bucket("throttled-out");
+    create_bucket_in(endpoint, &name, "us-east-1").await;
+    let proxy = Proxy::start(endpoint, &["--throttle-first", "1000"]);
+    let s3 = retrying_s3(proxy.endpoint(), 3).await;
+    let err = s3
+        .get_cors(&BucketTarget::new(&name))
+        .await
+        .expect_err("always throttled");
+    assert_eq!(err.kind, S3ErrorKind::Throttled, "{err}");
+    assert_eq!(err.code.as_deref(), Some("SlowDown"), "{err}");
+    assert!(err.to_string().contains("lower --parallelism"), "{err}");
+    assert_eq!(proxy.count("requests", "GetBucketCors"), 3);
+}
+
+/// The SDK's retry quota (500 tokens, 5 per retry, a permit lost for every retry
+/// but the last of a call) would run dry here after about 33 calls and fail the
+/// rest while they still had attempts left; throttled retries must not draw on it.
+#[tokio::test]
+async fn throttled_retries_do_not_exhaust_a_fleet_wide_quota() {
+    let proxy = Proxy::start(
+        moto().endpoint(),
+        &["--throttle-first", "4", "--throttle-ops", "GetBucketCors"],
+    );
+    let s3 = retrying_s3(proxy.endpoint(), 5).await;
+    // Buckets that do not exist: the fifth attempt reaches moto and says so.
+    let targets: Vec<BucketTarget> = (0..60)
+        .map(|i| BucketTarget::new(unique_bucket(&format!("quota-{i}"))))
+        .collect();
+    let results = futures::future::join_all(targets.iter().map(|t| s3.get_cors(t))).await;
+    for (t, r) in targets.iter().zip(results) {
+        let err = r.expect_err("the bucket does not exist");
+        assert_eq!(err.kind, S3ErrorKind::NoSuchBucket, "{}: {err}", t.name);
+    }
+    assert_eq!(proxy.count("throttled", "GetBucketCors"), 240);
+    assert_eq!(proxy.count("forwarded", "GetBucketCors"), 60);
+}
+
+// --- regions --------------------------------------------------------------------
+
+#[tokio::test]
+async fn buckets_in_three_regions_cost_at_most_one_redirect_each() {
+    for answer in ["redirect", "malformed"] {
+        let buckets = buckets_in_three_regions(&format!("regions-{answer}")).await;
+        let proxy = Proxy::start(
+            moto().endpoint(),
+            &[
+                "--region-map",
+                &region_map(&buckets),
+                "--wrong-region-answer",
+                answer,
+            ],
+        );
+        // Default region us-east-1, no declared regions.
+        let s3 = support::aws_s3(proxy.endpoint()).await;
+        for round in 0..2 {
+            for (name, region) in &buckets {
+                let target = BucketTarget::new(name);
+                let want = config(&format!("https://{name}.example.com"));
+                assert_eq!(
+                    s3.get_cors(&target).await.expect("get"),
+                    Some(want.clone()),
+                    "{answer} round {round}: {name} in {region}"
+                );
+                s3.put_cors(&target, &want).await.expect("put");
+                assert_eq!(s3.known_region(name).as_deref(), {
+                    // Buckets in the default region never get a wrong-region answer.
+                    (*region != "us-east-1").then_some(*region)
+                });
+            }
+        }
+        let stats = proxy.stats();
+        for (name, region) in &buckets {
+            let redirects = stats["redirected_buckets"][name].as_u64().unwrap_or(0);
+            let want = u64::from(*region != "us-east-1");
+            assert_eq!(redirects, want, "{answer}: {name} in {region}: {stats}");
+        }
+        // One client per region, not per bucket.
+        let mut regions = REGIONS.map(str::to_owned).to_vec();
+        regions.sort();
+        assert_eq!(s3.client_regions(), regions);
+        // 2 rounds x 6 buckets x (get + put), plus the 4 redirected first calls.
+        assert_eq!(stats["total"], 28, "{answer}: {stats}");
+    }
+}
+
+#[tokio::test]
+async fn head_bucket_list_buckets_and_declared_regions_feed_the_cache() {
+    let buckets = buckets_in_three_regions("learn").await;
+    let proxy = Proxy::start(
+        moto().endpoint(),
+        &["--region-map", &region_map(&buckets), "--list-regions"],
+    );
+    let s3 = support::aws_s3(proxy.endpoint()).await;
+    let (eu_a, _) = &buckets[2];
+    let (ap_a, _) = &buckets[4];
+    let (ap_b, _) = &buckets[5];
+
+    // HeadBucket in the default region answers 301 naming the region; it is kept,
+    // and asked again it costs no call.
+    assert_eq!(
+        s3.bucket_region(eu_a, None).await.expect("head"),
+        "eu-west-1"
+    );
+    assert_eq!(
+        s3.bucket_region(eu_a, None).await.expect("head"),
+        "eu-west-1"
+    );
+    assert_eq!(proxy.count("requests", "HeadBucket"), 1);
+    s3.get_cors(&BucketTarget::new(eu_a)).await.expect("get");
+    assert_eq!(proxy.count("redirected", "GetBucketCors"), 0);
+
+    // ListBuckets' BucketRegion is kept too.
+    // (Only ap_a: a prefix that also lists ap_b would teach its region too.)
+    let listed = s3.list_buckets(Some(ap_a)).await.expect("list");
+    assert!(
+        listed
+            .iter()
+            .any(|b| b.name == *ap_a && b.region.as_deref() == Some("ap-southeast-2"))
+    );
+    assert_eq!(s3.known_region(ap_a).as_deref(), Some("ap-southeast-2"));
+    s3.get_cors(&BucketTarget::new(ap_a)).await.expect("get");
+    assert_eq!(proxy.count("redirected", "GetBucketCors"), 0);
+
+    // A wrongly declared region costs one redirect; S3's answer then wins.
+    let wrong = BucketTarget {
+        region: Some("us-west-2".to_owned()),
+        ..BucketTarget::new(ap_b)
+    };
+    for _ in 0..3 {
+        s3.get_cors(&wrong).await.expect("get");
+    }
+    assert_eq!(
+        proxy.count("redirected_buckets", ap_b),
+        1,
+        "{}",
+        proxy.stats()
+    );
+    assert_eq!(s3.known_region(ap_b).as_deref(), Some("ap-southeast-2"));
+}
+
+// --- the CLI: call counts, regions, throttling, shards ---------------------------
+
+/// A policy directory with one file holding `yaml`.
+fn policy_dir(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("fleet.yaml"), yaml).expect("write policy");
+    dir
+}
+
+fn exact_entries(buckets: &[(String, Option<&str>)]) -> String {
+    let mut yaml = String::from("version: 1\nbuckets:\n");
+    for (name, region) in buckets {
+        yaml.push_str(&format!("  - name: {name}\n"));
+        if let Some(region) = region {
+            yaml.push_str(&format!("    region: {region}\n"));
+        }
+        yaml.push_str(&format!(
+            "    rules:\n      - AllowedOrigins: [\"https://{name}.example.com\"]\n        AllowedMethods: [GET, HEAD]\n        MaxAgeSeconds: 3600\n"
+        ));
+    }
+    yaml
+}
+
+/// `s3cors plan DIR --format json` through `endpoint`: (exit code, report).
+fn plan_json(endpoint: &str, dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = s3cors(endpoint)
+        .arg("plan")
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .expect("run s3cors");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "plan output is not JSON ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn planned(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["buckets"]
+        .as_array()
+        .expect("buckets array")
+        .iter()
+        .map(|b| {
+            (
+                b["bucket"].as_str().expect("bucket").to_owned(),
+                b["action"].as_str().expect("action").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_with_declared_regions_makes_exactly_one_get_per_bucket() {
+    let buckets = buckets_in_three_regions("calls-exact").await;
+    let proxy = Proxy::start(moto().endpoint(), &["--region-map", &region_map(&buckets)]);
+    // Half the buckets drifted: their live origin differs from the policy's.
+    let entries: Vec<(String, Option<&str>)> =
+        buckets.iter().map(|(b, r)| (b.clone(), Some(*r))).collect();
+    let mut yaml = exact_entries(&entries);
+    for (name, _) in buckets.iter().step_by(2) {
+        yaml = yaml.replace(
+            &format!("https://{name}.example.com"),
+            "https://drifted.example.com",
+        );
+    }
+    let dir = policy_dir(&yaml);
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 0, "{report}");
+    let actions = planned(&report);
+    assert_eq!(actions.len(), buckets.len(), "{report}");
+    assert_eq!(report["summary"]["update"], 3, "{report}");
+    assert_eq!(report["summary"]["unchanged"], 3, "{report}");
+
+    let stats = proxy.stats();
+    assert_eq!(
+        stats["requests"],
+        serde_json::json!({"GetBucketCors": buckets.len()}),
+        "exactly one GetBucketCors per bucket and nothing else: {stats}"
+    );
+    for (name, _) in &buckets {
+        assert_eq!(
+            stats["by_bucket"][name],
+            serde_json::json!({"GetBucketCors": 1})
+        );
+    }
+}
+
+#[tokio::test]
+async fn plan_resolves_undeclared_regions_with_at_most_one_redirect_per_bucket() {
+    let buckets = buckets_in_three_regions("calls-regions").await;
+    let proxy = Proxy::start(moto().endpoint(), &["--region-map", &region_map(&buckets)]);
+    let entries: Vec<(String, Option<&str>)> =
+        buckets.iter().map(|(b, _)| (b.clone(), None)).collect();
+    let dir = policy_dir(&exact_entries(&entries));
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["unchanged"], 6, "{report}");
+    let stats = proxy.stats();
+    for (name, region) in &buckets {
+        let redirects = stats["redirected_buckets"][name].as_u64().unwrap_or(0);
+        assert!(redirects <= 1, "{name} in {region}: {stats}");
+        assert_eq!(
+            redirects,
+            u64::from(*region != "us-east-1"),
+            "{name}: {stats}"
+        );
+        assert_eq!(
+            stats["by_bucket"][name]["GetBucketCors"],
+            1 + redirects,
+            "{stats}"
+        );
+    }
+    assert_eq!(
+        stats["requests"]["HeadBucket"],
+        serde_json::Value::Null,
+        "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn plan_with_match_and_tags_lists_once_and_reads_tags_only_for_glob_matches() {
+    let endpoint = moto().endpoint();
+    let prefix = unique_bucket("glob");
+    // web-0..3 pass the glob; web-0 and web-1 carry the tag; other-0..1 do not
+    // pass the glob (and are tagged, to show their tags are never read).
+    let web: Vec<String> = (0..4).map(|i| format!("{prefix}-web-{i}")).collect();
+    let other: Vec<String> = (0..2).map(|i| format!("{prefix}-other-{i}")).collect();
+    for name in web.iter().chain(&other) {
+        create_bucket_in(endpoint, name, "us-east-1").await;
+    }
+    for name in web.iter().take(2).chain(&other) {
+        tag_bucket(endpoint, name, &[("team", "web")]).await;
+    }
+    let yaml = format!(
+        "version: 1\nbuckets:\n  - match: \"{prefix}-web-*\"\n    tags: {{team: web}}\n    rules:\n      - AllowedOrigins: [\"https://app.example.com\"]\n        AllowedMethods: [GET]\n"
+    );
+    let dir = policy_dir(&yaml);
+    let proxy = Proxy::start(endpoint, &[]);
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 0, "{report}");
+    let actions = planned(&report);
+    assert_eq!(
+        actions.keys().cloned().collect::<Vec<_>>(),
+        web[..2].to_vec(),
+        "{report}"
+    );
+    let stats = proxy.stats();
+    assert_eq!(stats["requests"]["ListBuckets"], 1, "{stats}");
+    assert_eq!(stats["requests"]["GetBucketTagging"], 4, "{stats}");
+    assert_eq!(stats["requests"]["GetBucketCors"], 2, "{stats}");
+    assert_eq!(
+        stats["requests"]["HeadBucket"],
+        serde_json::Value::Null,
+        "{stats}"
+    );
+    for name in &other {
+        assert_eq!(stats["by_bucket"][name], serde_json::Value::Null, "{stats}");
+    }
+}
+
+/// Every bucket's first read is answered SlowDown. (Few buckets: the SDK's
+/// adaptive rate limiter cuts its rate by 30% for every throttled answer, so a
+/// larger burst makes the retries wait longer; see BENCHMARKS.md.)
+#[tokio::test]
+async fn plan_retries_throttled_reads_to_success() {
+    let endpoint = moto().endpoint();
+    let names: Vec<String> = (0..4)
+        .map(|i| unique_bucket(&format!("plan-throttle-{i}")))
+        .collect();
+    for name in &names {
+        create_bucket_in(endpoint, name, "us-east-1").await;
+    }
+    let proxy = Proxy::start(
+        endpoint,
+        &["--throttle-first", "1", "--throttle-ops", "GetBucketCors"],
+    );
+    let entries: Vec<(String, Option<&str>)> = names
+        .iter()
+        .map(|b| (b.clone(), Some("us-east-1")))
+        .collect();
+    let dir = policy_dir(&exact_entries(&entries));
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["create"], 4, "{report}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    assert_eq!(proxy.count("throttled", "GetBucketCors"), 4);
+    assert_eq!(proxy.count("forwarded", "GetBucketCors"), 4);
+}
+
+/// With no configured attempts, throttling gets the fleet budget (10 attempts)
+/// and other failures the SDK's usual 3; `AWS_MAX_ATTEMPTS` sets both.
+#[tokio::test]
+async fn plan_attempt_budgets_for_throttling_and_other_failures() {
+    let endpoint = moto().endpoint();
+    let name = unique_bucket("budget");
+    create_bucket_in(endpoint, &name, "us-east-1").await;
+    let dir = policy_dir(&exact_entries(&[(name.clone(), Some("us-east-1"))]));
+    let gets = |proxy: &Proxy| proxy.count("requests", "GetBucketCors");
+
+    // Three SlowDowns in a row: a fourth attempt, and a success. (The adaptive
+    // rate limiter waits longer after each one.)
+    let proxy = Proxy::start(endpoint, &["--throttle-first", "3"]);
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!((code, gets(&proxy)), (0, 4), "{report}");
+
+    // 500 InternalError is not throttling: three attempts, then the bucket fails.
+    let proxy = Proxy::start(endpoint, &["--fail-first", "5"]);
+    let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!((code, gets(&proxy)), (1, 3), "{report}");
+    assert_eq!(report["errors"][0]["kind"], "read-failed", "{report}");
+    let message = report["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("InternalError"), "{report}");
+
+    // An explicit budget applies to every failure, as in every AWS tool.
+    let proxy = Proxy::start(endpoint, &["--fail-first", "3"]);
+    let out = s3cors(proxy.endpoint())
+        .env("AWS_MAX_ATTEMPTS", "4")
+        .arg("plan")
+        .arg(dir.path())
+        .args(["--format", "json"])
+        .output()
+        .expect("run s3cors");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(gets(&proxy), 4);
+}
+
+#[tokio::test]
+async fn shards_cover_every_bucket_exactly_once() {
+    let endpoint = moto().endpoint();
+    let prefix = unique_bucket("shard");
+    let exact: Vec<String> = (0..24).map(|i| format!("{prefix}-x-{i:02}")).collect();
+    let globbed: Vec<String> = (0..8).map(|i| format!("{prefix}-g-{i:02}")).collect();
+    for name in exact.iter().chain(&globbed) {
+        create_bucket_in(endpoint, name, "us-east-1").await;
+    }
+    let entries: Vec<(String, Option<&str>)> = exact
+        .iter()
+        .map(|b| (b.clone(), Some("us-east-1")))
+        .collect();
+    let yaml = exact_entries(&entries)
+        + &format!(
+            "  - match: \"{prefix}-g-*\"\n    rules:\n      - AllowedOrigins: [\"*\"]\n        AllowedMethods: [GET]\n"
+        );
+    let dir = policy_dir(&yaml);
+    let all: BTreeSet<String> = exact.iter().chain(&globbed).cloned().collect();
+
+    for count in [1u32, 3, 5] {
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        for index in 1..=count {
+            let shard = format!("{index}/{count}");
+            let (code, report) = plan_json(endpoint, dir.path(), &["--shard", &shard]);
+            assert_eq!(code, 0, "shard {shard}: {report}");
+            for bucket in planned(&report).into_keys() {
+                assert_eq!(shard_of(&bucket, count), index, "{bucket} in {shard}");
+                if let Some(first) = seen.insert(bucket.clone(), index) {
+                    panic!("{bucket} planned in shard {first}/{count} and {shard}");
+                }
+            }
+        }
+        let covered: BTreeSet<String> = seen.into_keys().collect();
+        assert_eq!(covered, all, "{count} shards");
+    }
+}
