@@ -262,6 +262,9 @@ pub struct VerifyArgs {
     /// A URL in front of S3 (a CDN) to check for CORS headers and `Vary: Origin`
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// The Origin `--url` sends (default: the first origin the --bucket's policy allows)
+    #[arg(long, value_name = "ORIGIN", requires = "url")]
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,9 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants that keep the core pure.
 
+// Only `main` prints: everything in the library returns text for it to print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 // The pure core: no I/O, no async, no AWS SDK.
 pub mod cors;
 pub mod diag;
@@ -13,4 +16,5 @@ pub mod render;
 // The shell.
 pub mod app;
 pub mod cli;
+pub mod probe;
 pub mod s3;

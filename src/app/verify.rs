@@ -1,8 +1,336 @@
-//! `s3cors verify`: being built (issue #4).
+//! `s3cors verify`: send real, unauthenticated CORS requests to each managed bucket
+//! and check S3's answers against the simulator's predictions for the desired rules.
+//!
+//! Phases, each bounded by `--parallelism`: resolve the managed buckets (as `plan`
+//! does) and, on AWS, the region of those that do not declare one; derive each
+//! bucket's test matrix (`cors::verify::matrix`) and send every case (`probe`); for a
+//! bucket with failures, read its live configuration to say whether the policy is not
+//! applied (drift) or S3 answers differently from the simulator. `--url` instead checks
+//! a URL in front of S3 (a CDN): without, then with `Origin`.
 
-use super::Outcome;
-use crate::cli::{Global, VerifyArgs};
+use std::time::Duration;
 
-pub async fn run(_global: &Global, _args: &VerifyArgs, _color: bool) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`s3cors verify` is not built yet")
+use anyhow::Context;
+use futures::{StreamExt, stream};
+
+use super::policies::{self, Policies};
+use super::resolve::{self, Managed, Problem, Scope};
+use super::{Exit, Outcome};
+use crate::cli::{Format, Global, VerifyArgs};
+use crate::cors::verify::report::{
+    self, BucketProblem, BucketResult, CaseResult, UrlCheck, VerifyReport,
+};
+use crate::cors::verify::{self as core, Case, PROBE_KEY};
+use crate::plan::compare;
+use crate::policy::Selector;
+use crate::policy::ownership::Ownership;
+use crate::probe::{ProbeRequest, Prober, object_url};
+use crate::s3::{AwsS3, S3Api, S3ErrorKind};
+
+/// Longest wait for one probe's response.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Result<Outcome> {
+    let prober = Prober::new(PROBE_TIMEOUT).context("loading the system's root certificates")?;
+    let (report, stderr) = match &args.url {
+        Some(url) => (
+            check_url(global, args, url, &prober, color).await?,
+            String::new(),
+        ),
+        None => {
+            let policies = match policies::load(&args.policies.paths, false, global, color) {
+                Ok(p) => p,
+                Err(outcome) => return Ok(outcome),
+            };
+            let report = verify_buckets(global, args, &policies, &prober).await?;
+            (report, policies.warnings)
+        }
+    };
+    let stdout = match global.format {
+        Format::Human => report::human(&report, color, global.verbose > 0),
+        Format::Json => report::json(&report),
+        Format::Markdown => report::markdown(&report),
+    };
+    let exit = if report.pass {
+        Exit::Success
+    } else {
+        Exit::Error
+    };
+    Ok(Outcome {
+        stdout,
+        stderr,
+        exit,
+    })
+}
+
+/// A bucket ready to probe: where its objects are and what to send.
+struct Planned<'p> {
+    managed: Managed<'p>,
+    preflight_url: String,
+    object_url: Option<String>,
+    cases: Vec<Case>,
+}
+
+async fn verify_buckets(
+    global: &Global,
+    args: &VerifyArgs,
+    policies: &Policies,
+    prober: &Prober,
+) -> anyhow::Result<VerifyReport> {
+    let s3 = super::connect(global).await;
+    let parallelism = usize::from(global.parallelism).max(1);
+    let scope = Scope {
+        targets: args.bucket.clone(),
+        shard: global.shard,
+        parallelism,
+    };
+    let resolution = resolve::managed(&policies.policy, &policies.sources, &s3, &scope, false)
+        .await
+        .context("listing the buckets that `match:` entries select")?;
+    let mut problems: Vec<BucketProblem> = resolution
+        .unresolved
+        .into_iter()
+        .map(|u| BucketProblem {
+            bucket: u.bucket,
+            message: match u.problem {
+                Problem::Policy(d) => d.message,
+                Problem::S3(e) => e.to_string(),
+            },
+        })
+        .collect();
+
+    // Where each bucket is: with an endpoint, no region is needed; on AWS, the
+    // bucket's own region, declared, listed or discovered.
+    let endpoint = endpoint(&s3);
+    let located: Vec<(Managed, Result<String, String>)> = stream::iter(resolution.buckets)
+        .map(|m| {
+            let s3 = &s3;
+            let endpoint = endpoint.as_deref();
+            async move {
+                let region = match (&m.target.region, endpoint) {
+                    (Some(r), _) => Ok(r.clone()),
+                    (None, Some(_)) => Ok(s3.default_region().to_owned()),
+                    (None, None) => s3
+                        .bucket_region(&m.name, m.target.expected_owner.as_deref())
+                        .await
+                        .map_err(|e| format!("cannot find the bucket's region: {e}")),
+                };
+                (m, region)
+            }
+        })
+        .buffered(parallelism)
+        .collect()
+        .await;
+
+    let mut planned = Vec::new();
+    for (managed, region) in located {
+        let region = match region {
+            Ok(r) => r,
+            Err(message) => {
+                problems.push(BucketProblem {
+                    bucket: managed.name.clone(),
+                    message,
+                });
+                continue;
+            }
+        };
+        let url = |key: &str| {
+            object_url(
+                endpoint.as_deref(),
+                global.path_style,
+                &region,
+                &managed.name,
+                key,
+            )
+        };
+        let desired = managed.entry.desired();
+        planned.push(Planned {
+            preflight_url: url(args.object.as_deref().unwrap_or(PROBE_KEY)),
+            object_url: args.object.as_deref().map(url),
+            cases: core::matrix(desired.as_ref(), args.object.is_some()),
+            managed,
+        });
+    }
+
+    // Every case of every bucket, bounded overall.
+    let jobs: Vec<(usize, usize, ProbeRequest)> = planned
+        .iter()
+        .enumerate()
+        .flat_map(|(b, p)| {
+            p.cases.iter().enumerate().map(move |(c, case)| {
+                let url = if case.request.is_preflight() {
+                    p.preflight_url.clone()
+                } else {
+                    p.object_url
+                        .clone()
+                        .unwrap_or_else(|| p.preflight_url.clone())
+                };
+                let request = ProbeRequest {
+                    method: case.request.method.clone(),
+                    url,
+                    headers: report::request_headers(&case.request),
+                };
+                (b, c, request)
+            })
+        })
+        .collect();
+    let mut results: Vec<Vec<Option<CaseResult>>> =
+        planned.iter().map(|p| vec![None; p.cases.len()]).collect();
+    let mut sent = stream::iter(jobs)
+        .map(|(b, c, request)| async move {
+            let response = prober.send(&request).await;
+            (b, c, request.url, response)
+        })
+        .buffer_unordered(parallelism);
+    while let Some((b, c, url, response)) = sent.next().await {
+        let case = &planned[b].cases[c];
+        let response = response.as_ref().map_err(|e| e.to_string());
+        results[b][c] = Some(CaseResult::new(case, &url, response));
+    }
+    drop(sent);
+
+    // Hints for buckets with failures: is the policy applied at all?
+    let buckets: Vec<(Planned, Vec<CaseResult>)> = planned
+        .into_iter()
+        .zip(results)
+        .map(|(p, r)| (p, r.into_iter().flatten().collect()))
+        .collect();
+    let checked: Vec<Result<BucketResult, BucketProblem>> = stream::iter(buckets)
+        .map(|(p, cases)| {
+            let s3 = &s3;
+            async move {
+                if cases.iter().all(|c| c.pass) {
+                    return Ok(BucketResult::new(
+                        p.managed.name,
+                        p.managed.source,
+                        cases,
+                        None,
+                    ));
+                }
+                match hint(s3, &p.managed).await {
+                    Hint::Missing(message) => Err(BucketProblem {
+                        bucket: p.managed.name,
+                        message,
+                    }),
+                    Hint::Text(hint) => Ok(BucketResult::new(
+                        p.managed.name,
+                        p.managed.source,
+                        cases,
+                        Some(hint),
+                    )),
+                }
+            }
+        })
+        .buffered(parallelism)
+        .collect()
+        .await;
+    let mut buckets = Vec::new();
+    for result in checked {
+        match result {
+            Ok(b) => buckets.push(b),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    problems.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    Ok(VerifyReport::new(buckets, problems, None))
+}
+
+/// The endpoint requests go to: `--endpoint-url` or `AWS_ENDPOINT_URL`, as the S3
+/// client resolved it; `None` for AWS itself.
+fn endpoint(s3: &AwsS3) -> Option<String> {
+    let described = s3.endpoint_description();
+    (described != "aws").then_some(described)
+}
+
+enum Hint {
+    /// The bucket does not exist: its cases say nothing about CORS.
+    Missing(String),
+    Text(String),
+}
+
+/// What a bucket's failures suggest, from its live configuration.
+async fn hint(s3: &AwsS3, managed: &Managed<'_>) -> Hint {
+    let desired = managed.entry.desired();
+    match s3.get_cors(&managed.target).await {
+        Ok(live) if compare::equivalent(live.as_ref(), desired.as_ref()) => Hint::Text(format!(
+            "the live CORS configuration equals the policy, so S3 answers differently from the simulator; \
+             `s3cors explain --bucket {} ...` shows the prediction (and please report it)",
+            managed.name
+        )),
+        Ok(_) => Hint::Text(format!(
+            "the live CORS configuration differs from the policy (changed out of band, or not applied yet): \
+             `s3cors plan --target {}` shows the difference",
+            managed.name
+        )),
+        Err(e) if e.kind == S3ErrorKind::NoSuchBucket => {
+            Hint::Missing(format!("the bucket does not exist: {e}"))
+        }
+        Err(e) => Hint::Text(format!("cannot read the live CORS configuration: {e}")),
+    }
+}
+
+/// `--url`: a GET without `Origin` (which primes a cache that does not key on
+/// `Origin`), then one with it.
+async fn check_url(
+    global: &Global,
+    args: &VerifyArgs,
+    url: &str,
+    prober: &Prober,
+    color: bool,
+) -> anyhow::Result<VerifyReport> {
+    let origin = match &args.origin {
+        Some(origin) => origin.clone(),
+        None => default_origin(global, args, color)?,
+    };
+    let plain = ProbeRequest {
+        method: "GET".to_string(),
+        url: url.to_string(),
+        headers: Vec::new(),
+    };
+    let with = ProbeRequest {
+        headers: vec![("Origin".to_string(), origin.clone())],
+        ..plain.clone()
+    };
+    let without = prober.send(&plain).await.map_err(|e| e.to_string());
+    let with = prober.send(&with).await.map_err(|e| e.to_string());
+    let check = UrlCheck::new(
+        url,
+        &origin,
+        without.as_ref().map_err(Clone::clone),
+        with.as_ref().map_err(Clone::clone),
+    );
+    Ok(VerifyReport::new(Vec::new(), Vec::new(), Some(check)))
+}
+
+/// The Origin `--url` sends without `--origin`: a sample of the first AllowedOrigin of
+/// the `--bucket`'s desired rules.
+fn default_origin(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Result<String> {
+    let [bucket] = args.bucket.as_slice() else {
+        anyhow::bail!(
+            "--url needs an Origin to send: give --origin ORIGIN, or one --bucket BUCKET whose policy's first allowed origin is used"
+        );
+    };
+    let policies = match policies::load(&args.policies.paths, false, global, color) {
+        Ok(p) => p,
+        Err(outcome) => anyhow::bail!("the policies have errors:\n{}", outcome.stdout),
+    };
+    let ownership = Ownership::new(&policies.policy);
+    let entry = ownership.exact(bucket).or_else(|| {
+        policies
+            .policy
+            .buckets
+            .iter()
+            .find(|e| matches!(&e.selector, Selector::Match(m) if m.glob.is_match(bucket)))
+    });
+    let Some(entry) = entry else {
+        anyhow::bail!("no policy entry manages bucket {bucket}: give --origin ORIGIN");
+    };
+    entry
+        .rules
+        .first()
+        .and_then(|r| r.rule.allowed_origins.first())
+        .map(|pattern| core::sample_origin(pattern))
+        .with_context(|| {
+            format!("bucket {bucket} is declared without CORS rules: give --origin ORIGIN")
+        })
 }

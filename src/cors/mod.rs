@@ -2,11 +2,15 @@
 //!
 //! Everything here takes plain values from [`crate::model`] and returns plain values:
 //! no I/O, no printing. `explain` and `verify` use [`simulate`], `validate`, `plan` and
-//! `drift` use [`lint`], and both rest on [`pattern`].
+//! `drift` use [`lint`], and both rest on [`pattern`]. [`verify`] derives `verify`'s test
+//! matrix and judges responses, and [`explain`] turns a simulation into `explain`'s
+//! versioned answer and its renderings.
 //!
 //! The reference for every behaviour here is `S3-CORS.md` ("How Amazon S3 evaluates
 //! CORS"); where it marks something unsure, the choice made is documented at the item.
 
+pub mod explain;
 pub mod lint;
 pub mod pattern;
 pub mod simulate;
+pub mod verify;

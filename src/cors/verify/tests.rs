@@ -115,7 +115,11 @@ fn matrix_of_example_c() {
             m,
             Some(200),
         ),
-        row("preflight POST from https://admin.example.com", m, Some(200)),
+        row(
+            "preflight POST from https://admin.example.com",
+            m,
+            Some(200),
+        ),
         row(
             "preflight POST from https://admin.example.com with content-type, authorization",
             m,
@@ -126,7 +130,11 @@ fn matrix_of_example_c() {
             n,
             Some(403),
         ),
-        row("preflight DELETE from https://app.example.com", n, Some(403)),
+        row(
+            "preflight DELETE from https://app.example.com",
+            n,
+            Some(403),
+        ),
         // Rule 1 allows every header, so the unlisted header is refused only for the
         // admin origin's methods.
         row(
@@ -134,7 +142,11 @@ fn matrix_of_example_c() {
             n,
             Some(403),
         ),
-        row("preflight GET without Origin", Verdict::MissingOrigin, Some(400)),
+        row(
+            "preflight GET without Origin",
+            Verdict::MissingOrigin,
+            Some(400),
+        ),
     ];
     assert_eq!(summary(&matrix(Some(&config), false)), want);
 }
@@ -152,7 +164,10 @@ fn matrix_purposes_and_object_requests() {
         origin: "https://a.example".into(),
     };
     let want = vec![
-        ("preflight GET from https://a.example".to_string(), allowed()),
+        (
+            "preflight GET from https://a.example".to_string(),
+            allowed(),
+        ),
         ("GET from https://a.example".to_string(), allowed()),
         ("HEAD from https://a.example".to_string(), allowed()),
         (
@@ -177,11 +192,16 @@ fn matrix_purposes_and_object_requests() {
         ),
     ];
     assert_eq!(got, want);
-    // The HEAD request's prediction: a match with CORS headers but no status.
-    let head = &cases[2];
-    assert_eq!(head.expected.verdict, Verdict::Matched);
-    assert_eq!(head.expected.status, None);
-    assert_eq!(head.expected.header("Access-Control-Allow-Methods"), Some("GET"));
+    // GET is allowed: CORS headers and no status (the object's); HEAD is not: none.
+    let (get, head) = (&cases[1], &cases[2]);
+    assert_eq!(get.expected.verdict, Verdict::Matched);
+    assert_eq!(get.expected.status, None);
+    assert_eq!(
+        get.expected.header("Access-Control-Allow-Methods"),
+        Some("GET")
+    );
+    assert_eq!(head.expected.verdict, Verdict::NotAllowed);
+    assert!(head.expected.headers.is_empty());
 }
 
 #[test]
@@ -212,9 +232,7 @@ fn negative_cases_only_when_they_exist() {
     for (what, config, want) in cases {
         let negatives: Vec<String> = matrix(Some(&config), false)
             .into_iter()
-            .filter(|c| {
-                !matches!(c.purpose, Purpose::Allowed { .. } | Purpose::NoOrigin)
-            })
+            .filter(|c| !matches!(c.purpose, Purpose::Allowed { .. } | Purpose::NoOrigin))
             .map(|c| c.name)
             .collect();
         assert_eq!(negatives, *want, "{what}");
@@ -242,10 +260,18 @@ fn matrix_for_no_cors_and_duplicates() {
                 Verdict::CorsNotEnabled,
                 None
             ),
-            row("preflight GET without Origin", Verdict::MissingOrigin, Some(400)),
+            row(
+                "preflight GET without Origin",
+                Verdict::MissingOrigin,
+                Some(400)
+            ),
         ]
     );
-    assert!(none.iter().take(3).all(|c| c.purpose == Purpose::CorsDisabled));
+    assert!(
+        none.iter()
+            .take(3)
+            .all(|c| c.purpose == Purpose::CorsDisabled)
+    );
 
     // A rule repeated: its requests are sent once, and all are answered by rule 0.
     let r = rule(&["GET"], &["https://a.example"], &[]);
@@ -275,12 +301,23 @@ fn a_shadowed_rule_is_predicted_as_the_earlier_match() {
     let cases = matrix(Some(&config), false);
     let case = cases
         .iter()
-        .find(|c| c.purpose == Purpose::Allowed { rule: 1, origin: "https://a.example".into() })
+        .find(|c| {
+            c.purpose
+                == Purpose::Allowed {
+                    rule: 1,
+                    origin: "https://a.example".into(),
+                }
+        })
         .expect("rule 1's case");
     assert_eq!(case.expected.matched, Some(0));
-    assert_eq!(case.expected.header("Access-Control-Allow-Origin"), Some("*"));
+    assert_eq!(
+        case.expected.header("Access-Control-Allow-Origin"),
+        Some("*")
+    );
     assert_eq!(case.expected.header("Access-Control-Max-Age"), None);
 }
+
+type Headers = Vec<(String, String)>;
 
 fn observed(status: u16, headers: &[(&str, &str)]) -> Observed {
     Observed {
@@ -311,7 +348,7 @@ fn judge_compares_status_and_every_cors_header() {
         ("x-amz-request-id", "ignored"),
     ];
     type Row<'a> = (&'a str, Observed, &'a [&'a str]);
-    let with = |f: &dyn Fn(&mut Vec<(String, String)>)| {
+    let with = |f: &dyn Fn(&mut Headers)| {
         let mut o = observed(200, &exact);
         f(&mut o.headers);
         o
@@ -387,7 +424,10 @@ fn judge_a_refusal_and_an_actual_request() {
         &Request::preflight("https://evil.example", "GET", &[]),
     );
     assert!(judge(&refused, &observed(403, &[])).pass);
-    let j = judge(&refused, &observed(200, &[("Access-Control-Allow-Origin", "*")]));
+    let j = judge(
+        &refused,
+        &observed(200, &[("Access-Control-Allow-Origin", "*")]),
+    );
     let got: Vec<&str> = j.differences().map(|c| c.field.as_str()).collect();
     assert_eq!(got, ["status", "Access-Control-Allow-Origin"]);
 
@@ -442,7 +482,10 @@ fn cdn_problems_cases() {
         (
             "cached without CORS",
             observed(200, &[]),
-            &[CdnProblem::MissingCorsHeaders, CdnProblem::MissingVaryOrigin],
+            &[
+                CdnProblem::MissingCorsHeaders,
+                CdnProblem::MissingVaryOrigin,
+            ],
         ),
         (
             "vary dropped",

@@ -1,0 +1,430 @@
+//! `explain`'s answer as data and text: the versioned [`Explanation`] document
+//! (docs/explain.md) built from a simulation, and its human and markdown renderings.
+//!
+//! Rule places (`file:line`) come from the caller as plain strings ([`RuleSource`]),
+//! so this stays pure: the app layer resolves spans, this module never sees files.
+
+use serde::Serialize;
+
+use super::simulate::{self, Mismatch, Outcome, Request, ResponseHeader, S3Error, Verdict};
+use crate::model::{CorsConfig, CorsRule};
+
+/// The version of the JSON document; bumped on any incompatible change.
+pub const VERSION: u32 = 1;
+
+/// Where a desired rule stands in the policy files, each as `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleSource {
+    /// The rule itself.
+    pub rule: String,
+    /// The ruleset it was spliced from, if any.
+    pub ruleset: Option<String>,
+    /// Its AllowedOrigins, AllowedMethods, AllowedHeaders (the rule's line when absent).
+    pub origins: String,
+    pub methods: String,
+    pub headers: String,
+}
+
+/// Whose rules were simulated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RulesFrom {
+    /// The desired rules of the policy entry at `entry` (`file:line`), which selects
+    /// the bucket by `selector` (`name: b` or `match: "static-*"`).
+    Policy { entry: String, selector: String },
+    /// The bucket's live configuration, read from S3 at `endpoint` (`aws` for AWS).
+    Live { endpoint: String },
+}
+
+/// The request explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestDoc {
+    /// `true` for a preflight (OPTIONS), `false` for an actual request.
+    pub preflight: bool,
+    /// The HTTP method sent: `OPTIONS` for a preflight.
+    pub http_method: String,
+    pub origin: Option<String>,
+    /// The method matched against AllowedMethods.
+    pub method: String,
+    /// The requested header names as S3 matches them (lower-cased, in order).
+    pub headers: Vec<String>,
+}
+
+/// A rule of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    /// 0-based position (S3 evaluates in this order).
+    pub index: usize,
+    /// 1-based position, as the human output says "rule 2".
+    pub number: usize,
+    pub id: Option<String>,
+    /// `file:line` of a desired rule; `null` for live rules.
+    pub location: Option<String>,
+    pub ruleset: Option<String>,
+}
+
+/// The rule S3 would use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchedRule {
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    /// The AllowedOrigins entry that matched the Origin (first in order).
+    pub origin: String,
+}
+
+/// A rule tried before the match (or every rule, on a miss) and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedRule {
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    pub reasons: Vec<Reason>,
+}
+
+/// One failed part of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// `method-not-allowed` (with `method`), `origin-not-allowed` (with `origin`) or
+    /// `header-not-allowed` (with `header`).
+    #[serde(flatten)]
+    pub mismatch: Mismatch,
+    /// The values of the rule's list that failed.
+    pub allowed: Vec<String>,
+    /// `file:line` of that list in the policy (`null` for live rules).
+    pub location: Option<String>,
+}
+
+/// `explain`'s whole answer (JSON: docs/explain.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub version: u32,
+    pub bucket: String,
+    pub rules_from: RulesFrom,
+    /// How many rules were simulated (0: no CORS configuration).
+    pub rules: usize,
+    pub request: RequestDoc,
+    /// `matched`, `not-allowed`, `cors-not-enabled`, `missing-origin` or `not-cors`.
+    pub verdict: Verdict,
+    /// A preflight's HTTP status (200, 403, 400); `null` for actual requests.
+    pub status: Option<u16>,
+    pub error: Option<S3Error>,
+    pub matched: Option<MatchedRule>,
+    /// Every CORS response header S3 would send, in order.
+    pub headers: Vec<ResponseHeader>,
+    pub rejected: Vec<RejectedRule>,
+    /// Remarks about the request or the ownership decision.
+    pub notes: Vec<String>,
+}
+
+/// Simulates `request` on `config` and explains the outcome. `sources` holds the
+/// places of the rules (same order) for desired rules, and is empty for live ones.
+pub fn explain(
+    bucket: &str,
+    rules_from: RulesFrom,
+    config: Option<&CorsConfig>,
+    sources: &[RuleSource],
+    request: &Request,
+    mut notes: Vec<String>,
+) -> Explanation {
+    let outcome = simulate::simulate(config, request);
+    let rules = config.map_or(&[][..], |c| &c.cors_rules[..]);
+    let rule_ref = |index: usize| RuleRef {
+        index,
+        number: index + 1,
+        id: rules.get(index).and_then(|r| r.id.clone()),
+        location: sources.get(index).map(|s| s.rule.clone()),
+        ruleset: sources.get(index).and_then(|s| s.ruleset.clone()),
+    };
+    let matched = match (outcome.matched, outcome.matched_origin) {
+        (Some(i), Some(o)) => Some(MatchedRule {
+            rule: rule_ref(i),
+            origin: rules[i].allowed_origins[o].clone(),
+        }),
+        _ => None,
+    };
+    let rejected = outcome
+        .rejected
+        .iter()
+        .map(|r| RejectedRule {
+            rule: rule_ref(r.rule),
+            reasons: r
+                .reasons
+                .iter()
+                .map(|m| reason(m, &rules[r.rule], sources.get(r.rule)))
+                .collect(),
+        })
+        .collect();
+    notes.extend(request_notes(request, &outcome));
+    Explanation {
+        version: VERSION,
+        bucket: bucket.to_string(),
+        rules_from,
+        rules: rules.len(),
+        request: RequestDoc {
+            preflight: outcome.preflight,
+            http_method: request.method.clone(),
+            origin: request.origin.clone(),
+            method: outcome.method.clone(),
+            headers: outcome.requested_headers.clone(),
+        },
+        verdict: outcome.verdict,
+        status: outcome.status,
+        error: outcome.error,
+        matched,
+        headers: outcome.headers,
+        rejected,
+        notes,
+    }
+}
+
+fn reason(m: &Mismatch, rule: &CorsRule, source: Option<&RuleSource>) -> Reason {
+    let (allowed, location) = match m {
+        Mismatch::MethodNotAllowed { .. } => (
+            rule.allowed_methods
+                .iter()
+                .map(|m| m.as_str().to_string())
+                .collect(),
+            source.map(|s| s.methods.clone()),
+        ),
+        Mismatch::OriginNotAllowed { .. } => (
+            rule.allowed_origins.clone(),
+            source.map(|s| s.origins.clone()),
+        ),
+        Mismatch::HeaderNotAllowed { .. } => (
+            rule.allowed_headers.clone(),
+            source.map(|s| s.headers.clone()),
+        ),
+    };
+    Reason {
+        mismatch: m.clone(),
+        allowed,
+        location,
+    }
+}
+
+/// Hints about requests that can never be what the user meant.
+fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    let method = &outcome.method;
+    if method.parse::<crate::model::Method>().is_err() {
+        let upper = method.to_ascii_uppercase();
+        if upper.parse::<crate::model::Method>().is_ok() {
+            notes.push(format!(
+                "methods are case-sensitive: S3 matches `{method}` against no rule; browsers send `{upper}`"
+            ));
+        } else {
+            notes.push(format!(
+                "S3 CORS rules allow only GET, PUT, POST, DELETE and HEAD: `{method}` never matches"
+            ));
+        }
+    }
+    if let Some(origin) = &request.origin {
+        let after_scheme = origin.split_once("://").map(|(_, r)| r);
+        match after_scheme {
+            None if origin != "null" => notes.push(format!(
+                "browsers send Origin as scheme://host[:port]; `{origin}` has no scheme"
+            )),
+            Some(rest) if rest.contains('/') => notes.push(format!(
+                "browsers send Origin without a path or trailing slash; `{origin}` has one"
+            )),
+            _ => {}
+        }
+    }
+    notes
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn rule_name(r: &RuleRef) -> String {
+    let mut name = format!("rule {}", r.number);
+    if let Some(id) = &r.id {
+        name.push_str(&format!(" (ID {id:?})"));
+    }
+    if let Some(set) = &r.ruleset {
+        name.push_str(&format!(" from ruleset {set}"));
+    }
+    if let Some(at) = &r.location {
+        name.push_str(&format!(" at {at}"));
+    }
+    name
+}
+
+fn reason_line(r: &Reason) -> String {
+    let list = format!("[{}]", r.allowed.join(", "));
+    let mut line = match &r.mismatch {
+        Mismatch::MethodNotAllowed { method } => {
+            format!("method: {method} is not in AllowedMethods {list}")
+        }
+        Mismatch::OriginNotAllowed { origin } => {
+            format!("origin: {origin} matches no AllowedOrigins {list}")
+        }
+        Mismatch::HeaderNotAllowed { header } if r.allowed.is_empty() => {
+            format!("header: {header} is requested, but the rule has no AllowedHeaders")
+        }
+        Mismatch::HeaderNotAllowed { header } => {
+            format!("header: {header} matches no AllowedHeaders {list}")
+        }
+    };
+    if let Some(at) = &r.location {
+        line.push_str(&format!(" ({at})"));
+    }
+    line
+}
+
+fn describe_request(r: &RequestDoc) -> String {
+    let mut parts = Vec::new();
+    if r.preflight {
+        parts.push("preflight OPTIONS".to_string());
+    } else {
+        parts.push(format!("actual {}", r.http_method));
+    }
+    parts.push(match &r.origin {
+        Some(o) => format!("Origin: {o}"),
+        None => "no Origin".to_string(),
+    });
+    if r.preflight {
+        parts.push(format!("Access-Control-Request-Method: {}", r.method));
+        if !r.headers.is_empty() {
+            parts.push(format!(
+                "Access-Control-Request-Headers: {}",
+                r.headers.join(", ")
+            ));
+        }
+    }
+    parts.join(", ")
+}
+
+fn describe_source(e: &Explanation) -> String {
+    let rules = match e.rules {
+        0 => "no CORS configuration".to_string(),
+        1 => "1 rule".to_string(),
+        n => format!("{n} rules"),
+    };
+    match &e.rules_from {
+        RulesFrom::Policy { entry, selector } => {
+            format!("desired rules of `{selector}` at {entry} ({rules})")
+        }
+        RulesFrom::Live { endpoint } => format!("live configuration from {endpoint} ({rules})"),
+    }
+}
+
+fn answer_line(e: &Explanation) -> String {
+    match (e.status, &e.error) {
+        (Some(status), Some(err)) => format!("{status} {}: {}", err.code, err.message),
+        (Some(status), None) => format!("{status} OK"),
+        (None, _) => "the object's normal response".to_string(),
+    }
+}
+
+/// The explanation for a person: request, decision with reasons, response headers.
+pub fn human(e: &Explanation, color: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} {}: {}\n",
+        paint(color, BOLD, "Bucket"),
+        e.bucket,
+        describe_source(e)
+    ));
+    out.push_str(&format!("Request: {}\n\n", describe_request(&e.request)));
+    match &e.matched {
+        Some(m) => out.push_str(&format!(
+            "{} {}, AllowedOrigins {:?}\n",
+            paint(color, GREEN, "MATCH"),
+            rule_name(&m.rule),
+            m.origin
+        )),
+        None => out.push_str(&format!(
+            "{} {}\n",
+            paint(color, RED, "NO MATCH"),
+            miss_summary(e)
+        )),
+    }
+    for r in &e.rejected {
+        let verb = if e.matched.is_some() {
+            "skipped"
+        } else {
+            "failed"
+        };
+        out.push_str(&format!("  {verb} {}:\n", rule_name(&r.rule)));
+        for reason in &r.reasons {
+            out.push_str(&format!("    - {}\n", reason_line(reason)));
+        }
+    }
+    out.push_str(&format!("\nS3 would answer {}", answer_line(e)));
+    if e.headers.is_empty() {
+        out.push_str(", with no CORS headers.\n");
+    } else {
+        out.push_str(" with:\n");
+        for h in &e.headers {
+            out.push_str(&format!("  {}: {}\n", h.name, h.value));
+        }
+    }
+    for note in &e.notes {
+        out.push_str(&format!("{} {note}\n", paint(color, DIM, "note:")));
+    }
+    out
+}
+
+fn miss_summary(e: &Explanation) -> &'static str {
+    match e.verdict {
+        Verdict::CorsNotEnabled => "the bucket has no CORS configuration",
+        Verdict::MissingOrigin => "the request has no Origin header",
+        Verdict::NotCors => "the request has no Origin header: CORS does not apply",
+        _ => "no rule allows this request",
+    }
+}
+
+/// The explanation for a pull-request comment.
+pub fn markdown(e: &Explanation) -> String {
+    let mut out = format!("### `s3cors explain`: `{}`\n\n", e.bucket);
+    out.push_str(&format!("- Rules: {}\n", describe_source(e)));
+    out.push_str(&format!("- Request: {}\n", describe_request(&e.request)));
+    match &e.matched {
+        Some(m) => out.push_str(&format!(
+            "- **Match**: {}, AllowedOrigins `{}`\n",
+            rule_name(&m.rule),
+            m.origin
+        )),
+        None => out.push_str(&format!("- **No match**: {}\n", miss_summary(e))),
+    }
+    for r in &e.rejected {
+        out.push_str(&format!("  - {}:\n", rule_name(&r.rule)));
+        for reason in &r.reasons {
+            out.push_str(&format!("    - {}\n", reason_line(reason)));
+        }
+    }
+    out.push_str(&format!("- S3 would answer: {}\n", answer_line(e)));
+    if !e.headers.is_empty() {
+        out.push_str("\n| Header | Value |\n| --- | --- |\n");
+        for h in &e.headers {
+            out.push_str(&format!("| `{}` | `{}` |\n", h.name, h.value));
+        }
+    }
+    for note in &e.notes {
+        out.push_str(&format!("\n> note: {note}\n"));
+    }
+    out
+}
+
+/// The explanation as pretty JSON (docs/explain.md).
+pub fn json(e: &Explanation) -> String {
+    let mut text = serde_json::to_string_pretty(e).unwrap_or_else(|err| {
+        format!("{{\"version\": {VERSION}, \"error\": \"cannot serialise: {err}\"}}")
+    });
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;

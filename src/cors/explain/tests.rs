@@ -1,0 +1,159 @@
+//! Explanation tests: reasons with their places, notes, and the three renderings.
+
+use super::*;
+use crate::model::CorsRule;
+
+fn example_c() -> (CorsConfig, Vec<RuleSource>) {
+    let rule = |methods: &[&str], origins: &[&str], headers: &[&str]| CorsRule {
+        allowed_methods: methods.iter().filter_map(|m| m.parse().ok()).collect(),
+        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+        allowed_headers: headers.iter().map(|h| h.to_string()).collect(),
+        ..CorsRule::default()
+    };
+    let config = CorsConfig::new(vec![
+        CorsRule {
+            expose_headers: vec!["ETag".into()],
+            max_age_seconds: Some(86400),
+            ..rule(
+                &["GET", "HEAD"],
+                &["https://app.example.com", "https://cdn.example.com"],
+                &["*"],
+            )
+        },
+        CorsRule {
+            id: Some("admin-writes".into()),
+            max_age_seconds: Some(3600),
+            ..rule(
+                &["PUT", "POST"],
+                &["https://admin.example.com"],
+                &["Content-Type"],
+            )
+        },
+    ]);
+    let source = |line: usize, set: Option<&str>| RuleSource {
+        rule: format!("p.yaml:{line}"),
+        ruleset: set.map(str::to_string),
+        headers: format!("p.yaml:{}", line),
+        methods: format!("p.yaml:{}", line + 1),
+        origins: format!("p.yaml:{}", line + 2),
+    };
+    (config, vec![source(5, None), source(10, Some("uploads"))])
+}
+
+fn policy() -> RulesFrom {
+    RulesFrom::Policy {
+        entry: "p.yaml:3".into(),
+        selector: "name: uploads".into(),
+    }
+}
+
+#[test]
+fn a_match_after_a_skipped_rule() {
+    let (config, sources) = example_c();
+    let request = Request::preflight("https://admin.example.com", "PUT", &["Content-Type"]);
+    let e = explain(
+        "uploads",
+        policy(),
+        Some(&config),
+        &sources,
+        &request,
+        vec![],
+    );
+    insta::assert_snapshot!(human(&e, false), @r#"
+    Bucket uploads: desired rules of `name: uploads` at p.yaml:3 (2 rules)
+    Request: preflight OPTIONS, Origin: https://admin.example.com, Access-Control-Request-Method: PUT, Access-Control-Request-Headers: content-type
+
+    MATCH rule 2 (ID "admin-writes") from ruleset uploads at p.yaml:10, AllowedOrigins "https://admin.example.com"
+      skipped rule 1 at p.yaml:5:
+        - method: PUT is not in AllowedMethods [GET, HEAD] (p.yaml:6)
+        - origin: https://admin.example.com matches no AllowedOrigins [https://app.example.com, https://cdn.example.com] (p.yaml:7)
+
+    S3 would answer 200 OK with:
+      Access-Control-Allow-Origin: https://admin.example.com
+      Access-Control-Allow-Credentials: true
+      Access-Control-Allow-Methods: PUT, POST
+      Access-Control-Allow-Headers: content-type
+      Access-Control-Max-Age: 3600
+      Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method
+    "#);
+}
+
+#[test]
+fn a_miss_names_each_failed_part() {
+    let (config, sources) = example_c();
+    let request = Request::preflight("https://admin.example.com/", "put", &["X-Trace"]);
+    let e = explain(
+        "uploads",
+        policy(),
+        Some(&config),
+        &sources,
+        &request,
+        vec![],
+    );
+    insta::assert_snapshot!(human(&e, false), @r#"
+    Bucket uploads: desired rules of `name: uploads` at p.yaml:3 (2 rules)
+    Request: preflight OPTIONS, Origin: https://admin.example.com/, Access-Control-Request-Method: put, Access-Control-Request-Headers: x-trace
+
+    NO MATCH no rule allows this request
+      failed rule 1 at p.yaml:5:
+        - method: put is not in AllowedMethods [GET, HEAD] (p.yaml:6)
+        - origin: https://admin.example.com/ matches no AllowedOrigins [https://app.example.com, https://cdn.example.com] (p.yaml:7)
+      failed rule 2 (ID "admin-writes") from ruleset uploads at p.yaml:10:
+        - method: put is not in AllowedMethods [PUT, POST] (p.yaml:11)
+        - origin: https://admin.example.com/ matches no AllowedOrigins [https://admin.example.com] (p.yaml:12)
+        - header: x-trace matches no AllowedHeaders [Content-Type] (p.yaml:10)
+
+    S3 would answer 403 AccessForbidden: CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec., with no CORS headers.
+    note: methods are case-sensitive: S3 matches `put` against no rule; browsers send `PUT`
+    note: browsers send Origin without a path or trailing slash; `https://admin.example.com/` has one
+    "#);
+}
+
+#[test]
+fn live_rules_and_no_configuration() {
+    let (config, _) = example_c();
+    let live = || RulesFrom::Live {
+        endpoint: "aws".into(),
+    };
+    let request = Request::actual(Some("https://cdn.example.com"), "GET");
+    let e = explain("b", live(), Some(&config), &[], &request, vec![]);
+    let m = e.matched.as_ref().expect("match");
+    assert_eq!((m.rule.number, m.rule.location.as_deref()), (1, None));
+    assert_eq!(e.status, None);
+    assert!(human(&e, false).contains("S3 would answer the object's normal response with:"));
+
+    let e = explain("b", live(), None, &[], &request, vec!["n".into()]);
+    assert_eq!(e.verdict, Verdict::CorsNotEnabled);
+    let text = human(&e, false);
+    assert!(
+        text.contains("live configuration from aws (no CORS configuration)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NO MATCH the bucket has no CORS configuration"),
+        "{text}"
+    );
+    assert!(text.contains("note: n"), "{text}");
+}
+
+#[test]
+fn json_shape() {
+    let (config, sources) = example_c();
+    let request = Request::preflight("https://cdn.example.com", "DELETE", &[]);
+    let e = explain(
+        "uploads",
+        policy(),
+        Some(&config),
+        &sources,
+        &request,
+        vec![],
+    );
+    insta::assert_json_snapshot!(e);
+    assert!(json(&e).ends_with("}\n"));
+    let md = markdown(&e);
+    assert!(md.starts_with("### `s3cors explain`: `uploads`"), "{md}");
+    assert!(
+        md.contains("- **No match**: no rule allows this request"),
+        "{md}"
+    );
+}

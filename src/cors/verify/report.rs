@@ -1,0 +1,657 @@
+//! `verify`'s report: the versioned JSON document (docs/verify.md) and its human and
+//! markdown renderings. Built from plain results the app layer collected.
+
+use serde::Serialize;
+
+use super::{Case, CdnProblem, Check, Judgement, Observed, Purpose, judge};
+use crate::cors::simulate::{Request, ResponseHeader, Verdict};
+
+/// The version of the JSON document; bumped on any incompatible change.
+pub const VERSION: u32 = 1;
+
+/// The request headers a case sends: `Origin`, `Access-Control-Request-Method` and
+/// `Access-Control-Request-Headers` as present.
+pub fn request_headers(request: &Request) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    if let Some(origin) = &request.origin {
+        headers.push(("Origin".to_string(), origin.clone()));
+    }
+    if let Some(method) = &request.access_control_request_method {
+        headers.push(("Access-Control-Request-Method".to_string(), method.clone()));
+    }
+    let requested = request.requested_headers();
+    if !requested.is_empty() {
+        headers.push((
+            "Access-Control-Request-Headers".to_string(),
+            requested.join(", "),
+        ));
+    }
+    headers
+}
+
+/// What was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<ResponseHeader>,
+}
+
+/// What the simulator predicted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    pub verdict: Verdict,
+    /// 0-based index of the rule expected to match.
+    pub rule: Option<usize>,
+    /// `null` for actual requests (their status is the object's).
+    pub status: Option<u16>,
+    pub headers: Vec<ResponseHeader>,
+}
+
+/// What came back: the status and the CORS-related headers only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actual {
+    pub status: u16,
+    /// Access-Control-* and Vary headers, as received.
+    pub headers: Vec<ResponseHeader>,
+    pub error_code: Option<String>,
+}
+
+impl Actual {
+    pub fn of(observed: &Observed) -> Actual {
+        Actual {
+            status: observed.status,
+            headers: observed
+                .headers
+                .iter()
+                .filter(|(n, _)| {
+                    let n = n.to_ascii_lowercase();
+                    n.starts_with("access-control-") || n == "vary"
+                })
+                .map(|(n, v)| ResponseHeader {
+                    name: n.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+            error_code: observed.error_code.clone(),
+        }
+    }
+}
+
+/// One case, sent and judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub purpose: Purpose,
+    pub pass: bool,
+    pub request: SentRequest,
+    pub expected: Expected,
+    /// `null` when no response came (see `error`).
+    pub actual: Option<Actual>,
+    /// Why no response came: connection refused, timeout.
+    pub error: Option<String>,
+    /// The compared items that differ (empty on a pass).
+    pub differences: Vec<Check>,
+}
+
+impl CaseResult {
+    /// Judges `case` sent to `url`, given the response or why there was none.
+    pub fn new(case: &Case, url: &str, response: Result<&Observed, String>) -> CaseResult {
+        let (actual, error, judgement) = match response {
+            Ok(observed) => (
+                Some(Actual::of(observed)),
+                None,
+                judge(&case.expected, observed),
+            ),
+            Err(why) => (
+                None,
+                Some(why),
+                Judgement {
+                    pass: false,
+                    checks: Vec::new(),
+                },
+            ),
+        };
+        CaseResult {
+            name: case.name.clone(),
+            purpose: case.purpose.clone(),
+            pass: judgement.pass,
+            request: SentRequest {
+                method: case.request.method.clone(),
+                url: url.to_string(),
+                headers: request_headers(&case.request)
+                    .into_iter()
+                    .map(|(name, value)| ResponseHeader { name, value })
+                    .collect(),
+            },
+            expected: Expected {
+                verdict: case.expected.verdict,
+                rule: case.expected.matched,
+                status: case.expected.status,
+                headers: case.expected.headers.clone(),
+            },
+            actual,
+            error,
+            differences: judgement.differences().cloned().collect(),
+        }
+    }
+}
+
+/// One bucket's cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketResult {
+    pub bucket: String,
+    /// The policy entry that manages it, `file:line`.
+    pub source: String,
+    pub pass: bool,
+    pub cases: Vec<CaseResult>,
+    /// What the failures suggest (drift, or S3 differs from the simulator).
+    pub hint: Option<String>,
+}
+
+impl BucketResult {
+    pub fn new(
+        bucket: String,
+        source: String,
+        cases: Vec<CaseResult>,
+        hint: Option<String>,
+    ) -> Self {
+        BucketResult {
+            pass: cases.iter().all(|c| c.pass),
+            bucket,
+            source,
+            cases,
+            hint,
+        }
+    }
+}
+
+/// A bucket that could not be verified at all (unresolved, region unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketProblem {
+    pub bucket: String,
+    pub message: String,
+}
+
+/// `verify --url`: a URL in front of S3, fetched without and then with `Origin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlCheck {
+    pub url: String,
+    /// The Origin sent with the second request.
+    pub origin: String,
+    pub pass: bool,
+    pub without_origin: Option<Actual>,
+    pub with_origin: Option<Actual>,
+    pub problems: Vec<UrlProblem>,
+    /// Why a request got no response.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlProblem {
+    pub code: CdnProblem,
+    pub message: String,
+}
+
+impl UrlCheck {
+    pub fn new(
+        url: &str,
+        origin: &str,
+        without: Result<&Observed, String>,
+        with: Result<&Observed, String>,
+    ) -> UrlCheck {
+        let problems: Vec<UrlProblem> = match &with {
+            Ok(observed) => super::cdn_problems(observed)
+                .into_iter()
+                .map(|code| UrlProblem {
+                    code,
+                    message: code.message().to_string(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let error = match (&without, &with) {
+            (Err(e), _) | (_, Err(e)) => Some(e.clone()),
+            _ => None,
+        };
+        UrlCheck {
+            url: url.to_string(),
+            origin: origin.to_string(),
+            pass: problems.is_empty() && error.is_none(),
+            without_origin: without.ok().map(Actual::of),
+            with_origin: with.ok().map(Actual::of),
+            problems,
+            error,
+        }
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    pub buckets: usize,
+    pub cases: usize,
+    pub passed: usize,
+    pub failed: usize,
+    /// Buckets that could not be verified.
+    pub problems: usize,
+}
+
+/// The whole report (JSON: docs/verify.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub version: u32,
+    pub pass: bool,
+    pub summary: Summary,
+    pub buckets: Vec<BucketResult>,
+    pub problems: Vec<BucketProblem>,
+    pub url_check: Option<UrlCheck>,
+}
+
+impl VerifyReport {
+    pub fn new(
+        buckets: Vec<BucketResult>,
+        problems: Vec<BucketProblem>,
+        url_check: Option<UrlCheck>,
+    ) -> VerifyReport {
+        let cases = buckets.iter().map(|b| b.cases.len()).sum();
+        let passed = buckets
+            .iter()
+            .flat_map(|b| &b.cases)
+            .filter(|c| c.pass)
+            .count();
+        let summary = Summary {
+            buckets: buckets.len(),
+            cases,
+            passed,
+            failed: cases - passed,
+            problems: problems.len(),
+        };
+        VerifyReport {
+            version: VERSION,
+            pass: summary.failed == 0
+                && problems.is_empty()
+                && url_check.as_ref().is_none_or(|u| u.pass),
+            summary,
+            buckets,
+            problems,
+            url_check,
+        }
+    }
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn quoted(v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("{v:?}"),
+        None => "none".to_string(),
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The lines that explain a failed case (indented by `indent`).
+fn failure_lines(c: &CaseResult, indent: &str) -> String {
+    let mut out = format!("{indent}{} {}\n", c.request.method, c.request.url);
+    if let Some(e) = &c.error {
+        out.push_str(&format!("{indent}error: {e}\n"));
+    }
+    for d in &c.differences {
+        out.push_str(&format!(
+            "{indent}{}: expected {}, got {}\n",
+            d.field,
+            quoted(&d.expected),
+            quoted(&d.actual)
+        ));
+    }
+    out
+}
+
+/// The most failed cases listed per bucket in human output (without `-v`).
+const HUMAN_MAX_FAILURES: usize = 5;
+
+/// The report for a person: one line per bucket, the failing cases with expected
+/// and actual values (at most [`HUMAN_MAX_FAILURES`] per bucket), every case when `all_cases`, then a summary line.
+pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
+    let mut out = String::new();
+    for b in &report.buckets {
+        let failed = b.cases.iter().filter(|c| !c.pass).count();
+        if b.pass {
+            out.push_str(&format!(
+                "{} {} ({}): {} as predicted\n",
+                paint(color, GREEN, "PASS"),
+                b.bucket,
+                b.source,
+                plural(b.cases.len(), "case")
+            ));
+        } else {
+            out.push_str(&format!(
+                "{} {} ({}): {} of {} differ\n",
+                paint(color, RED, "FAIL"),
+                b.bucket,
+                b.source,
+                failed,
+                plural(b.cases.len(), "case")
+            ));
+        }
+        let mut shown = 0;
+        for c in &b.cases {
+            if c.pass && all_cases {
+                out.push_str(&format!("  {} {}\n", paint(color, GREEN, "pass"), c.name));
+            } else if !c.pass && (all_cases || shown < HUMAN_MAX_FAILURES) {
+                shown += 1;
+                out.push_str(&format!("  {} {}\n", paint(color, RED, "fail"), c.name));
+                out.push_str(&failure_lines(c, "       "));
+            }
+        }
+        if failed > shown {
+            out.push_str(&format!(
+                "  ... and {} more failed cases (-v lists every case, --format json gives all details)\n",
+                failed - shown
+            ));
+        }
+        if let Some(hint) = &b.hint {
+            out.push_str(&format!("  {} {hint}\n", paint(color, DIM, "hint:")));
+        }
+    }
+    for p in &report.problems {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            paint(color, RED, "ERROR"),
+            p.bucket,
+            p.message
+        ));
+    }
+    if let Some(u) = &report.url_check {
+        out.push_str(&url_human(u, color));
+    }
+    out.push_str(&summary_line(report));
+    out
+}
+
+fn url_human(u: &UrlCheck, color: bool) -> String {
+    let word = if u.pass {
+        paint(color, GREEN, "PASS")
+    } else {
+        paint(color, RED, "FAIL")
+    };
+    let mut out = format!(
+        "{word} {}: GET without Origin, then with Origin: {}\n",
+        u.url, u.origin
+    );
+    if let Some(e) = &u.error {
+        out.push_str(&format!("  error: {e}\n"));
+    }
+    for (label, actual) in [
+        ("without Origin", &u.without_origin),
+        ("with Origin", &u.with_origin),
+    ] {
+        if let Some(a) = actual {
+            let headers: Vec<String> = a
+                .headers
+                .iter()
+                .map(|h| format!("{}: {}", h.name, h.value))
+                .collect();
+            let shown = if headers.is_empty() {
+                "no CORS or Vary headers".to_string()
+            } else {
+                headers.join("; ")
+            };
+            out.push_str(&format!("  {label}: {}, {shown}\n", a.status));
+        }
+    }
+    for p in &u.problems {
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            paint(color, RED, "problem"),
+            serde_plain(p.code),
+            p.message
+        ));
+    }
+    out
+}
+
+fn serde_plain(code: CdnProblem) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn summary_line(r: &VerifyReport) -> String {
+    let s = &r.summary;
+    if s.buckets == 0 && s.problems == 0 {
+        if let Some(u) = &r.url_check {
+            return format!(
+                "\nverify: URL check {}.\n",
+                if u.pass { "passed" } else { "failed" }
+            );
+        }
+    }
+    let mut line = format!(
+        "\nverify: {}, {}: {} passed, {} failed",
+        plural(s.buckets, "bucket"),
+        plural(s.cases, "case"),
+        s.passed,
+        s.failed
+    );
+    if s.problems > 0 {
+        line.push_str(&format!(", {} not verified", plural(s.problems, "bucket")));
+    }
+    if let Some(u) = &r.url_check {
+        line.push_str(if u.pass {
+            "; URL check passed"
+        } else {
+            "; URL check failed"
+        });
+    }
+    line.push_str(".\n");
+    line
+}
+
+/// The longest list of failed cases a markdown report shows (pull-request comments
+/// have a size limit).
+const MARKDOWN_MAX_FAILURES: usize = 200;
+
+/// The report for a pull-request comment: summary, a table of buckets, failures folded.
+pub fn markdown(report: &VerifyReport) -> String {
+    let s = &report.summary;
+    let mut out = format!(
+        "### `s3cors verify`: {}\n\n{}, {}: {} passed, {} failed{}.\n\n",
+        if report.pass { "passed" } else { "failed" },
+        plural(s.buckets, "bucket"),
+        plural(s.cases, "case"),
+        s.passed,
+        s.failed,
+        if s.problems > 0 {
+            format!(", {} not verified", plural(s.problems, "bucket"))
+        } else {
+            String::new()
+        }
+    );
+    if !report.buckets.is_empty() {
+        out.push_str(
+            "| Bucket | Result | Cases | Failed | Policy |\n| --- | --- | --- | --- | --- |\n",
+        );
+        for b in &report.buckets {
+            let failed = b.cases.iter().filter(|c| !c.pass).count();
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | `{}` |\n",
+                b.bucket,
+                if b.pass { "pass" } else { "**fail**" },
+                b.cases.len(),
+                failed,
+                b.source
+            ));
+        }
+    }
+    for p in &report.problems {
+        out.push_str(&format!(
+            "\n- **not verified** `{}`: {}\n",
+            p.bucket, p.message
+        ));
+    }
+    let failures: Vec<(&BucketResult, &CaseResult)> = report
+        .buckets
+        .iter()
+        .flat_map(|b| b.cases.iter().filter(|c| !c.pass).map(move |c| (b, c)))
+        .collect();
+    if !failures.is_empty() {
+        out.push_str("\n<details><summary>Failed cases</summary>\n\n");
+        for (b, c) in failures.iter().take(MARKDOWN_MAX_FAILURES) {
+            out.push_str(&format!("- `{}`: {}\n", b.bucket, c.name));
+            out.push_str("  ```\n");
+            out.push_str(&failure_lines(c, "  "));
+            out.push_str("  ```\n");
+        }
+        if failures.len() > MARKDOWN_MAX_FAILURES {
+            out.push_str(&format!(
+                "\n{} more failed cases left out.\n",
+                failures.len() - MARKDOWN_MAX_FAILURES
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    if let Some(u) = &report.url_check {
+        out.push_str("\n```\n");
+        out.push_str(&url_human(u, false));
+        out.push_str("```\n");
+    }
+    out
+}
+
+/// The report as pretty JSON (docs/verify.md).
+pub fn json(report: &VerifyReport) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|err| {
+        format!("{{\"version\": {VERSION}, \"error\": \"cannot serialise: {err}\"}}")
+    });
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cors::verify::matrix;
+    use crate::model::{CorsConfig, CorsRule, Method};
+
+    fn observed(status: u16, headers: &[(&str, &str)]) -> Observed {
+        Observed {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn renders_a_pass_a_failure_and_a_problem() {
+        let config = CorsConfig::new(vec![CorsRule {
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["https://a.example".into()],
+            ..CorsRule::default()
+        }]);
+        let cases = matrix(Some(&config), false);
+        let url = "http://127.0.0.1:1/b/s3cors-verify-probe";
+        let results: Vec<CaseResult> = cases
+            .iter()
+            .map(|c| {
+                // S3 refuses everything: the allowed case fails, the negatives pass.
+                let status = if c.request.origin.is_some() { 403 } else { 400 };
+                CaseResult::new(c, url, Ok(&observed(status, &[("x-amz-id-2", "z")])))
+            })
+            .collect();
+        let good = BucketResult::new("good".into(), "p.yaml:9".into(), vec![], None);
+        let bad = BucketResult::new(
+            "bad".into(),
+            "p.yaml:3".into(),
+            results,
+            Some("the live CORS configuration differs from the policy".into()),
+        );
+        let report = VerifyReport::new(
+            vec![bad, good],
+            vec![BucketProblem {
+                bucket: "gone".into(),
+                message: "NoSuchBucket".into(),
+            }],
+            None,
+        );
+        assert!(!report.pass);
+        insta::assert_snapshot!(human(&report, false, false), @r#"
+        FAIL bad (p.yaml:3): 1 of 5 cases differ
+          fail preflight GET from https://a.example
+               OPTIONS http://127.0.0.1:1/b/s3cors-verify-probe
+               status: expected "200", got "403"
+               Access-Control-Allow-Origin: expected "https://a.example", got none
+               Access-Control-Allow-Credentials: expected "true", got none
+               Access-Control-Allow-Methods: expected "GET", got none
+               Vary: expected "Origin, Access-Control-Request-Headers, Access-Control-Request-Method", got none
+          hint: the live CORS configuration differs from the policy
+        PASS good (p.yaml:9): 0 cases as predicted
+        ERROR gone: NoSuchBucket
+
+        verify: 2 buckets, 5 cases: 4 passed, 1 failed, 1 bucket not verified.
+        "#);
+        let md = markdown(&report);
+        assert!(
+            md.contains("| `bad` | **fail** | 5 | 1 | `p.yaml:3` |"),
+            "{md}"
+        );
+        assert!(md.contains("<summary>Failed cases</summary>"), "{md}");
+        let value: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["summary"]["failed"], 1);
+        let case = &value["buckets"][0]["cases"][0];
+        assert_eq!(case["purpose"]["kind"], "allowed");
+        assert_eq!(case["differences"][0]["field"], "status");
+        assert_eq!(
+            case["request"]["headers"][1]["name"],
+            "Access-Control-Request-Method"
+        );
+        assert_eq!(case["actual"]["headers"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn url_check_report() {
+        let good = observed(
+            200,
+            &[
+                ("Access-Control-Allow-Origin", "https://a.example"),
+                ("Vary", "Origin"),
+            ],
+        );
+        let plain = observed(200, &[]);
+        let u = UrlCheck::new("https://cdn/x", "https://a.example", Ok(&plain), Ok(&good));
+        assert!(u.pass);
+        let u = UrlCheck::new("https://cdn/x", "https://a.example", Ok(&plain), Ok(&plain));
+        assert!(!u.pass);
+        let text = human(&VerifyReport::new(vec![], vec![], Some(u)), false, false);
+        assert!(text.contains("problem missing-cors-headers:"), "{text}");
+        assert!(text.contains("problem missing-vary-origin:"), "{text}");
+        assert!(text.ends_with("\nverify: URL check failed.\n"), "{text}");
+        let u = UrlCheck::new(
+            "http://127.0.0.1:9/x",
+            "https://a.example",
+            Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+            Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+        );
+        assert!(!u.pass && u.problems.is_empty());
+        assert!(url_human(&u, false).contains("error: cannot reach http://127.0.0.1:9/x"));
+    }
+}

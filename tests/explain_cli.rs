@@ -1,0 +1,284 @@
+//! `s3cors explain` run as a user runs it: a match, a miss with per-rule reasons, the
+//! JSON document, ownership by `match:` with tags, and `--live` against moto.
+
+mod support;
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use s3cors::model::{CorsConfig, CorsRule, Method};
+use s3cors::s3::{BucketTarget, S3Api};
+use support::{aws_env, aws_s3, create_bucket, moto, unique_bucket};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `s3cors` in the repository root, hermetic: no AWS configuration from the host, and
+/// no endpoint (explain on desired rules is offline).
+fn s3cors() -> Command {
+    let mut cmd = Command::cargo_bin("s3cors").expect("binary");
+    cmd.current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_match_names_the_rule_and_every_header() {
+    let (code, stdout, stderr) = run(s3cors().args([
+        "explain",
+        "examples/two-rules.yaml",
+        "--bucket",
+        "example-app-uploads",
+        "--origin",
+        "https://admin.example.com",
+        "--method",
+        "PUT",
+        "--header",
+        "Content-Type",
+    ]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+Bucket example-app-uploads: desired rules of `name: example-app-uploads` at examples/two-rules.yaml:7 (2 rules)
+Request: preflight OPTIONS, Origin: https://admin.example.com, Access-Control-Request-Method: PUT, Access-Control-Request-Headers: content-type
+
+MATCH rule 2 at examples/two-rules.yaml:16, AllowedOrigins \"https://admin.example.com\"
+  skipped rule 1 at examples/two-rules.yaml:9:
+    - method: PUT is not in AllowedMethods [GET, HEAD] (examples/two-rules.yaml:11)
+    - origin: https://admin.example.com matches no AllowedOrigins [https://app.example.com, https://cdn.example.com] (examples/two-rules.yaml:12)
+
+S3 would answer 200 OK with:
+  Access-Control-Allow-Origin: https://admin.example.com
+  Access-Control-Allow-Credentials: true
+  Access-Control-Allow-Methods: PUT, POST
+  Access-Control-Allow-Headers: content-type
+  Access-Control-Max-Age: 3600
+  Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method
+"
+    );
+    assert_eq!(stderr, "", "explain shows no lint warnings");
+}
+
+#[test]
+fn a_miss_says_which_part_of_which_rule_failed() {
+    let (code, stdout, _) = run(s3cors().args([
+        "explain",
+        "examples/two-rules.yaml",
+        "--bucket",
+        "example-app-uploads",
+        "--origin",
+        "https://admin.example.com",
+        "--method",
+        "PUT",
+        "--header",
+        "x-amz-meta-owner",
+    ]));
+    assert_eq!(code, Some(0), "{stdout}");
+    for needle in [
+        "NO MATCH no rule allows this request\n",
+        "  failed rule 1 at examples/two-rules.yaml:9:\n",
+        "    - method: PUT is not in AllowedMethods [GET, HEAD] (examples/two-rules.yaml:11)\n",
+        "  failed rule 2 at examples/two-rules.yaml:16:\n",
+        "    - header: x-amz-meta-owner matches no AllowedHeaders [Content-Type, Authorization] (examples/two-rules.yaml:17)\n",
+        "S3 would answer 403 AccessForbidden: CORSResponse: This CORS request is not allowed.",
+        "with no CORS headers.\n",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    // Rule 2's origin and method are fine: only the header is named.
+    assert!(
+        !stdout.contains("method: PUT is not in AllowedMethods [PUT, POST]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_document() {
+    let (code, stdout, _) = run(s3cors().args([
+        "explain",
+        "examples/one-origin.yaml",
+        "--bucket",
+        "example-app-assets",
+        "--origin",
+        "https://app.example.com",
+        "--method",
+        "GET",
+        "--actual",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, Some(0), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["bucket"], "example-app-assets");
+    assert_eq!(doc["rules_from"]["kind"], "policy");
+    assert_eq!(doc["rules_from"]["entry"], "examples/one-origin.yaml:7");
+    assert_eq!(doc["request"]["preflight"], false);
+    assert_eq!(doc["request"]["http_method"], "GET");
+    assert_eq!(doc["verdict"], "matched");
+    assert_eq!(doc["status"], serde_json::Value::Null);
+    assert_eq!(doc["matched"]["number"], 1);
+    assert_eq!(doc["matched"]["location"], "examples/one-origin.yaml:9");
+    assert_eq!(doc["matched"]["origin"], "https://app.example.com");
+    let names: Vec<&str> = doc["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|h| h["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Access-Control-Allow-Origin",
+            "Access-Control-Allow-Credentials",
+            "Access-Control-Allow-Methods",
+            "Access-Control-Expose-Headers",
+            "Access-Control-Max-Age",
+            "Vary"
+        ]
+    );
+    assert_eq!(doc["rejected"], serde_json::json!([]));
+}
+
+#[test]
+fn unmanaged_bucket_and_tags_that_cannot_be_read() {
+    let (code, _, stderr) = run(s3cors().args([
+        "explain",
+        "examples",
+        "--bucket",
+        "nobody-manages-this",
+        "--origin",
+        "https://a.example",
+        "--method",
+        "GET",
+    ]));
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no policy entry manages bucket nobody-manages-this"),
+        "{stderr}"
+    );
+
+    // `match: "static-*"` with tags: the tags cannot be read (no server at this
+    // endpoint), so the glob alone decides, and a note says so.
+    let (code, stdout, stderr) = run(s3cors()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .args([
+            "explain",
+            "examples/fleet.yaml",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--bucket",
+            "static-new",
+            "--origin",
+            "https://s3cors-verify.example",
+            "--method",
+            "GET",
+        ]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("desired rules of `match: \"static-*\", tags: {"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("note: could not read the bucket's tags ("),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_configuration_from_moto() {
+    let endpoint = moto().endpoint().to_owned();
+    let bucket = unique_bucket("explain-live");
+    create_bucket(&endpoint, &bucket).await;
+    let config = CorsConfig::new(vec![
+        CorsRule {
+            id: Some("reads".into()),
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["https://*.example.com".into()],
+            ..CorsRule::default()
+        },
+        CorsRule {
+            id: Some("uploads".into()),
+            allowed_methods: vec![Method::Put],
+            allowed_origins: vec!["https://admin.example.com".into()],
+            allowed_headers: vec!["content-type".into()],
+            expose_headers: vec!["ETag".into()],
+            ..CorsRule::default()
+        },
+    ]);
+    aws_s3(&endpoint)
+        .await
+        .put_cors(&BucketTarget::new(&bucket), &config)
+        .await
+        .expect("put CORS");
+
+    let mut cmd = s3cors();
+    cmd.envs(aws_env(&endpoint)).args([
+        "explain",
+        "--live",
+        "--path-style",
+        "--bucket",
+        &bucket,
+        "--origin",
+        "https://admin.example.com",
+        "--method",
+        "PUT",
+        "--header",
+        "Content-Type",
+    ]);
+    let (code, stdout, stderr) = run(&mut cmd);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for needle in [
+        format!("Bucket {bucket}: live configuration from {endpoint} (2 rules)"),
+        "MATCH rule 2 (ID \"uploads\"), AllowedOrigins \"https://admin.example.com\"".to_string(),
+        "  skipped rule 1 (ID \"reads\"):\n    - method: PUT is not in AllowedMethods [GET]\n"
+            .to_string(),
+        "  Access-Control-Expose-Headers: ETag\n".to_string(),
+    ] {
+        assert!(stdout.contains(&needle), "missing {needle:?} in:\n{stdout}");
+    }
+
+    // A bucket without configuration.
+    let empty = unique_bucket("explain-empty");
+    create_bucket(&endpoint, &empty).await;
+    let mut cmd = s3cors();
+    cmd.envs(aws_env(&endpoint)).args([
+        "explain",
+        "--live",
+        "--path-style",
+        "--bucket",
+        &empty,
+        "--origin",
+        "https://a.example",
+        "--method",
+        "GET",
+        "--format",
+        "json",
+    ]);
+    let (code, stdout, stderr) = run(&mut cmd);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["rules_from"]["kind"], "live");
+    assert_eq!(doc["rules"], 0);
+    assert_eq!(doc["verdict"], "cors-not-enabled");
+    assert_eq!(doc["status"], 403);
+}
