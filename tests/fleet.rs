@@ -401,6 +401,62 @@ async fn plan_resolves_undeclared_regions_with_at_most_one_redirect_per_bucket()
 }
 
 #[tokio::test]
+async fn a_saved_plan_records_discovered_regions_so_apply_pays_no_redirect() {
+    let buckets = buckets_in_three_regions("calls-saved").await;
+    let proxy = Proxy::start(moto().endpoint(), &["--region-map", &region_map(&buckets)]);
+    // No declared regions, and every bucket drifted, so apply writes each one.
+    let entries: Vec<(String, Option<&str>)> =
+        buckets.iter().map(|(b, _)| (b.clone(), None)).collect();
+    let yaml = exact_entries(&entries).replace(".example.com\"]", "-new.example.com\"]");
+    let dir = policy_dir(&yaml);
+    let plan_path = dir.path().join("fleet.plan.json");
+    let out = s3cors(proxy.endpoint())
+        .arg("plan")
+        .arg(dir.path().join("fleet.yaml"))
+        .arg("--out")
+        .arg(&plan_path)
+        .output()
+        .expect("run s3cors plan");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_path).expect("plan file")).expect("JSON");
+    let recorded: BTreeMap<String, Option<String>> = file["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["bucket"].as_str().expect("bucket").to_owned(),
+                b["region"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    for (name, region) in &buckets {
+        // The default region never answers "wrong region", so nothing names it.
+        let want = (*region != "us-east-1").then(|| (*region).to_owned());
+        assert_eq!(recorded[name], want, "{name}: {file}");
+    }
+
+    proxy.reset();
+    let out = s3cors(proxy.endpoint())
+        .arg("apply")
+        .arg(&plan_path)
+        .output()
+        .expect("run s3cors apply");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stats = proxy.stats();
+    for (name, _) in &buckets {
+        assert_eq!(
+            stats["redirected_buckets"][name].as_u64().unwrap_or(0),
+            0,
+            "apply went straight to {name}'s region: {stats}"
+        );
+        assert_eq!(stats["by_bucket"][name]["PutBucketCors"], 1, "{stats}");
+    }
+}
+
+#[tokio::test]
 async fn plan_with_match_and_tags_lists_once_and_reads_tags_only_for_glob_matches() {
     let endpoint = moto().endpoint();
     let prefix = unique_bucket("glob");

@@ -178,6 +178,11 @@ pub async fn make(
     bar.finish_and_clear();
 
     let mut plan = crate::plan::plan(&desired, &live);
+    // Record the regions S3 named in this run, so that applying the saved plan goes
+    // straight to each bucket's region instead of paying a redirect again.
+    for b in plan.buckets.iter_mut().filter(|b| b.region.is_none()) {
+        b.region = s3.known_region(&b.bucket);
+    }
     plan.errors.extend(errors);
     plan.errors.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     Ok(Made { plan, problems })

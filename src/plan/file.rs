@@ -161,7 +161,7 @@ pub struct PlanFileBucket {
     pub after: Option<Vec<ConsoleRule>>,
     /// `sha256:<hex>` of the exact `before` (see `compare::digest`).
     pub live_digest: String,
-    /// The bucket's region, when declared or listed at plan time.
+    /// The bucket's region: declared, or named by S3 during the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The expected bucket owner (`account:`), sent with every call.
