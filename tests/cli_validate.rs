@@ -564,6 +564,24 @@ fn missing_paths_are_errors() {
         .stdout(predicate::str::contains("error[no-policy-files]"));
 }
 
+/// `apply POLICIES` (a common slip for `apply --policies POLICIES`) says what to run,
+/// before any S3 call, instead of trying to read a folder as a plan.
+#[test]
+fn apply_given_policies_instead_of_a_plan_says_what_to_run() {
+    let dir = TempDir::new().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+    std::fs::write(dir.path().join("one.yaml"), HEAD).expect("write");
+    for arg in ["policies", "one.yaml"] {
+        let mut cmd = s3cors(dir.path());
+        cmd.args(["apply", arg, "--auto-approve"]);
+        cmd.assert().code(1).stderr(
+            predicate::str::contains(format!("{arg} is policies, not a saved plan")).and(
+                predicate::str::contains(format!("s3cors apply --policies {arg}")),
+            ),
+        );
+    }
+}
+
 /// Makes output that names the temporary directory stable.
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();

@@ -44,6 +44,15 @@ pub async fn run(
     let color = super::use_color(global, console.stdout_is_terminal);
     let wait = Duration::from_secs(args.wait_timeout);
     if let Some(path) = &args.plan_file {
+        if looks_like_policies(path) {
+            bail!(
+                "{} is policies, not a saved plan: run `s3cors apply --policies {}`, or \
+                 `s3cors plan {} --out PLAN` and then `s3cors apply PLAN`",
+                path.display(),
+                path.display(),
+                path.display()
+            );
+        }
         if !args.target.is_empty() {
             bail!("--target cannot narrow a saved plan: plan again with --target instead");
         }
@@ -94,6 +103,14 @@ pub async fn run(
     let mut outcome = finish(global, &report, &path, prelude);
     outcome.stderr = policies.warnings;
     Ok(outcome)
+}
+
+/// A folder or a `.yaml`/`.yml` file: what `plan` reads, never what it writes.
+fn looks_like_policies(path: &Path) -> bool {
+    path.is_dir()
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// `.s3cors/runs/<time>-<digest>.plan.json`: unique per plan, sorted by time.
