@@ -12,6 +12,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod style;
 
 // The shell.
 pub mod app;

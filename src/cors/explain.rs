@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::simulate::{self, Mismatch, Outcome, Request, ResponseHeader, S3Error, Verdict};
 use crate::model::{CorsConfig, CorsRule};
+use crate::style::{BOLD, DIM, GREEN, RED, paint};
 
 /// The version of the JSON document; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -230,20 +231,6 @@ fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
         }
     }
     notes
-}
-
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-
-fn paint(color: bool, style: &str, text: &str) -> String {
-    if color {
-        format!("{style}{text}{RESET}")
-    } else {
-        text.to_string()
-    }
 }
 
 fn rule_name(r: &RuleRef) -> String {

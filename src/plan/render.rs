@@ -14,6 +14,7 @@ use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 use super::file::{ConsoleRule, FileAction, FileErrorKind, to_console};
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
+use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
 
 /// Unchanged lines shown around each change before the rest is folded.
 const CONTEXT_LINES: usize = 3;
@@ -181,22 +182,6 @@ fn error_line(e: &PlanError) -> String {
         "bucket {:?} ({}): {}: {}",
         e.bucket, e.source, e.kind, e.message
     )
-}
-
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-
-/// Paint `text` with `style` when colour is on.
-fn paint(color: bool, style: &str, text: &str) -> String {
-    if color {
-        format!("{style}{text}{RESET}")
-    } else {
-        text.to_string()
-    }
 }
 
 /// The plan for people: one block per changed bucket (header with the

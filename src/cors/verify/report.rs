@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Case, CdnProblem, Check, Judgement, Observed, Purpose, judge};
 use crate::cors::simulate::{Request, ResponseHeader, Verdict};
+use crate::style::{DIM, GREEN, RED, paint};
 
 /// The version of the JSON document; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -277,19 +278,6 @@ impl VerifyReport {
             problems,
             url_check,
         }
-    }
-}
-
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-
-fn paint(color: bool, style: &str, text: &str) -> String {
-    if color {
-        format!("{style}{text}{RESET}")
-    } else {
-        text.to_string()
     }
 }
 
