@@ -10,6 +10,8 @@
 //! CORS"); where it marks something unsure, the choice made is documented at the item.
 
 pub mod explain;
+#[cfg(test)]
+mod fixtures;
 pub mod lint;
 pub mod pattern;
 pub mod simulate;

@@ -2,18 +2,8 @@
 //! brute force over a small universe of requests.
 
 use super::*;
+use crate::cors::fixtures::{example_a, example_b, example_c, rule};
 use crate::cors::simulate::{self, Request};
-
-fn rule(methods: &[&str], origins: &[&str], headers: &[&str]) -> CorsRule {
-    CorsRule {
-        id: None,
-        allowed_headers: headers.iter().map(|h| h.to_string()).collect(),
-        allowed_methods: methods.iter().filter_map(|m| m.parse().ok()).collect(),
-        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
-        expose_headers: Vec::new(),
-        max_age_seconds: None,
-    }
-}
 
 /// A read-only rule that triggers no lint by itself.
 fn clean(origins: &[&str]) -> CorsRule {
@@ -145,38 +135,9 @@ fn every_code_has_a_docs_page() {
 
 #[test]
 fn example_configurations() {
-    let a = vec![CorsRule {
-        expose_headers: vec!["ETag".into()],
-        max_age_seconds: Some(86400),
-        ..rule(
-            &["GET", "HEAD"],
-            &["https://app.example.com"],
-            &["Content-Type", "Authorization"],
-        )
-    }];
-    let b = vec![CorsRule {
-        max_age_seconds: Some(3600),
-        ..rule(&["GET", "HEAD"], &["*"], &["*"])
-    }];
-    let c = vec![
-        CorsRule {
-            expose_headers: vec!["ETag".into(), "x-amz-request-id".into()],
-            max_age_seconds: Some(86400),
-            ..rule(
-                &["GET", "HEAD"],
-                &["https://app.example.com", "https://cdn.example.com"],
-                &["*"],
-            )
-        },
-        CorsRule {
-            max_age_seconds: Some(3600),
-            ..rule(
-                &["PUT", "POST"],
-                &["https://admin.example.com"],
-                &["Content-Type", "Authorization"],
-            )
-        },
-    ];
+    let a = example_a().cors_rules;
+    let b = example_b().cors_rules;
+    let c = example_c().cors_rules;
     check(&[
         ("A", a, &["max-age-over-browser-cap rules[0].MaxAgeSeconds"]),
         ("B", b, &[]),

@@ -1,65 +1,10 @@
 //! Table-driven tests of the simulator: one case per behaviour of S3-CORS.md.
 
 use super::*;
-
-fn rule(methods: &[&str], origins: &[&str], headers: &[&str]) -> CorsRule {
-    CorsRule {
-        id: None,
-        allowed_headers: headers.iter().map(|h| h.to_string()).collect(),
-        allowed_methods: methods.iter().filter_map(|m| m.parse().ok()).collect(),
-        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
-        expose_headers: Vec::new(),
-        max_age_seconds: None,
-    }
-}
+use crate::cors::fixtures::{example_a, example_b, example_c, rule};
 
 fn config(rules: Vec<CorsRule>) -> CorsConfig {
     CorsConfig::new(rules)
-}
-
-/// Example A of the brief: one specific origin, two headers.
-fn example_a() -> CorsConfig {
-    config(vec![CorsRule {
-        expose_headers: vec!["ETag".into()],
-        max_age_seconds: Some(86400),
-        ..rule(
-            &["GET", "HEAD"],
-            &["https://app.example.com"],
-            &["Content-Type", "Authorization"],
-        )
-    }])
-}
-
-/// Example B: public read.
-fn example_b() -> CorsConfig {
-    config(vec![CorsRule {
-        max_age_seconds: Some(3600),
-        ..rule(&["GET", "HEAD"], &["*"], &["*"])
-    }])
-}
-
-/// Example C: read from two origins, writes from the admin origin.
-fn example_c() -> CorsConfig {
-    config(vec![
-        CorsRule {
-            expose_headers: vec!["ETag".into(), "x-amz-request-id".into()],
-            max_age_seconds: Some(86400),
-            ..rule(
-                &["GET", "HEAD"],
-                &["https://app.example.com", "https://cdn.example.com"],
-                &["*"],
-            )
-        },
-        CorsRule {
-            id: Some("admin-writes".into()),
-            max_age_seconds: Some(3600),
-            ..rule(
-                &["PUT", "POST"],
-                &["https://admin.example.com"],
-                &["Content-Type", "Authorization"],
-            )
-        },
-    ])
 }
 
 fn pre(origin: &str, method: &str, headers: &[&str]) -> Request {

@@ -2,41 +2,8 @@
 //! values in, plain values out.
 
 use super::*;
+use crate::cors::fixtures::{example_c, rule};
 use crate::model::CorsRule;
-
-fn rule(methods: &[&str], origins: &[&str], headers: &[&str]) -> CorsRule {
-    CorsRule {
-        id: None,
-        allowed_headers: headers.iter().map(|h| h.to_string()).collect(),
-        allowed_methods: methods.iter().filter_map(|m| m.parse().ok()).collect(),
-        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
-        expose_headers: Vec::new(),
-        max_age_seconds: None,
-    }
-}
-
-/// Example C: reads for two origins, writes for the admin origin.
-fn example_c() -> CorsConfig {
-    CorsConfig::new(vec![
-        CorsRule {
-            expose_headers: vec!["ETag".into(), "x-amz-request-id".into()],
-            max_age_seconds: Some(86400),
-            ..rule(
-                &["GET", "HEAD"],
-                &["https://app.example.com", "https://cdn.example.com"],
-                &["*"],
-            )
-        },
-        CorsRule {
-            max_age_seconds: Some(3600),
-            ..rule(
-                &["PUT", "POST"],
-                &["https://admin.example.com"],
-                &["Content-Type", "Authorization"],
-            )
-        },
-    ])
-}
 
 /// `(name, verdict, status)` of every case, for compact expectations.
 fn summary(cases: &[Case]) -> Vec<(String, Verdict, Option<u16>)> {
