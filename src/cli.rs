@@ -112,6 +112,17 @@ impl FromStr for Shard {
     }
 }
 
+/// An absolute `http://` or `https://` URL with a host, as `verify --url` requests it.
+fn http_url(s: &str) -> Result<String, String> {
+    let err =
+        || format!("`{s}` is not an http(s) URL (for example https://cdn.example.com/app.js)");
+    let uri: http::Uri = s.parse().map_err(|_| err())?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(s.to_owned()),
+        _ => Err(err()),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse, validate, lint and check guardrails; offline, no AWS calls
@@ -260,7 +271,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "KEY")]
     pub object: Option<String>,
     /// A URL in front of S3 (a CDN) to check for CORS headers and `Vary: Origin`
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = http_url)]
     pub url: Option<String>,
     /// The Origin `--url` sends (default: the first origin the --bucket's policy allows)
     #[arg(long, value_name = "ORIGIN", requires = "url")]
@@ -288,6 +299,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verify_urls_must_be_absolute_http() {
+        assert!(http_url("https://cdn.example.com/app.js").is_ok());
+        assert!(http_url("http://127.0.0.1:8080/x").is_ok());
+        for bad in [
+            "notaurl",
+            "/app.js",
+            "ftp://cdn.example.com/x",
+            "https://",
+            "",
+        ] {
+            assert!(http_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -59,7 +59,9 @@ fn confirm(text: &str) -> std::io::Result<bool> {
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // aws-config warns at every step of its region and credential chains that
+        // finds nothing (IMDS off EC2, say); a failed call reports what matters.
+        (false, 0) => "warn,aws_config=error",
         (false, 1) => "s3cors=info",
         (false, 2) => "s3cors=debug,info",
         (false, _) => "trace",
