@@ -593,6 +593,7 @@ impl Validator {
             self.wrong_type(node, "buckets", "a list of bucket entries");
             return;
         };
+        out.reserve(items.len());
         for (i, item) in items.iter().enumerate() {
             let path = format!("buckets[{i}]");
             if let Some(entry) = self.bucket(item, &path) {
@@ -850,6 +851,8 @@ impl Validator {
         if !ok {
             return None;
         }
+        // A fleet file holds tens of thousands of entries: keep no spare capacity.
+        rules.shrink_to_fit();
         if rules.len() > MAX_RULES {
             self.error(
                 "too-many-rules",

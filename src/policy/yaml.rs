@@ -202,12 +202,14 @@ impl Builder<'_> {
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq {
-                    items,
+                    mut items,
                     start,
                     anchor,
                     count,
                 }) = self.stack.pop()
                 {
+                    // No spare capacity: the tree of a fleet file holds millions of nodes.
+                    items.shrink_to_fit();
                     let node = Node {
                         kind: NodeKind::Seq(items),
                         span: start,
@@ -217,13 +219,14 @@ impl Builder<'_> {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map {
-                    entries,
+                    mut entries,
                     start,
                     anchor,
                     count,
                     ..
                 }) = self.stack.pop()
                 {
+                    entries.shrink_to_fit();
                     // A block mapping has no opening token: it starts at its first key.
                     let span = entries.first().map_or(start, |(k, _)| k.span);
                     let node = Node {
