@@ -334,7 +334,7 @@ def bench_size(n, args, results):
         policies = work / "policies"
         policies.mkdir()
         write_policy(policies / "fleet.yaml", names)
-        repeat = args.repeat or (3 if n <= 2000 else 1)
+        repeat = args.repeat or (5 if n <= 2000 else 1)
         row = {"n": n, "repeat": repeat}
 
         def plan_ok(report):
@@ -669,7 +669,7 @@ def main():
     p = argparse.ArgumentParser(prog="scripts/bench")
     p.add_argument("--sizes", default="1000,10000", help="fleet sizes, comma-separated")
     p.add_argument("--parallelism", type=int, default=32)
-    p.add_argument("--repeat", type=int, default=0, help="repetitions per size (default: 3 up to 2,000 buckets, else 1)")
+    p.add_argument("--repeat", type=int, default=0, help="repetitions per size (default: 5 up to 2,000 buckets, else 1)")
     p.add_argument("--cli-sample", type=int, default=100)
     p.add_argument("--latency-n", type=int, default=1000)
     p.add_argument("--delay-ms", type=float, default=50)
