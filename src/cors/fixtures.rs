@@ -2,6 +2,7 @@
 //! configurations of the brief (the ones `examples/` ships), so every test of the
 //! simulator, the lints and `verify` reasons about the same rules.
 
+use crate::cors::verify::Observed;
 use crate::model::{CorsConfig, CorsRule};
 
 /// A rule with these methods, origins and allowed headers, and nothing else.
@@ -57,4 +58,16 @@ pub fn example_c() -> CorsConfig {
             )
         },
     ])
+}
+
+/// A response `verify` observed: `status` and these headers, no S3 error code.
+pub fn observed(status: u16, headers: &[(&str, &str)]) -> Observed {
+    Observed {
+        status,
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        error_code: None,
+    }
 }

@@ -1,15 +1,10 @@
 //! Explanation tests: reasons with their places, notes, and the three renderings.
 
 use super::*;
+use crate::cors::fixtures::rule;
 use crate::model::CorsRule;
 
 fn example_c() -> (CorsConfig, Vec<RuleSource>) {
-    let rule = |methods: &[&str], origins: &[&str], headers: &[&str]| CorsRule {
-        allowed_methods: methods.iter().filter_map(|m| m.parse().ok()).collect(),
-        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
-        allowed_headers: headers.iter().map(|h| h.to_string()).collect(),
-        ..CorsRule::default()
-    };
     let config = CorsConfig::new(vec![
         CorsRule {
             expose_headers: vec!["ETag".into()],

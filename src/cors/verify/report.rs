@@ -534,19 +534,9 @@ pub fn json(report: &VerifyReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cors::fixtures::observed;
     use crate::cors::verify::matrix;
     use crate::model::{CorsConfig, CorsRule, Method};
-
-    fn observed(status: u16, headers: &[(&str, &str)]) -> Observed {
-        Observed {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            error_code: None,
-        }
-    }
 
     #[test]
     fn renders_a_pass_a_failure_and_a_problem() {

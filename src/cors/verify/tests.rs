@@ -2,7 +2,7 @@
 //! values in, plain values out.
 
 use super::*;
-use crate::cors::fixtures::{example_c, rule};
+use crate::cors::fixtures::{example_c, observed, rule};
 use crate::model::CorsRule;
 
 /// `(name, verdict, status)` of every case, for compact expectations.
@@ -285,17 +285,6 @@ fn a_shadowed_rule_is_predicted_as_the_earlier_match() {
 }
 
 type Headers = Vec<(String, String)>;
-
-fn observed(status: u16, headers: &[(&str, &str)]) -> Observed {
-    Observed {
-        status,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        error_code: None,
-    }
-}
 
 #[test]
 fn judge_compares_status_and_every_cors_header() {
