@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MOTO_PY = ROOT / ".venv/moto/bin/python"
 BENCH_PY = ROOT / ".venv/bench/bin/python"
 AWS_CLI = ROOT / ".venv/bench/bin/aws"
-S3CORS = ROOT / "target/release/s3cors"
+S3CORS = Path(os.environ.get("S3CORS_BIN") or ROOT / "target/release/s3cors")
 REGION = "us-east-1"
 
 POLICY_RULE = {
