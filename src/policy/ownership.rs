@@ -124,7 +124,7 @@ mod tests {
         let o = Ownership::new(&p);
         let web: BTreeMap<String, String> = [("team".to_string(), "web".to_string())].into();
         let line = |e: Option<&BucketEntry>| e.map(|e| e.span.start);
-        type Case<'a> = (&'a str, Option<&'a BTreeMap<String, String>>, Option<usize>);
+        type Case<'a> = (&'a str, Option<&'a BTreeMap<String, String>>, Option<u32>);
         let cases: Vec<Case> = vec![
             ("static-special", None, line(Some(&p.buckets[0]))),
             ("static-a", Some(&web), line(Some(&p.buckets[1]))),

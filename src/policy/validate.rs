@@ -49,16 +49,12 @@ const REQUIRE_KEYS: &[&str] = &[
 pub fn validate(sources: &Sources) -> Loaded {
     let mut v = Validator::default();
     let mut roots = Vec::new();
-    for (id, file) in sources.files().iter().enumerate() {
+    for (id, file) in (0..).zip(sources.files()) {
         match yaml::parse(id, &file.text) {
             Err(d) => v.diags.push(d),
             Ok(None) => v.diags.push(
                 Diagnostic::error("empty-file", "the policy file is empty")
-                    .at(Span {
-                        file: id,
-                        start: 0,
-                        end: 0,
-                    })
+                    .at(Span::new(id, 0, 0))
                     .help("start it with `version: 1`, or delete it"),
             ),
             Ok(Some(root)) => roots.push((id, root)),

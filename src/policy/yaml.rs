@@ -159,11 +159,7 @@ impl Builder<'_> {
         while !self.text.is_char_boundary(end) {
             end += 1;
         }
-        Span {
-            file: self.file,
-            start,
-            end: end.max(start),
-        }
+        Span::new(self.file, start, end.max(start))
     }
 
     fn event(&mut self, event: Event, mark: Marker) -> Result<(), Diagnostic> {
@@ -352,8 +348,8 @@ mod tests {
         let NodeKind::Seq(items) = &b.kind else {
             panic!("not a seq")
         };
-        assert_eq!(&text[items[0].span.start..items[0].span.end], "x");
-        assert_eq!(&text[items[1].span.start..items[1].span.end], "\"y\"");
+        assert_eq!(&text[items[0].span.range()], "x");
+        assert_eq!(&text[items[1].span.range()], "\"y\"");
     }
 
     #[test]
@@ -364,8 +360,8 @@ mod tests {
             panic!("not a map")
         };
         let (k, v) = &entries[1];
-        assert_eq!(&text[k.span.start..k.span.end], "key");
-        assert_eq!(&text[v.span.start..v.span.end], "value");
+        assert_eq!(&text[k.span.range()], "key");
+        assert_eq!(&text[v.span.range()], "value");
     }
 
     #[test]

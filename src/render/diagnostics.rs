@@ -90,11 +90,11 @@ fn to_codespan(sources: &Sources, d: &Diagnostic) -> CsDiagnostic<usize> {
     };
     let mut labels = Vec::new();
     if let Some(span) = d.span {
-        labels.push(CsLabel::primary(span.file, span.start..span.end));
+        labels.push(CsLabel::primary(span.file as usize, span.range()));
     }
     for r in &d.related {
         labels.push(
-            CsLabel::secondary(r.span.file, r.span.start..r.span.end).with_message(&r.message),
+            CsLabel::secondary(r.span.file as usize, r.span.range()).with_message(&r.message),
         );
     }
     let mut notes = Vec::new();
@@ -177,7 +177,7 @@ struct JsonRelated<'a> {
 impl<'a> JsonPlace<'a> {
     fn new(sources: &'a Sources, span: crate::diag::Span) -> Self {
         let file = sources.get(span.file);
-        let lc = file.line_col(span.start);
+        let lc = file.line_col(span.start as usize);
         JsonPlace {
             file: &file.name,
             line: lc.line,
