@@ -600,3 +600,61 @@ async fn shards_cover_every_bucket_exactly_once() {
         assert_eq!(covered, all, "{count} shards");
     }
 }
+
+#[tokio::test]
+async fn shard_plans_are_applied_one_by_one_to_the_whole_fleet() {
+    let endpoint = moto().endpoint();
+    let prefix = unique_bucket("shard-apply");
+    let names: Vec<String> = (0..12).map(|i| format!("{prefix}-{i:02}")).collect();
+    for name in &names {
+        create_bucket_in(endpoint, name, "us-east-1").await;
+    }
+    let entries: Vec<(String, Option<&str>)> = names
+        .iter()
+        .map(|b| (b.clone(), Some("us-east-1")))
+        .collect();
+    let dir = policy_dir(&exact_entries(&entries));
+    let policy = dir.path().join("fleet.yaml");
+    let plan_file = |k: u32| dir.path().join(format!("shard-{k}.json"));
+
+    // A CI matrix: every shard plans first, then the plans are applied in turn.
+    for k in 1..=3 {
+        let out = s3cors(endpoint)
+            .arg("plan")
+            .arg(&policy)
+            .args(["--shard", &format!("{k}/3"), "--out"])
+            .arg(plan_file(k))
+            .output()
+            .expect("run s3cors plan");
+        assert_eq!(out.status.code(), Some(0), "shard {k}: {out:?}");
+    }
+    let s3 = AwsS3::from_sdk_config(sdk_config(endpoint).await, true);
+    let live = |name: String| {
+        let s3 = &s3;
+        async move { s3.get_cors(&BucketTarget::new(&name)).await.expect("get") }
+    };
+    for k in 1..=3 {
+        let out = s3cors(endpoint)
+            .arg("apply")
+            .arg(plan_file(k))
+            .output()
+            .expect("run s3cors apply");
+        assert_eq!(out.status.code(), Some(0), "shard {k}: {out:?}");
+        for name in &names {
+            let want =
+                (shard_of(name, 3) <= k).then(|| config(&format!("https://{name}.example.com")));
+            assert_eq!(
+                live(name.clone()).await,
+                want,
+                "{name} after applying shard {k}/3"
+            );
+        }
+    }
+    let out = s3cors(endpoint)
+        .arg("plan")
+        .arg(&policy)
+        .arg("--detailed-exitcode")
+        .output()
+        .expect("run s3cors plan");
+    assert_eq!(out.status.code(), Some(0), "nothing left to do: {out:?}");
+}
