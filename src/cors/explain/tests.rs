@@ -42,18 +42,26 @@ fn policy() -> RulesFrom {
     }
 }
 
-#[test]
-fn a_match_after_a_skipped_rule() {
+/// `explain` of `request` against example C, as the policy's entry `uploads` declares it.
+fn explain_uploads(request: &Request) -> Explanation {
     let (config, sources) = example_c();
-    let request = Request::preflight("https://admin.example.com", "PUT", &["Content-Type"]);
-    let e = explain(
+    explain(
         "uploads",
         policy(),
         Some(&config),
         &sources,
-        &request,
+        request,
         vec![],
-    );
+    )
+}
+
+#[test]
+fn a_match_after_a_skipped_rule() {
+    let e = explain_uploads(&Request::preflight(
+        "https://admin.example.com",
+        "PUT",
+        &["Content-Type"],
+    ));
     insta::assert_snapshot!(human(&e, false), @r#"
     Bucket uploads: desired rules of `name: uploads` at p.yaml:3 (2 rules)
     Request: preflight OPTIONS, Origin: https://admin.example.com, Access-Control-Request-Method: PUT, Access-Control-Request-Headers: content-type
@@ -75,16 +83,11 @@ fn a_match_after_a_skipped_rule() {
 
 #[test]
 fn a_miss_names_each_failed_part() {
-    let (config, sources) = example_c();
-    let request = Request::preflight("https://admin.example.com/", "put", &["X-Trace"]);
-    let e = explain(
-        "uploads",
-        policy(),
-        Some(&config),
-        &sources,
-        &request,
-        vec![],
-    );
+    let e = explain_uploads(&Request::preflight(
+        "https://admin.example.com/",
+        "put",
+        &["X-Trace"],
+    ));
     insta::assert_snapshot!(human(&e, false), @r#"
     Bucket uploads: desired rules of `name: uploads` at p.yaml:3 (2 rules)
     Request: preflight OPTIONS, Origin: https://admin.example.com/, Access-Control-Request-Method: put, Access-Control-Request-Headers: x-trace
@@ -133,16 +136,11 @@ fn live_rules_and_no_configuration() {
 
 #[test]
 fn json_shape() {
-    let (config, sources) = example_c();
-    let request = Request::preflight("https://cdn.example.com", "DELETE", &[]);
-    let e = explain(
-        "uploads",
-        policy(),
-        Some(&config),
-        &sources,
-        &request,
-        vec![],
-    );
+    let e = explain_uploads(&Request::preflight(
+        "https://cdn.example.com",
+        "DELETE",
+        &[],
+    ));
     insta::assert_json_snapshot!(e);
     assert!(json(&e).ends_with("}\n"));
     let md = markdown(&e);
