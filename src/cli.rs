@@ -170,6 +170,9 @@ pub struct PlanArgs {
     /// Save the plan to FILE for `s3cors apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Let --out replace an applied plan, a policy file or a non-plan file
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Exit 0 with no changes, 2 with changes, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -205,6 +208,9 @@ pub struct ApplyArgs {
     /// Longest wait, per bucket, for S3 to return what was written
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub wait_timeout: u64,
+    /// Wait up to SECONDS for another apply or rollback of the same plan to finish
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
     /// Treat lint warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
@@ -289,6 +295,9 @@ pub struct RollbackArgs {
     /// Longest wait, per bucket, for S3 to return what was written
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub wait_timeout: u64,
+    /// Wait up to SECONDS for another apply or rollback of the same plan to finish
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
 }
 
 #[cfg(test)]

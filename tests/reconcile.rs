@@ -330,8 +330,9 @@ async fn saved_plan_is_applied_exactly_stale_buckets_refused_and_twice_is_a_no_o
     let shown = w.ok(&["show", "plan.json"], 0);
     assert!(shown.contains("Plan: 1 to create, 1 to update"), "{shown}");
 
-    // After the plan: the policy changes (apply must not care) and bucket b is
-    // changed out of band (apply must refuse it, and still apply a).
+    // After the plan, the policy changes: the plan no longer says what the
+    // policies say, so apply refuses it whole and writes nothing.
+    let planned_policy = std::fs::read_to_string(w.path("policies/p.yaml")).unwrap();
     w.policy(
         "p.yaml",
         &format!(
@@ -339,6 +340,18 @@ async fn saved_plan_is_applied_exactly_stale_buckets_refused_and_twice_is_a_no_o
             entry(&a, "https://other.example.com")
         ),
     );
+    let refused = w.run(&["apply", "plan.json"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("changed since plan.json was made"),
+        "{stderr}"
+    );
+    assert!(!w.path("plan.json.journal").exists());
+    assert_eq!(live(&a).await, None);
+    w.policy("p.yaml", &planned_policy);
+
+    // Bucket b is changed out of band: apply refuses it, and still applies a.
     let out_of_band = get_rule("https://someone-else.example.com");
     put(&b, &out_of_band).await;
 

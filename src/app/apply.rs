@@ -17,20 +17,21 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::{StreamExt, stream};
 
 use super::policies;
-use super::{Console, Exit, Outcome, fetch};
+use super::{Console, Exit, Outcome, fetch, lock};
 use crate::cli::{ApplyArgs, Format, Global};
 use crate::model::CorsConfig;
-use crate::plan::compare::{digest, equivalent};
+use crate::plan::BucketPlan;
+use crate::plan::compare::equivalent;
+use crate::plan::decide::{Decision, decide};
 use crate::plan::file::{JournalEntry, JournalState, PlanFile, replay};
 use crate::plan::outcome::{self, Applied, ApplyReport, BucketOutcome};
-use crate::plan::{BucketPlan, LiveBucket};
 use crate::s3::{BucketTarget, S3Api};
 
 /// Where `apply` without a plan file keeps the plan it made and its journal.
@@ -56,11 +57,22 @@ pub async fn run(
         if !args.target.is_empty() {
             bail!("--target cannot narrow a saved plan: plan again with --target instead");
         }
+        let _lock = lock::acquire(path, "apply", Duration::from_secs(args.lock_timeout)).await?;
         let file = super::show::read_plan(path)?;
+        if file.rollback_of.is_some() {
+            bail!(
+                "{} is a rollback plan; run `s3cors rollback` on the plan it reverses",
+                path.display()
+            );
+        }
+        check_guardrails(path, &file)?;
+        let note = check_policies(path, &file)?;
         let s3 = super::connect(global).await;
         check_endpoint(&file, &s3)?;
         let report = execute(global, console, &s3, path, &file, wait).await?;
-        return Ok(finish(global, &report, path, String::new()));
+        let mut outcome = finish(global, &report, path, String::new());
+        outcome.stderr.push_str(&note);
+        return Ok(outcome);
     }
 
     let policies = match policies::load(&args.paths, args.deny_warnings, global, color) {
@@ -96,8 +108,9 @@ pub async fn run(
             return Ok(Outcome::new("Apply cancelled.\n".to_owned(), Exit::Error));
         }
     }
-    let file = made.file(&policies, &s3);
+    let file = made.file(&policies, &args.paths, &s3);
     let path = run_path(&file);
+    let _lock = lock::acquire(&path, "apply", Duration::from_secs(args.lock_timeout)).await?;
     super::plan::write_plan(&path, &file)?;
     let report = execute(global, console, &s3, &path, &file, wait).await?;
     let mut outcome = finish(global, &report, &path, prelude);
@@ -123,6 +136,54 @@ fn run_path(file: &PlanFile) -> PathBuf {
     let digest = file.digest();
     let short = digest.trim_start_matches("sha256:");
     Path::new(RUNS_DIR).join(format!("{stamp}-{}.plan.json", &short[..12]))
+}
+
+/// A saved plan writes nothing the guardrails it was made under forbid. `plan`
+/// leaves such buckets out; this catches a plan whose digest was forged.
+fn check_guardrails(path: &Path, file: &PlanFile) -> anyhow::Result<()> {
+    let violations = file.guardrail_violations()?;
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let list: String = violations.iter().map(|v| format!("\n  {v}")).collect();
+    bail!(
+        "{} would write configurations that the guardrails it was made under forbid, so \
+         nothing was applied:{list}\nRun `s3cors plan --out FILE` again.",
+        path.display()
+    )
+}
+
+/// The policies a saved plan was made from must be the ones here, when they
+/// are here: a plan made before a policy change would undo it. Returns a note
+/// for stderr when they cannot be compared (applied from another folder).
+fn check_policies(path: &Path, file: &PlanFile) -> anyhow::Result<String> {
+    let paths: Vec<PathBuf> = file.policy_paths.iter().map(PathBuf::from).collect();
+    if paths.is_empty() || !paths.iter().all(|p| p.exists()) {
+        return Ok(format!(
+            "note: the policies {} was made from ({}) are not in this folder, so apply cannot \
+             check that they are unchanged since the plan\n",
+            path.display(),
+            file.policy_paths.join(", ")
+        ));
+    }
+    let (sources, _) = super::load::read_policies(&paths);
+    let now = super::plan::sources_digest(&sources);
+    if now != file.policy_digest {
+        bail!(
+            "the policies in {} changed since {} was made (policy digest {} then, {} now), so \
+             the plan no longer does what they say; nothing was applied. Run `s3cors plan \
+             --out FILE` again.",
+            file.policy_paths.join(", "),
+            path.display(),
+            short_digest(&file.policy_digest),
+            short_digest(&now)
+        );
+    }
+    Ok(String::new())
+}
+
+fn short_digest(digest: &str) -> &str {
+    &digest[..digest.len().min("sha256:".len() + 12)]
 }
 
 /// A plan is applied against the endpoint it was made for.
@@ -197,46 +258,120 @@ pub fn read_journal(plan_path: &Path, file: &PlanFile) -> anyhow::Result<Journal
 }
 
 /// The append-only journal, shared by the writing tasks.
+///
+/// Each bucket's `begin` must be on disk before its write. Appends are cheap;
+/// the flush is shared (group commit): a task asks for everything up to its own
+/// record to be synced, and one `fdatasync` serves every record written before
+/// it started, so a fleet-sized apply pays far fewer flushes than buckets.
 struct Journal {
-    file: Mutex<File>,
     path: PathBuf,
+    /// The `start` record, written (flushed) when the file is first opened.
+    start: JournalEntry,
+    /// Opened on the first `begin`: a run that writes nothing leaves no journal.
+    file: tokio::sync::OnceCell<Arc<File>>,
+    /// Records appended so far, under the lock that orders the appends.
+    written: Mutex<u64>,
+    /// Records known to be on disk; held while a flush runs.
+    synced: tokio::sync::Mutex<u64>,
 }
 
 impl Journal {
-    /// Opens for appending; ends a torn last record (a killed run) with a newline.
-    fn open(path: PathBuf) -> anyhow::Result<Journal> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .with_context(|| format!("opening the journal {}", path.display()))?;
-        let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-            }
-        }
-        Ok(Journal {
-            file: Mutex::new(file),
+    fn new(path: PathBuf, start: JournalEntry) -> Journal {
+        Journal {
             path,
-        })
+            start,
+            file: tokio::sync::OnceCell::new(),
+            written: Mutex::new(0),
+            synced: tokio::sync::Mutex::new(0),
+        }
     }
 
-    /// Appends records; with `sync`, flushes them to disk before returning.
-    fn append(&self, entries: &[JournalEntry], sync: bool) -> anyhow::Result<()> {
+    /// The open journal: opened for appending on first use, a torn last record
+    /// (a killed run) ended with a newline, and this run's `start` flushed.
+    async fn file(&self) -> anyhow::Result<&Arc<File>> {
+        self.file
+            .get_or_try_init(|| async {
+                let file = Arc::new(open_for_append(&self.path)?);
+                (&*file)
+                    .write_all(self.start.to_line().as_bytes())
+                    .and_then(|()| file.sync_data())
+                    .with_context(|| format!("writing the journal {}", self.path.display()))?;
+                Ok(file)
+            })
+            .await
+    }
+
+    /// Appends records (not yet flushed); returns the sequence number to pass
+    /// to [`Journal::sync`].
+    async fn append(&self, entries: &[JournalEntry]) -> anyhow::Result<u64> {
+        let file = self.file().await?;
         let text: String = entries.iter().map(JournalEntry::to_line).collect();
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(text.as_bytes())
-            .and_then(|()| if sync { file.sync_data() } else { Ok(()) })
-            .with_context(|| format!("writing the journal {}", self.path.display()))
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        (&**file)
+            .write_all(text.as_bytes())
+            .with_context(|| format!("writing the journal {}", self.path.display()))?;
+        *written += 1;
+        Ok(*written)
+    }
+
+    /// Returns once every record up to `upto` is on disk.
+    async fn sync(&self, upto: u64) -> anyhow::Result<()> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= upto {
+            return Ok(());
+        }
+        let target = *self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let file = Arc::clone(self.file().await?);
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .with_context(|| format!("flushing the journal {}", self.path.display()))?;
+        *synced = target;
+        Ok(())
+    }
+
+    /// Appends and flushes.
+    async fn append_synced(&self, entries: &[JournalEntry]) -> anyhow::Result<()> {
+        let seq = self.append(entries).await?;
+        self.sync(seq).await
+    }
+
+    /// Flushes everything, if anything was written.
+    async fn close(&self) -> anyhow::Result<()> {
+        if self.file.initialized() {
+            self.append_synced(&[]).await?;
+        }
+        Ok(())
     }
 }
 
+fn open_for_append(path: &Path) -> anyhow::Result<File> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("opening the journal {}", path.display()))?;
+    let len = file.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+        }
+    }
+    Ok(file)
+}
+
 /// Applies `file` (saved at `plan_path`) and reports per bucket.
+///
+/// Each bucket on its own: read it, [`decide`], and only if the decision is to
+/// write: journal what was just read (flushed), write, read back, journal the
+/// result. The window in which someone else's change can be lost is one round
+/// trip (the read before the write); S3 has no conditional PutBucketCors.
+/// The caller holds the plan's lock.
 pub async fn execute(
     global: &Global,
     console: &Console<'_>,
@@ -248,105 +383,40 @@ pub async fn execute(
     let journal_state = read_journal(plan_path, file)?;
     let plan = file.to_plan();
     let parallelism = usize::from(global.parallelism);
-    let pending: Vec<&BucketPlan> = plan
+    let changes: Vec<&BucketPlan> = plan
         .buckets
         .iter()
-        .filter(|b| b.action.is_change() && !journal_state.is_done(&b.bucket))
+        .filter(|b| b.action.is_change())
         .collect();
-    let mut outcomes: Vec<BucketOutcome> = plan
-        .buckets
-        .iter()
-        .filter(|b| b.action.is_change() && journal_state.is_done(&b.bucket))
-        .map(|b| BucketOutcome {
-            bucket: b.bucket.clone(),
-            action: b.action,
-            applied: Applied::AlreadyApplied,
-        })
-        .collect();
-    if pending.is_empty() {
-        return Ok(ApplyReport::new(outcomes));
+    let mut report = ApplyReport::new(Vec::new());
+    report.not_planned = plan.errors.clone();
+    if changes.is_empty() {
+        return Ok(report);
     }
 
-    // 1. Re-read: stale buckets are not written.
-    let bar = super::progress(global, console, pending.len() * 2, "applying");
-    let reread: Vec<(&BucketPlan, LiveBucket)> = stream::iter(&pending)
-        .map(|b| async {
-            let live = fetch::live_bucket(s3.get_cors(&target(b)).await);
-            bar.inc(1);
-            (*b, live)
-        })
-        .buffer_unordered(parallelism.max(1))
-        .collect()
-        .await;
-    let mut to_write = Vec::new();
-    for (b, live) in reread {
-        let applied = match live {
-            LiveBucket::Found(live) if equivalent(live.as_ref(), b.after.as_ref()) => {
-                Applied::AlreadyApplied
-            }
-            // Stale: changed since the plan. The digest is exact; an equivalent
-            // re-serialisation of the same rules is not a change.
-            LiveBucket::Found(live)
-                if digest(live.as_ref()) != b.live_digest
-                    && !equivalent(live.as_ref(), b.before.as_ref()) =>
-            {
-                Applied::Stale {
-                    planned_digest: b.live_digest.clone(),
-                    live_digest: digest(live.as_ref()),
-                }
-            }
-            LiveBucket::Found(live) => {
-                to_write.push((b, live));
-                continue;
-            }
-            LiveBucket::Missing => Applied::Failed {
-                error: "the bucket no longer exists".to_owned(),
-            },
-            LiveBucket::Error(error) => Applied::Failed { error },
-        };
-        bar.inc(1);
-        outcomes.push(BucketOutcome {
-            bucket: b.bucket.clone(),
-            action: b.action,
-            applied,
-        });
-    }
-    if to_write.is_empty() {
-        bar.finish_and_clear();
-        return Ok(ApplyReport::new(outcomes));
-    }
+    let journal = Journal::new(
+        journal_path(plan_path),
+        JournalEntry::start(
+            &file.digest(),
+            env!("CARGO_PKG_VERSION"),
+            Some(super::utc_now()),
+        ),
+    );
 
-    // 2. Record every previous configuration, flushed, before the first write.
-    let journal = Journal::open(journal_path(plan_path))?;
-    let mut records = vec![JournalEntry::start(
-        &file.digest(),
-        env!("CARGO_PKG_VERSION"),
-        Some(super::utc_now()),
-    )];
-    records.extend(to_write.iter().map(|(b, before)| {
-        JournalEntry::begin(&b.bucket, before.as_ref(), Some(super::utc_now()))
-    }));
-    journal.append(&records, true)?;
-
-    // 3. Write, wait for the read-back, record.
-    let written: Vec<BucketOutcome> = stream::iter(&to_write)
-        .map(|(b, _)| {
+    let bar = super::progress(global, console, changes.len(), "applying");
+    let outcomes: Vec<BucketOutcome> = stream::iter(changes)
+        .map(|b| {
             let journal = &journal;
             let bar = &bar;
+            let status = journal_state.buckets.get(&b.bucket).map(|j| &j.status);
             async move {
-                let result = write_and_confirm(s3, b, wait).await;
-                let record = match &result {
-                    Ok(after) => {
-                        JournalEntry::done(&b.bucket, after.as_ref(), Some(super::utc_now()))
+                let target = target(b);
+                let live = fetch::live_bucket(s3.get_cors(&target).await);
+                let applied = match decide(b, status, live) {
+                    Decision::Skip(applied) => applied,
+                    Decision::Write { before } => {
+                        write_journalled(s3, journal, b, before, wait).await
                     }
-                    Err(error) => JournalEntry::failed(&b.bucket, error, Some(super::utc_now())),
-                };
-                let applied = match (journal.append(&[record], false), result) {
-                    (Ok(()), Ok(_)) => Applied::Done,
-                    (Err(e), Ok(_)) => Applied::Failed {
-                        error: format!("written, but not recorded in the journal: {e:#}"),
-                    },
-                    (_, Err(error)) => Applied::Failed { error },
                 };
                 bar.inc(1);
                 BucketOutcome {
@@ -360,9 +430,41 @@ pub async fn execute(
         .collect()
         .await;
     bar.finish_and_clear();
-    journal.append(&[], true)?;
-    outcomes.extend(written);
-    Ok(ApplyReport::new(outcomes))
+    journal.close().await?;
+    let not_planned = std::mem::take(&mut report.not_planned);
+    report = ApplyReport::new(outcomes);
+    report.not_planned = not_planned;
+    Ok(report)
+}
+
+/// Records `before` (flushed), writes, confirms, records the result.
+async fn write_journalled(
+    s3: &impl S3Api,
+    journal: &Journal,
+    b: &BucketPlan,
+    before: Option<CorsConfig>,
+    wait: Duration,
+) -> Applied {
+    let begin = JournalEntry::begin(&b.bucket, before.as_ref(), Some(super::utc_now()));
+    if let Err(e) = journal.append_synced(&[begin]).await {
+        return Applied::Failed {
+            error: format!(
+                "not written: its previous configuration could not be journalled: {e:#}"
+            ),
+        };
+    }
+    let result = write_and_confirm(s3, b, wait).await;
+    let record = match &result {
+        Ok(after) => JournalEntry::done(&b.bucket, after.as_ref(), Some(super::utc_now())),
+        Err(error) => JournalEntry::failed(&b.bucket, error, Some(super::utc_now())),
+    };
+    match (journal.append(&[record]).await, result) {
+        (Ok(_), Ok(_)) => Applied::Done,
+        (Err(e), Ok(_)) => Applied::Failed {
+            error: format!("written, but not recorded in the journal: {e:#}"),
+        },
+        (_, Err(error)) => Applied::Failed { error },
+    }
 }
 
 fn target(b: &BucketPlan) -> BucketTarget {

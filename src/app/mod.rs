@@ -7,6 +7,7 @@ pub mod explain;
 pub mod fetch;
 pub mod import;
 pub mod load;
+pub mod lock;
 pub mod plan;
 pub mod policies;
 pub mod resolve;

@@ -1,7 +1,7 @@
 //! `s3cors plan`: resolve the managed buckets, fetch their live configurations,
 //! compute the plan, render it, optionally save it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -9,11 +9,11 @@ use super::policies::{self, Policies};
 use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
-use crate::diag::Diagnostic;
-use crate::plan::file::{PlanFile, PlanMeta, policy_digest};
+use crate::diag::{Diagnostic, Sources};
+use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
-use crate::policy::guardrail;
+use crate::policy::guardrail::{self, GuardrailRecord};
 use crate::render::diagnostics;
 use crate::s3::{AwsS3, S3Api};
 
@@ -27,10 +27,15 @@ pub async fn run(
         Ok(p) => p,
         Err(outcome) => return Ok(outcome),
     };
+    if let Some(out) = &args.out
+        && !args.force
+    {
+        check_out(out, &policies.sources)?;
+    }
     let s3 = super::connect(global).await;
     let made = make(global, &policies, &s3, &args.target, console).await?;
     if let Some(out) = &args.out {
-        write_plan(out, &made.file(&policies, &s3))?;
+        write_plan(out, &made.file(&policies, &args.policies.paths, &s3))?;
     }
     let mut stdout = render_plan(global.format, &made.plan, color);
     if let Some(out) = &args.out
@@ -84,13 +89,7 @@ impl Made {
     }
 
     /// The plan as a file, with where and from what it was made.
-    pub fn file(&self, policies: &Policies, s3: &AwsS3) -> PlanFile {
-        let files: Vec<(&str, &[u8])> = policies
-            .sources
-            .files()
-            .iter()
-            .map(|f| (f.name.as_str(), f.text.as_bytes()))
-            .collect();
+    pub fn file(&self, policies: &Policies, paths: &[PathBuf], s3: &AwsS3) -> PlanFile {
         let accounts: std::collections::BTreeSet<_> = policies
             .policy
             .buckets
@@ -108,10 +107,28 @@ impl Made {
                     1 => accounts.first().map(|a| (*a).to_owned()),
                     _ => None,
                 },
-                policy_digest: policy_digest(files),
+                policy_digest: sources_digest(&policies.sources),
+                policy_paths: paths.iter().map(|p| p.display().to_string()).collect(),
+                guardrails: policies
+                    .policy
+                    .guardrails
+                    .iter()
+                    .map(GuardrailRecord::from)
+                    .collect(),
+                rollback_of: None,
             },
         )
     }
+}
+
+/// [`policy_digest`] of the policy files read into `sources`.
+pub fn sources_digest(sources: &Sources) -> String {
+    policy_digest(
+        sources
+            .files()
+            .iter()
+            .map(|f| (f.name.as_str(), f.text.as_bytes())),
+    )
 }
 
 /// Resolve, fetch and plan: the whole of `plan` but rendering.
@@ -195,6 +212,65 @@ pub fn render_plan(format: Format, plan: &Plan, color: bool) -> String {
         Format::Json => render::json(plan),
         Format::Markdown => render::markdown(plan),
     }
+}
+
+/// `plan --out FILE` never silently replaces what must not be lost: a policy
+/// file (any `.yaml`/`.yml` path, or one of the files just read), a plan that
+/// was applied (its journal is what `rollback` needs), or a file that is not an
+/// s3cors plan. `--force` skips this check.
+fn check_out(out: &Path, sources: &Sources) -> anyhow::Result<()> {
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "refusing to write the plan to {}: {why}; choose another file (plans are JSON, \
+             e.g. plan.json), or pass --force to replace it",
+            out.display()
+        )
+    };
+    if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+    {
+        return Err(refuse(
+            "a .yaml/.yml name is where policies live, not plans".to_owned(),
+        ));
+    }
+    let Ok(meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(refuse("it exists and is not a regular file".to_owned()));
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    if let Ok(target) = out.canonicalize()
+        && sources
+            .files()
+            .iter()
+            .any(|f| Path::new(&f.name).canonicalize().is_ok_and(|p| p == target))
+    {
+        return Err(refuse(
+            "it is one of the policy files this plan was made from".to_owned(),
+        ));
+    }
+    let journal = super::apply::journal_path(out);
+    if journal.exists() {
+        return Err(refuse(format!(
+            "it was applied, and its journal {} is what `s3cors rollback {}` needs",
+            journal.display(),
+            out.display()
+        )));
+    }
+    let is_plan = std::fs::read_to_string(out).is_ok_and(|text| {
+        !matches!(
+            PlanFile::from_json(&text),
+            Err(ReadPlanError::NotAPlan { .. } | ReadPlanError::Syntax { .. })
+        )
+    });
+    if !is_plan {
+        return Err(refuse("it exists and is not an s3cors plan".to_owned()));
+    }
+    Ok(())
 }
 
 /// Writes a plan file atomically (temporary file in the same folder, fsync,

@@ -13,10 +13,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::apply::{self, check_endpoint, execute, finish, read_journal};
-use super::{Console, Exit, Outcome};
+use super::{Console, Exit, Outcome, lock};
 use crate::cli::{Format, Global, RollbackArgs};
 use crate::plan::compare::digest;
-use crate::plan::file::{BucketStatus, PlanFile};
+use crate::plan::file::{BucketStatus, PlanFile, RollbackOf};
 use crate::plan::{Action, BucketPlan, Plan};
 
 pub async fn run(
@@ -25,20 +25,47 @@ pub async fn run(
     console: &mut Console<'_>,
 ) -> anyhow::Result<Outcome> {
     let color = super::use_color(global, console.stdout_is_terminal);
+    let lock_timeout = Duration::from_secs(args.lock_timeout);
+    // The applied plan's lock: no apply of it runs while it is rolled back.
+    let _lock = lock::acquire(&args.plan_file, "rollback", lock_timeout).await?;
     let applied = super::show::read_plan(&args.plan_file)?;
     let s3 = super::connect(global).await;
     check_endpoint(&applied, &s3)?;
+    let journal_file = apply::journal_path(&args.plan_file);
+    let journal_bytes = match std::fs::read(&journal_file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", journal_file.display())),
+    };
+    let origin = RollbackOf {
+        plan_digest: applied.digest(),
+        journal_digest: bytes_digest(&journal_bytes),
+    };
     let path = rollback_path(&args.plan_file);
     let rollback = if path.exists() {
-        // An earlier rollback of this plan was started: finish that one.
-        super::show::read_plan(&path).context("resuming the earlier rollback")?
+        // An earlier rollback of this plan was started: finish that one, if it
+        // is a rollback of exactly this plan and journal.
+        let earlier = super::show::read_plan(&path).context("resuming the earlier rollback")?;
+        if earlier.rollback_of.as_ref() != Some(&origin) {
+            bail!(
+                "{} is not a rollback of {} as it is now (it was made from another plan, or \
+                 the journal {} has changed since); move {} and its journal away, then run \
+                 `s3cors rollback {}` again",
+                path.display(),
+                args.plan_file.display(),
+                journal_file.display(),
+                path.display(),
+                args.plan_file.display()
+            );
+        }
+        earlier
     } else {
         let journal = read_journal(&args.plan_file, &applied)?;
         if journal.buckets.is_empty() {
             return Ok(Outcome::new(
                 format!(
                     "Nothing to roll back: {} records no writes.\n",
-                    apply::journal_path(&args.plan_file).display()
+                    journal_file.display()
                 ),
                 Exit::Success,
             ));
@@ -46,6 +73,9 @@ pub async fn run(
         let plan = reverse(&applied, &journal);
         let mut meta = applied.meta();
         meta.created_at = super::utc_now();
+        meta.tool_version = env!("CARGO_PKG_VERSION").to_owned();
+        meta.guardrails = Vec::new();
+        meta.rollback_of = Some(origin);
         PlanFile::new(&plan, meta)
     };
     let plan = rollback.to_plan();
@@ -71,6 +101,7 @@ pub async fn run(
             ));
         }
     }
+    let _rollback_lock = lock::acquire(&path, "rollback", lock_timeout).await?;
     if !path.exists() {
         super::plan::write_plan(&path, &rollback)?;
     }
@@ -78,6 +109,12 @@ pub async fn run(
     let mut report = execute(global, console, &s3, &path, &rollback, wait).await?;
     report.run = crate::plan::outcome::Run::Rollback;
     Ok(finish(global, &report, &path, prelude))
+}
+
+/// `sha256:` of a file's bytes.
+fn bytes_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// `PLAN.rollback.json`, beside the plan.

@@ -11,7 +11,7 @@
 
 pub mod explain;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod lint;
 pub mod pattern;
 pub mod simulate;

@@ -19,11 +19,13 @@ use sha2::{Digest, Sha256};
 use super::compare;
 use super::{Action, BucketPlan, Plan, PlanError, PlanErrorKind};
 use crate::model::{CorsConfig, CorsRule, Method};
+use crate::policy::Guardrail;
+use crate::policy::guardrail::{self, GuardrailRecord, Violation};
 
 /// The `format` value of a plan file.
 pub const PLAN_FORMAT: &str = "s3cors-plan";
 /// The only plan file version this build reads and writes.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 /// The `format` value in a journal's `start` record.
 pub const JOURNAL_FORMAT: &str = "s3cors-journal";
 /// The only journal version this build reads and writes.
@@ -117,6 +119,22 @@ pub struct PlanMeta {
     pub account: Option<String>,
     /// [`policy_digest`] of the policy files the plan was made from.
     pub policy_digest: String,
+    /// The policy paths the plan was made from, as given on the command line.
+    pub policy_paths: Vec<String>,
+    /// The guardrails in force when the plan was made.
+    pub guardrails: Vec<GuardrailRecord>,
+    /// For a rollback plan: the plan and journal it reverses.
+    pub rollback_of: Option<RollbackOf>,
+}
+
+/// What a rollback plan was made from; it is refused for anything else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackOf {
+    /// [`PlanFile::digest`] of the applied plan.
+    pub plan_digest: String,
+    /// `sha256:` of the applied plan's journal, byte for byte, at the time.
+    pub journal_digest: String,
 }
 
 /// A saved plan, as written to disk (format `s3cors-plan`, version 1).
@@ -139,10 +157,20 @@ pub struct PlanFile {
     pub account: Option<String>,
     /// See [`PlanMeta::policy_digest`].
     pub policy_digest: String,
+    /// See [`PlanMeta::policy_paths`].
+    pub policy_paths: Vec<String>,
+    /// See [`PlanMeta::guardrails`].
+    pub guardrails: Vec<GuardrailRecord>,
+    /// See [`PlanMeta::rollback_of`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<RollbackOf>,
     /// Every planned bucket, unchanged ones included, sorted by name.
     pub buckets: Vec<PlanFileBucket>,
     /// Buckets that could not be planned.
     pub errors: Vec<PlanFileBucketError>,
+    /// `sha256:` over everything above ([`PlanFile::content_digest`]): a plan
+    /// edited after `plan` wrote it is refused.
+    pub content_digest: String,
 }
 
 /// One planned bucket in a plan file.
@@ -277,6 +305,13 @@ pub enum ReadPlanError {
         /// The `format_version` found, if it was a number.
         found: Option<u64>,
     },
+    /// Its content does not match the digest `plan` wrote: edited since.
+    Edited,
+    /// Written by a newer s3cors than this one.
+    NewerTool {
+        /// The version that wrote it.
+        found: String,
+    },
     /// Well-formed, but its contents contradict each other (edited by hand or
     /// corrupted); applying it would be unsafe.
     Inconsistent {
@@ -328,6 +363,18 @@ impl fmt::Display for ReadPlanError {
                      {PLAN_FORMAT_VERSION}); run `s3cors plan --out FILE` again"
                 )
             }
+            ReadPlanError::Edited => write!(
+                f,
+                "plan file was changed after `s3cors plan` wrote it (its content_digest does not \
+                 match its content); a saved plan is applied exactly as planned or not at all: \
+                 run `s3cors plan --out FILE` again"
+            ),
+            ReadPlanError::NewerTool { found } => write!(
+                f,
+                "plan file was written by s3cors {found}, newer than this s3cors ({}); apply it \
+                 with s3cors {found} or later",
+                env!("CARGO_PKG_VERSION")
+            ),
             ReadPlanError::Inconsistent {
                 bucket: Some(b),
                 reason,
@@ -365,7 +412,7 @@ impl ReadPlanError {
 impl PlanFile {
     /// The file form of `plan`, made with `meta`.
     pub fn new(plan: &Plan, meta: PlanMeta) -> PlanFile {
-        PlanFile {
+        let mut file = PlanFile {
             format: PLAN_FORMAT.to_string(),
             format_version: PLAN_FORMAT_VERSION,
             tool_version: meta.tool_version,
@@ -374,6 +421,9 @@ impl PlanFile {
             region: meta.region,
             account: meta.account,
             policy_digest: meta.policy_digest,
+            policy_paths: meta.policy_paths,
+            guardrails: meta.guardrails,
+            rollback_of: meta.rollback_of,
             buckets: plan
                 .buckets
                 .iter()
@@ -398,7 +448,46 @@ impl PlanFile {
                     message: e.message.clone(),
                 })
                 .collect(),
-        }
+            content_digest: String::new(),
+        };
+        file.content_digest = file.content_digest();
+        file
+    }
+
+    /// `sha256:` of the file's JSON with `content_digest` left empty.
+    pub fn content_digest(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.content_digest = String::new();
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(unsealed.to_json().as_bytes()))
+        )
+    }
+
+    /// The guardrails recorded in the plan, as guardrails.
+    pub fn guardrails(&self) -> Result<Vec<Guardrail>, ReadPlanError> {
+        self.guardrails
+            .iter()
+            .map(|g| {
+                g.to_guardrail()
+                    .map_err(|reason| ReadPlanError::Inconsistent {
+                        bucket: None,
+                        reason,
+                    })
+            })
+            .collect()
+    }
+
+    /// Every way a bucket this plan writes breaks the guardrails it records.
+    pub fn guardrail_violations(&self) -> Result<Vec<Violation>, ReadPlanError> {
+        let guardrails = self.guardrails()?;
+        Ok(self
+            .to_plan()
+            .buckets
+            .iter()
+            .filter(|b| b.action.is_change())
+            .flat_map(|b| guardrail::check(&guardrails, &b.bucket, b.after.as_ref()))
+            .collect())
     }
 
     /// The metadata part.
@@ -410,6 +499,9 @@ impl PlanFile {
             region: self.region.clone(),
             account: self.account.clone(),
             policy_digest: self.policy_digest.clone(),
+            policy_paths: self.policy_paths.clone(),
+            guardrails: self.guardrails.clone(),
+            rollback_of: self.rollback_of.clone(),
         }
     }
 
@@ -492,7 +584,16 @@ impl PlanFile {
             return Err(ReadPlanError::UnsupportedVersion { found: version });
         }
         let file: PlanFile = serde_json::from_str(text).map_err(|e| ReadPlanError::syntax(&e))?;
+        if newer_than_this(&file.tool_version) {
+            return Err(ReadPlanError::NewerTool {
+                found: file.tool_version,
+            });
+        }
+        if file.content_digest != file.content_digest() {
+            return Err(ReadPlanError::Edited);
+        }
         file.check()?;
+        file.guardrails()?;
         Ok(file)
     }
 
@@ -544,6 +645,22 @@ impl PlanFile {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `version` (`MAJOR.MINOR.PATCH`, pre-release ignored) is newer than
+/// this build. A version that does not parse counts as newer: it was not written
+/// by any s3cors this one knows.
+fn newer_than_this(version: &str) -> bool {
+    fn parse(v: &str) -> Option<[u64; 3]> {
+        let core = v.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        let out = [parts.next()??, parts.next()??, parts.next()??];
+        parts.next().is_none().then_some(out)
+    }
+    match (parse(version), parse(env!("CARGO_PKG_VERSION"))) {
+        (Some(theirs), Some(ours)) => theirs > ours,
+        _ => true,
     }
 }
 
@@ -885,6 +1002,9 @@ mod tests {
             region: "us-east-1".into(),
             account: Some("123456789012".into()),
             policy_digest: policy_digest([("policies/web.yaml", b"version: 1\n".as_slice())]),
+            policy_paths: vec!["policies".into()],
+            guardrails: Vec::new(),
+            rollback_of: None,
         }
     }
 
@@ -913,6 +1033,14 @@ mod tests {
             f(&mut v);
             v.to_string()
         };
+        // An edit with the content digest made to match, as a careful forger would.
+        let forge = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            let mut file: PlanFile = serde_json::from_value(v).expect("still a plan");
+            file.content_digest = file.content_digest();
+            file.to_json()
+        };
         let cases: Vec<(&str, String, &str)> = vec![
             ("not json", "{".into(), "plan file is not valid: EOF"),
             (
@@ -937,8 +1065,45 @@ mod tests {
             ),
             (
                 "newer",
-                edit(&|v| v["format_version"] = 2.into()),
-                "plan file format version 2 is newer",
+                edit(&|v| v["format_version"] = 3.into()),
+                "plan file format version 3 is newer",
+            ),
+            (
+                "version 1, before content digests",
+                edit(&|v| v["format_version"] = 1.into()),
+                "plan file format version 1 is not supported",
+            ),
+            (
+                "a rule widened after planning",
+                edit(&|v| v["buckets"][1]["after"][0]["AllowedOrigins"][0] = "*".into()),
+                "plan file was changed after `s3cors plan` wrote it",
+            ),
+            (
+                "a bucket renamed after planning",
+                edit(&|v| v["buckets"][1]["bucket"] = "someone-elses-bucket".into()),
+                "plan file was changed after `s3cors plan` wrote it",
+            ),
+            (
+                "digest removed",
+                edit(&|v| v["content_digest"] = "".into()),
+                "plan file was changed after `s3cors plan` wrote it",
+            ),
+            (
+                "newer tool",
+                forge(&|v| v["tool_version"] = "99.0.0".into()),
+                "plan file was written by s3cors 99.0.0, newer than this s3cors",
+            ),
+            (
+                "tool version that is no version",
+                forge(&|v| v["tool_version"] = "next".into()),
+                "plan file was written by s3cors next, newer",
+            ),
+            (
+                "guardrail with a bad glob",
+                forge(
+                    &|v| v["guardrails"] = serde_json::json!([{"id": "g", "buckets": "a[", "forbid": {"origins": ["*"], "methods": [], "headers": []}}]),
+                ),
+                "guardrail \"g\": invalid glob",
             ),
             (
                 "older",
@@ -967,22 +1132,22 @@ mod tests {
             ),
             (
                 "edited before",
-                edit(&|v| v["buckets"][0]["before"][0]["MaxAgeSeconds"] = 1.into()),
+                forge(&|v| v["buckets"][0]["before"][0]["MaxAgeSeconds"] = 1.into()),
                 "inconsistent at bucket \"app-assets\": live_digest is not the digest of before",
             ),
             (
                 "action mismatch",
-                edit(&|v| v["buckets"][1]["action"] = "delete".into()),
+                forge(&|v| v["buckets"][1]["action"] = "delete".into()),
                 "inconsistent at bucket \"new-site\": action \"delete\" does not fit",
             ),
             (
                 "duplicate bucket",
-                edit(&|v| v["buckets"][1]["bucket"] = "app-assets".into()),
+                forge(&|v| v["buckets"][1]["bucket"] = "app-assets".into()),
                 "inconsistent at bucket \"app-assets\": buckets are not sorted",
             ),
             (
                 "bad policy digest",
-                edit(&|v| v["policy_digest"] = "abc".into()),
+                forge(&|v| v["policy_digest"] = "abc".into()),
                 "policy_digest \"abc\" is not a sha256 digest",
             ),
         ];

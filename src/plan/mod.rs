@@ -10,6 +10,7 @@
 //! saved plan file and the apply journal), [`render`] (human, JSON and Markdown).
 
 pub mod compare;
+pub mod decide;
 pub mod drift;
 pub mod file;
 pub mod outcome;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::Action;
+use super::{Action, PlanError};
 
 /// What happened to one bucket of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,6 +17,12 @@ pub enum Applied {
     /// Changed since the plan was made: not written.
     Stale {
         planned_digest: String,
+        live_digest: String,
+    },
+    /// The journal says this plan applied it, but its rules have changed since
+    /// (rolled back, or edited by hand): not written again.
+    ChangedSinceApplied {
+        applied_digest: String,
         live_digest: String,
     },
     /// The read, the write or the read-back failed.
@@ -40,7 +46,10 @@ pub struct ApplySummary {
     pub deleted: usize,
     pub already_applied: usize,
     pub stale: usize,
+    pub changed_since_applied: usize,
     pub failed: usize,
+    /// Buckets the plan could not plan (recorded in the plan file's `errors`).
+    pub not_planned: usize,
 }
 
 /// Which command ran the plan: `apply`, or `rollback` (a reverse plan).
@@ -66,6 +75,8 @@ impl Run {
 pub struct ApplyReport {
     pub run: Run,
     pub buckets: Vec<BucketOutcome>,
+    /// The buckets the plan recorded as not planned: never written, always named.
+    pub not_planned: Vec<PlanError>,
 }
 
 impl ApplyReport {
@@ -74,6 +85,7 @@ impl ApplyReport {
         ApplyReport {
             run: Run::Apply,
             buckets,
+            not_planned: Vec::new(),
         }
     }
 
@@ -88,16 +100,25 @@ impl ApplyReport {
                     s.already_applied += 1
                 }
                 (Applied::Stale { .. }, _) => s.stale += 1,
+                (Applied::ChangedSinceApplied { .. }, _) => s.changed_since_applied += 1,
                 (Applied::Failed { .. }, _) => s.failed += 1,
             }
         }
+        s.not_planned = self.not_planned.len();
         s
     }
 
-    /// Whether any bucket was stale or failed (exit 1).
+    /// Whether the plan is not fully in effect: a bucket stale, changed since
+    /// applied, failed or never planned (exit 1).
     pub fn failed(&self) -> bool {
-        let s = self.summary();
-        s.stale + s.failed > 0
+        self.summary().problems() > 0
+    }
+}
+
+impl ApplySummary {
+    /// Buckets that do not have the planned configuration because of this run.
+    pub fn problems(&self) -> usize {
+        self.stale + self.changed_since_applied + self.failed + self.not_planned
     }
 }
 
@@ -111,9 +132,18 @@ pub fn summary_line(run: Run, s: &ApplySummary) -> String {
     if s.already_applied > 0 {
         line.push_str(&format!(", {} already applied", s.already_applied));
     }
-    if s.stale + s.failed > 0 {
+    if s.problems() > 0 {
         line = line.replacen("complete", "finished with problems", 1);
         line.push_str(&format!("; {} stale, {} failed", s.stale, s.failed));
+        if s.changed_since_applied > 0 {
+            line.push_str(&format!(
+                ", {} changed since applied",
+                s.changed_since_applied
+            ));
+        }
+        if s.not_planned > 0 {
+            line.push_str(&format!(", {} not planned", s.not_planned));
+        }
     }
     line.push('.');
     line
@@ -138,12 +168,28 @@ pub fn human(report: &ApplyReport) -> String {
                 short(planned_digest),
                 short(live_digest)
             ),
+            Applied::ChangedSinceApplied {
+                applied_digest,
+                live_digest,
+            } => format!(
+                "{}: CHANGED SINCE APPLIED, not written: this plan applied {} but it now has {} \
+                 (rolled back or edited); run `s3cors plan` to bring it back",
+                b.bucket,
+                short(applied_digest),
+                short(live_digest)
+            ),
             Applied::Failed { error } => format!("{}: FAILED: {error}", b.bucket),
         };
         out.push_str(&line);
         out.push('\n');
     }
-    if !report.buckets.is_empty() {
+    for e in &report.not_planned {
+        out.push_str(&format!(
+            "{}: NOT PLANNED, not written: {}\n",
+            e.bucket, e.message
+        ));
+    }
+    if !report.buckets.is_empty() || !report.not_planned.is_empty() {
         out.push('\n');
     }
     out.push_str(&summary_line(report.run, &report.summary()));
@@ -173,6 +219,7 @@ struct JsonReport<'a> {
     run: Run,
     summary: ApplySummary,
     buckets: &'a [BucketOutcome],
+    not_planned: &'a [PlanError],
 }
 
 /// `s3cors-apply-report` version 1, pretty, newline-terminated.
@@ -183,6 +230,7 @@ pub fn json(report: &ApplyReport) -> String {
         run: report.run,
         summary: report.summary(),
         buckets: &report.buckets,
+        not_planned: &report.not_planned,
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
@@ -200,17 +248,37 @@ pub fn markdown(report: &ApplyReport) -> String {
     let problems: Vec<_> = report
         .buckets
         .iter()
-        .filter(|b| matches!(b.applied, Applied::Stale { .. } | Applied::Failed { .. }))
+        .filter(|b| {
+            matches!(
+                b.applied,
+                Applied::Stale { .. }
+                    | Applied::ChangedSinceApplied { .. }
+                    | Applied::Failed { .. }
+            )
+        })
+        .map(|b| {
+            let why = match &b.applied {
+                Applied::Stale { .. } => "stale: changed since the plan".to_owned(),
+                Applied::ChangedSinceApplied { .. } => {
+                    "changed since this plan applied it".to_owned()
+                }
+                Applied::Failed { error } => error.clone(),
+                _ => String::new(),
+            };
+            (b.bucket.as_str(), why)
+        })
+        .chain(
+            report
+                .not_planned
+                .iter()
+                .map(|e| (e.bucket.as_str(), format!("not planned: {}", e.message))),
+        )
         .collect();
     if !problems.is_empty() {
         out.push_str("\n| bucket | problem |\n| --- | --- |\n");
-        for b in problems.iter().take(MAX_LINES) {
-            let why = match &b.applied {
-                Applied::Stale { .. } => "stale: changed since the plan".to_owned(),
-                Applied::Failed { error } => error.replace('|', "\\|").replace('\n', " "),
-                _ => String::new(),
-            };
-            out.push_str(&format!("| `{}` | {why} |\n", b.bucket));
+        for (bucket, why) in problems.iter().take(MAX_LINES) {
+            let why = why.replace('|', "\\|").replace('\n', " ");
+            out.push_str(&format!("| `{bucket}` | {why} |\n"));
         }
         if problems.len() > MAX_LINES {
             out.push_str(&format!(

@@ -44,7 +44,11 @@ use crate::cors::lint::Field;
 use crate::cors::pattern::{Case, pattern_covers};
 use crate::model::{CorsConfig, CorsRule};
 
-use super::Guardrail;
+use serde::{Deserialize, Serialize};
+
+use super::{Forbid, Guardrail, Require};
+use crate::diag::Span;
+use crate::model::Method;
 
 /// One rule of one bucket breaking one guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,100 @@ impl fmt::Display for Violation {
             write!(f, " (ID {id:?})")?;
         }
         write!(f, ", value {:?}: {}", self.value, self.message)
+    }
+}
+
+/// A guardrail as a saved plan records it: the guardrails in force when the plan
+/// was made travel with it, so `apply` re-checks every configuration it writes
+/// against them without the policy files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailRecord {
+    pub id: String,
+    /// The `buckets:` glob.
+    pub buckets: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid: Option<ForbidRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<RequireRecord>,
+}
+
+/// [`Forbid`] in a saved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForbidRecord {
+    pub origins: Vec<String>,
+    pub methods: Vec<Method>,
+    pub headers: Vec<String>,
+}
+
+/// [`Require`] in a saved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequireRecord {
+    pub origin_scheme: Option<String>,
+    pub max_age_seconds_at_most: Option<i32>,
+    pub origins_within: Vec<String>,
+    pub methods_within: Vec<Method>,
+}
+
+impl From<&Guardrail> for GuardrailRecord {
+    fn from(g: &Guardrail) -> Self {
+        GuardrailRecord {
+            id: g.id.clone(),
+            buckets: g.scope.clone(),
+            forbid: g.forbid.as_ref().map(|f| ForbidRecord {
+                origins: f.origins.clone(),
+                methods: f.methods.clone(),
+                headers: f.headers.clone(),
+            }),
+            require: (!g.require.is_empty()).then(|| RequireRecord {
+                origin_scheme: g.require.origin_scheme.clone(),
+                max_age_seconds_at_most: g.require.max_age_seconds_at_most,
+                origins_within: g.require.origins_within.clone(),
+                methods_within: g.require.methods_within.clone(),
+            }),
+        }
+    }
+}
+
+impl GuardrailRecord {
+    /// The guardrail again; `Err` names a `buckets:` glob that does not compile.
+    pub fn to_guardrail(&self) -> Result<Guardrail, String> {
+        let scope_glob = globset::GlobBuilder::new(&self.buckets)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| {
+                format!(
+                    "guardrail {:?}: invalid glob {:?}: {}",
+                    self.id,
+                    self.buckets,
+                    e.kind()
+                )
+            })?
+            .compile_matcher();
+        Ok(Guardrail {
+            id: self.id.clone(),
+            description: None,
+            scope: self.buckets.clone(),
+            scope_glob,
+            forbid: self.forbid.as_ref().map(|f| Forbid {
+                origins: f.origins.clone(),
+                methods: f.methods.clone(),
+                headers: f.headers.clone(),
+            }),
+            require: self
+                .require
+                .as_ref()
+                .map(|r| Require {
+                    origin_scheme: r.origin_scheme.clone(),
+                    max_age_seconds_at_most: r.max_age_seconds_at_most,
+                    origins_within: r.origins_within.clone(),
+                    methods_within: r.methods_within.clone(),
+                })
+                .unwrap_or_default(),
+            span: Span::new(0, 0, 0),
+        })
     }
 }
 

@@ -422,13 +422,14 @@ fn serde_plain(code: CdnProblem) -> String {
 
 fn summary_line(r: &VerifyReport) -> String {
     let s = &r.summary;
-    if s.buckets == 0 && s.problems == 0 {
-        if let Some(u) = &r.url_check {
-            return format!(
-                "\nverify: URL check {}.\n",
-                if u.pass { "passed" } else { "failed" }
-            );
-        }
+    if s.buckets == 0
+        && s.problems == 0
+        && let Some(u) = &r.url_check
+    {
+        return format!(
+            "\nverify: URL check {}.\n",
+            if u.pass { "passed" } else { "failed" }
+        );
     }
     let mut line = format!(
         "\nverify: {}, {}: {} passed, {} failed",
