@@ -314,6 +314,22 @@ async fn an_edited_plan_is_refused_and_a_forged_one_still_meets_its_guardrails()
     );
     assert!(stderr.contains("no-wildcard"), "{stderr}");
     assert_eq!(live(&a).await, None);
+
+    // A forged rename to a bucket no policy manages.
+    let stray = bucket_with("stray", None).await;
+    let mut renamed: PlanFile = serde_json::from_str(&text).unwrap();
+    renamed.buckets[0].bucket = stray.clone();
+    renamed.content_digest = renamed.content_digest();
+    std::fs::write(w.path("plan.json"), renamed.to_json()).unwrap();
+    let out = w.run(&["apply", "plan.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("writes buckets that no policy in policies manages"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&stray), "{stderr}");
+    assert_eq!(live(&stray).await, None);
     assert!(!w.path("plan.json.journal").exists());
 }
 

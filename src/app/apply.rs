@@ -27,11 +27,12 @@ use super::policies;
 use super::{Console, Exit, Outcome, fetch, lock};
 use crate::cli::{ApplyArgs, Format, Global};
 use crate::model::CorsConfig;
-use crate::plan::BucketPlan;
 use crate::plan::compare::equivalent;
 use crate::plan::decide::{Decision, decide};
 use crate::plan::file::{JournalEntry, JournalState, PlanFile, replay};
 use crate::plan::outcome::{self, Applied, ApplyReport, BucketOutcome};
+use crate::plan::{Action, BucketPlan};
+use crate::policy::ownership::Ownership;
 use crate::s3::{BucketTarget, S3Api};
 
 /// Where `apply` without a plan file keeps the plan it made and its journal.
@@ -177,6 +178,25 @@ fn check_policies(path: &Path, file: &PlanFile) -> anyhow::Result<String> {
             path.display(),
             short_digest(&file.policy_digest),
             short_digest(&now)
+        );
+    }
+    // Same files: the plan can still only write buckets they manage (a bucket
+    // renamed in a plan whose digest was forged is caught here).
+    let loaded = crate::policy::load(&sources);
+    let owners = Ownership::new(&loaded.policy);
+    let strays: Vec<&str> = file
+        .buckets
+        .iter()
+        .filter(|b| Action::from(b.action).is_change() && !owners.may_manage(&b.bucket))
+        .map(|b| b.bucket.as_str())
+        .collect();
+    if !strays.is_empty() {
+        bail!(
+            "{} writes buckets that no policy in {} manages ({}); nothing was applied. Run \
+             `s3cors plan --out FILE` again.",
+            path.display(),
+            file.policy_paths.join(", "),
+            strays.join(", ")
         );
     }
     Ok(String::new())

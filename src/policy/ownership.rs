@@ -46,6 +46,12 @@ impl<'p> Ownership<'p> {
         self.exact.get(bucket).copied()
     }
 
+    /// Whether some entry could manage this bucket: it names it, or a `match`
+    /// glob matches its name (tags, which need S3, are not checked).
+    pub fn may_manage(&self, bucket: &str) -> bool {
+        self.exact(bucket).is_some() || !self.glob_candidates(bucket).is_empty()
+    }
+
     /// The `match` entries whose glob matches the name, before any tag check.
     fn glob_candidates(&self, bucket: &str) -> Vec<&'p BucketEntry> {
         self.globs
