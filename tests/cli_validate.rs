@@ -1,4 +1,4 @@
-//! `s3cors validate` through the real binary: every error class of SPEC.md section 2
+//! `s3cors validate` through the real binary: every error class of docs/errors.md
 //! with its exit code and `file:line:col`, every problem in one run, hostile inputs,
 //! `--deny-warnings`, the JSON report's shape, and snapshots of `--help` and of the
 //! diagnostics.

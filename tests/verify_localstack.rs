@@ -99,7 +99,7 @@ const EXCLUSIONS: &[Exclusion] = &[
     Exclusion {
         name: "empty-requested-header",
         reason: "LocalStack echoes empty names of Access-Control-Request-Headers (`a, , b`) \
-                 in Access-Control-Allow-Headers; S3-CORS.md says they are dropped",
+                 in Access-Control-Allow-Headers; docs/s3-cors-semantics.md says they are dropped",
         applies: |_, request| {
             request
                 .access_control_request_headers

@@ -19,7 +19,7 @@ pub mod verify;
 use crate::cli::{Cli, ColorChoice, Command, Format, Global};
 use crate::s3::{AwsS3, ConnectOptions};
 
-/// Exit codes, everywhere (SPEC.md section 3).
+/// Exit codes, everywhere (README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Success and nothing to do.

@@ -1,5 +1,5 @@
 //! Test fixtures shared by the CORS tests: a rule builder and the three example
-//! configurations of the brief (the ones `examples/` ships), so every test of the
+//! example configurations A, B and C (the ones `examples/` ships), so every test of the
 //! simulator, the lints and `verify` reasons about the same rules.
 
 use crate::cors::verify::Observed;

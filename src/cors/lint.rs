@@ -1,5 +1,5 @@
 //! CORS lints: warnings about rules that S3 accepts but that do not do what their author
-//! meant (SPEC.md section 2). Works on any [`CorsConfig`], desired or live.
+//! meant (docs/lints/). Works on any [`CorsConfig`], desired or live.
 //!
 //! Each [`Finding`] names a rule, and where it can a field and a value index within that
 //! field's list, so the caller can point at the file and line; every [`LintCode`] has a

@@ -6,8 +6,9 @@
 //! matrix and judges responses, and [`explain`] turns a simulation into `explain`'s
 //! versioned answer and its renderings.
 //!
-//! The reference for every behaviour here is `S3-CORS.md` ("How Amazon S3 evaluates
-//! CORS"); where it marks something unsure, the choice made is documented at the item.
+//! The reference for every behaviour here is docs/s3-cors-semantics.md (how Amazon S3
+//! validates and evaluates CORS, with its sources); where it marks something unsure,
+//! the choice made is documented at the item.
 
 pub mod explain;
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //!
 //! A pattern without `*` matches exactly itself. A pattern `P*S` with one `*` matches a
 //! value that starts with `P`, ends with `S`, and is at least `|P| + |S|` long: **the `*`
-//! may match the empty string**, so `prefix*` matches `prefix`. S3-CORS.md marks this as
-//! unsure; we follow ceph s3-tests (`test_cors_origin_response`), which accepts it, and
+//! may match the empty string**, so `prefix*` matches `prefix`. docs/s3-cors-semantics.md marks
+//! this as unsure; we follow ceph s3-tests (`test_cors_origin_response`), which accepts it, and
 //! not LocalStack, which requires one character. Origins compare case-sensitively
 //! ([`Case::Sensitive`]), header names case-insensitively ([`Case::Insensitive`], ASCII
 //! case folding: header names are ASCII tokens).
@@ -210,7 +210,7 @@ mod tests {
             .collect()
     }
 
-    /// Reference matcher: the S3-CORS.md sentence, with `*` matching the empty string,
+    /// Reference matcher: the sentence of docs/s3-cors-semantics.md, with `*` matching the empty string,
     /// and a naive recursive glob for several `*`.
     fn reference_match(pattern: &[char], value: &[char]) -> bool {
         match pattern.split_first() {

@@ -1,7 +1,8 @@
 //! The CORS simulator: which rule S3 matches for a request, and the exact status, error
 //! and CORS response headers it answers with, or why every rule failed.
 //!
-//! Follows S3-CORS.md ("Matching" and "Responses"). Choices where it marks something
+//! Follows docs/s3-cors-semantics.md ("Which rule a request matches", "What S3
+//! answers"). Choices where it marks something
 //! unsure, or is silent:
 //! - `*` in a pattern may match the empty string (see [`super::pattern`]).
 //! - A rule listing the literal `*` beside specific origins answers
@@ -12,9 +13,9 @@
 //!   at, so also on a bucket without CORS.
 //! - A preflight without `Access-Control-Request-Method` is matched with its own
 //!   method, `OPTIONS`, which no rule can allow: 403.
-//! - Requested header names are kept in request order with duplicates (S3-CORS.md
-//!   drops only empties), so `Access-Control-Allow-Headers` echoes duplicates.
-//! - `Vary` is sent only with a match, as S3-CORS.md lists it.
+//! - Requested header names are kept in request order with duplicates (S3 drops
+//!   only empty names), so `Access-Control-Allow-Headers` echoes duplicates.
+//! - `Vary` is sent only with a match, as docs/s3-cors-semantics.md lists it.
 //! - A configuration with no rules is treated as no configuration.
 
 use std::fmt;
@@ -142,7 +143,7 @@ pub struct S3Error {
 /// One response header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseHeader {
-    /// Header name, in the capitalisation of S3-CORS.md.
+    /// Header name, in the capitalisation of docs/s3-cors-semantics.md.
     pub name: String,
     /// Header value.
     pub value: String,
@@ -343,7 +344,8 @@ pub fn simulate(config: Option<&CorsConfig>, request: &Request) -> Outcome {
     outcome
 }
 
-/// The CORS headers S3 sends when `rule` matched, in S3-CORS.md's order.
+/// The CORS headers S3 sends when `rule` matched, in the order
+/// docs/s3-cors-semantics.md lists them.
 fn response_headers(
     rule: &CorsRule,
     origin: &str,

@@ -1,7 +1,7 @@
 //! Semantic comparison of CORS configurations and the digest of a live one.
 //!
 //! Two configurations are *equivalent* when S3 would answer every CORS request the
-//! same way under both (SPEC section 4):
+//! same way under both:
 //!
 //! - rule order is significant: S3 applies the first rule that matches;
 //! - within a rule, the order of values does not matter, and neither do

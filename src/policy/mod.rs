@@ -100,7 +100,7 @@ pub struct RuleSpans {
     pub max_age_seconds: Option<Span>,
 }
 
-/// An organisation rule over CORS rules (SPEC.md section 1, `guardrails:`).
+/// An organisation rule over CORS rules (`guardrails:`; see the README).
 #[derive(Debug, Clone)]
 pub struct Guardrail {
     pub id: String,

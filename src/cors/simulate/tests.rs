@@ -1,4 +1,4 @@
-//! Table-driven tests of the simulator: one case per behaviour of S3-CORS.md.
+//! Table-driven tests of the simulator: one case per behaviour of docs/s3-cors-semantics.md.
 
 use super::*;
 use crate::cors::fixtures::{example_a, example_b, example_c, rule};
