@@ -58,6 +58,9 @@ pub async fn run(
         if !args.target.is_empty() {
             bail!("--target cannot narrow a saved plan: plan again with --target instead");
         }
+        // Read once before locking, so a mistyped path leaves no lock file behind;
+        // read again under the lock, which is the copy that counts.
+        super::show::read_plan(path)?;
         let _lock = lock::acquire(path, "apply", Duration::from_secs(args.lock_timeout)).await?;
         let file = super::show::read_plan(path)?;
         if file.rollback_of.is_some() {
