@@ -144,7 +144,10 @@ fn json_shape() {
     insta::assert_json_snapshot!(e);
     assert!(json(&e).ends_with("}\n"));
     let md = markdown(&e);
-    assert!(md.starts_with("### `s3cors explain`: `uploads`"), "{md}");
+    assert!(
+        md.starts_with("### `s3cors explain`: <code>uploads</code>"),
+        "{md}"
+    );
     assert!(
         md.contains("- **No match**: no rule allows this request"),
         "{md}"
