@@ -161,10 +161,13 @@ fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// The endpoint the client talks to, as recorded in plan files: `None` for AWS's
-/// own regional endpoints (whether set by `--endpoint-url` or `AWS_ENDPOINT_URL`).
+/// The endpoint the client talks to, as recorded in plan files, imported policies
+/// and reports: `None` for AWS's own regional endpoints (whether set by
+/// `--endpoint-url` or `AWS_ENDPOINT_URL`), and never with a `user:password@`.
 pub fn endpoint_of(s3: &AwsS3) -> Option<String> {
-    Some(s3.endpoint_description()).filter(|e| e != "aws")
+    Some(s3.endpoint_description())
+        .filter(|e| e != "aws")
+        .map(|e| crate::text::without_userinfo(&e).into_owned())
 }
 
 #[cfg(test)]
