@@ -128,7 +128,7 @@ fn http_url(s: &str) -> Result<String, String> {
 /// here so a typo is named as one (the SDK would report "Invalid region"). A
 /// `user:password@` is dropped: S3 signs requests, and the URL is recorded in
 /// plan files and reports.
-fn endpoint_url(s: &str) -> Result<String, String> {
+pub fn endpoint_url(s: &str) -> Result<String, String> {
     let err = |why: &str| {
         format!("`{s}` is not an S3 endpoint URL: {why} (for example http://127.0.0.1:9000)")
     };
