@@ -194,8 +194,8 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         )
         .help("policy files are YAML text; check that this is the right file")
     };
-    // A byte order mark (Windows editors write one) is not YAML content; the text
-    // kept, and every span, starts after it.
+    // A byte order mark (Windows editors write one) is not YAML content: it is
+    // dropped here, so the text kept, and every span into it, starts after it.
     if bytes.starts_with(UTF8_BOM) {
         bytes.drain(..UTF8_BOM.len());
     }

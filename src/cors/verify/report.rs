@@ -561,6 +561,51 @@ mod tests {
     use crate::cors::verify::matrix;
     use crate::model::{CorsConfig, CorsRule, Method};
 
+    /// Bucket names, policy places, error messages and URLs are shown escaped in
+    /// human output and inert in markdown; a failed case's fence is not closed by
+    /// backticks in a value.
+    #[test]
+    fn hostile_values_are_inert() {
+        let config = CorsConfig::new(vec![CorsRule {
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["https://a.example".into()],
+            ..CorsRule::default()
+        }]);
+        let evil = "x\u{1b}]0;t\u{7}<b>|```";
+        let results: Vec<CaseResult> = matrix(Some(&config), false)
+            .iter()
+            .map(|c| CaseResult::new(c, "http://h/b", Err(evil.to_owned())))
+            .collect();
+        let report = VerifyReport::new(
+            vec![BucketResult::new(
+                evil.into(),
+                evil.into(),
+                results,
+                Some(evil.into()),
+            )],
+            vec![BucketProblem {
+                bucket: evil.into(),
+                message: evil.into(),
+            }],
+            None,
+        );
+        let text = human(&report, true, true);
+        assert!(
+            !text.contains("\u{1b}]") && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        let md = markdown(&report);
+        assert!(!md.contains('\u{1b}'), "{md}");
+        // Raw text is fine inside the indented code fences of failed cases only.
+        for line in md.lines().filter(|l| !l.starts_with("  ")) {
+            assert!(!line.contains("<b>"), "{line}");
+        }
+        assert!(
+            md.contains("````\n"),
+            "a fence longer than the value's backticks: {md}"
+        );
+    }
+
     #[test]
     fn renders_a_pass_a_failure_and_a_problem() {
         let config = CorsConfig::new(vec![CorsRule {
