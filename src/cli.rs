@@ -23,6 +23,7 @@ pub struct Global {
         long,
         global = true,
         value_name = "URL",
+        value_parser = endpoint_url,
         help_heading = "Global options"
     )]
     pub endpoint_url: Option<String>,
@@ -121,6 +122,28 @@ fn http_url(s: &str) -> Result<String, String> {
         (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(s.to_owned()),
         _ => Err(err()),
     }
+}
+
+/// An S3 endpoint: `http(s)://host[:port]` with at most a `/` after it. Checked
+/// here so a typo is named as one (the SDK would report "Invalid region"). A
+/// `user:password@` is dropped: S3 signs requests, and the URL is recorded in
+/// plan files and reports.
+pub fn endpoint_url(s: &str) -> Result<String, String> {
+    let err = |why: &str| {
+        format!("`{s}` is not an S3 endpoint URL: {why} (for example http://127.0.0.1:9000)")
+    };
+    let url = crate::text::without_userinfo(s.trim());
+    let uri: http::Uri = url.parse().map_err(|_| err("it does not parse as a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(err("it must start with http:// or https://"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(err("it has no host"));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() || url.contains('#') {
+        return Err(err("it must not have a path, query or fragment"));
+    }
+    Ok(url.into_owned())
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,6 +345,32 @@ mod tests {
             "",
         ] {
             assert!(http_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked_and_lose_userinfo() {
+        for (text, want) in [
+            ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+            ("https://s3.example.com/", "https://s3.example.com/"),
+            ("http://u:secret@127.0.0.1:9000", "http://127.0.0.1:9000"),
+            ("http://[::1]:9000", "http://[::1]:9000"),
+        ] {
+            assert_eq!(endpoint_url(text).as_deref(), Ok(want), "{text}");
+        }
+        for bad in [
+            "127.0.0.1:9000",
+            "localhost",
+            "ftp://host",
+            "http://",
+            "http://host/bucket",
+            "http://host/?x=1",
+            "http://host/#f",
+            "http://ho st",
+            "",
+        ] {
+            let msg = endpoint_url(bad).expect_err(bad);
+            assert!(msg.contains("is not an S3 endpoint URL"), "{msg}");
         }
     }
 

@@ -211,8 +211,8 @@ impl Diagnostic {
 }
 
 /// The error codes validation can report: code and one-line meaning. The lint codes
-/// live with the lints (`cors::lint::LintCode`). docs/errors.md documents each one,
-/// and a test keeps the two in step.
+/// live with the lints (`cors::lint::LintCode`). docs/errors.md documents each one
+/// (and each of [`WARNING_CODES`]), and a test keeps the two in step.
 pub const ERROR_CODES: &[(&str, &str)] = &[
     ("io-error", "a policy path could not be read"),
     (
@@ -221,6 +221,10 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
     ),
     ("file-too-large", "a policy file is over the size limit"),
     ("not-utf8", "a policy file is not UTF-8 text"),
+    (
+        "not-a-file",
+        "a policy path is a FIFO, socket or device, not a regular file",
+    ),
     ("yaml-syntax", "the file is not valid YAML"),
     (
         "yaml-too-complex",
@@ -297,3 +301,10 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "a bucket's tags or configuration could not be read",
     ),
 ];
+
+/// The warnings validation itself can report (lints, about rules, are
+/// `cors::lint::LintCode`): code and one-line meaning, documented in docs/errors.md.
+pub const WARNING_CODES: &[(&str, &str)] = &[(
+    "unknown-region",
+    "`region` is not an AWS region s3cors knows",
+)];

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod style;
+pub mod text;
 
 // The shell.
 pub mod app;

@@ -8,7 +8,10 @@ use s3cors::app::{self, Console};
 use s3cors::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage(&err),
+    };
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -16,7 +19,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            print_error(&format!("cannot start the async runtime: {err}"));
             return ExitCode::from(app::Exit::Error as u8);
         }
     };
@@ -39,10 +42,30 @@ fn main() -> ExitCode {
             ExitCode::from(outcome.exit as u8)
         }
         Err(err) => {
-            eprintln!("error: {err:#}");
+            print_error(&format!("{err:#}"));
             ExitCode::from(app::Exit::Error as u8)
         }
     }
+}
+
+/// Prints clap's message for a command line it did not run: `--help` and
+/// `--version` on stdout with exit 0; a usage error on stderr with exit 1, never 2,
+/// since 2 means "changes pending" to `plan --detailed-exitcode` and `drift`.
+fn usage(err: &clap::Error) -> ExitCode {
+    // A closed pipe is no reason to panic; the exit code still says what happened.
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(app::Exit::Error as u8)
+    } else {
+        ExitCode::from(app::Exit::Success as u8)
+    }
+}
+
+/// `error: MESSAGE` on stderr, ignoring a closed stderr (`eprintln!` would panic).
+fn print_error(message: &str) {
+    let text = format!("error: {message}\n");
+    let text = s3cors::text::terminal_safe_lines(&text);
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Prints `text`, asks for `yes` on stdin, as Terraform does.
@@ -71,6 +94,9 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // tracing reports a failed write on stderr with `eprintln!`, which panics
+        // when stderr is a closed pipe; a lost log line is not worth exit 101.
+        .log_internal_errors(false)
         .with_target(false)
         .init();
 }

@@ -444,6 +444,115 @@ fn hostile_inputs_fail_cleanly_naming_the_file() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Two symlinks to `.` inside the policy folder once made the walk visit 2^depth
+/// paths; now a directory is listed once, whatever the links.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_walked_once() {
+    let dir = TempDir::new().expect("tempdir");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("team")).expect("mkdir");
+    std::fs::write(policies.join("a.yaml"), rules(&[OK_RULE])).expect("write");
+    std::fs::write(
+        policies.join("team/b.yaml"),
+        "version: 1\nbuckets:\n  - name: bk2\n    rules: []\n",
+    )
+    .expect("write");
+    for (link, to) in [
+        ("policies/loop1", "."),
+        ("policies/loop2", "."),
+        ("policies/team/up", ".."),
+    ] {
+        std::os::unix::fs::symlink(to, dir.path().join(link)).expect("symlink");
+    }
+    let start = std::time::Instant::now();
+    let mut cmd = s3cors(dir.path());
+    cmd.args(["validate", "policies"]);
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("2 policy files valid."), "{}", r.all());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// A FIFO named like a policy is refused from its metadata: opening it would wait
+/// for a writer forever.
+#[cfg(unix)]
+#[test]
+fn fifos_are_refused_without_opening_them() {
+    let dir = TempDir::new().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+    std::fs::write(dir.path().join("policies/a.yaml"), rules(&[OK_RULE])).expect("write");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("policies/x.yaml"))
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    for target in ["policies", "policies/x.yaml"] {
+        let mut cmd = s3cors(dir.path());
+        cmd.args(["validate", target]);
+        let r = run(cmd);
+        let out = r.all();
+        assert_eq!(r.code, Some(1), "{target}: {out}");
+        assert!(out.contains("error[not-a-file]"), "{target}: {out}");
+        assert!(
+            out.contains("policies/x.yaml is not a regular file"),
+            "{target}: {out}"
+        );
+    }
+}
+
+/// A UTF-8 byte order mark is not content: the file validates, and places in it
+/// are counted from after the mark.
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let ok = format!("\u{feff}{}", rules(&[OK_RULE]));
+    let r = validate(&[("bom.yaml", &ok)], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("1 policy file valid."), "{}", r.all());
+    let bad = format!(
+        "\u{feff}{}",
+        rules(&["{AllowedOrigins: [a], AllowedMethods: [GETT]}"])
+    );
+    let r = validate(&[("bom.yaml", &bad)], &[]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(r.all().contains("bom.yaml:5:48"), "{}", r.all());
+}
+
+/// Control characters in policy values (YAML's `\e`, `\a`, `\r` escapes) and in
+/// file names are shown as escapes, never sent to the terminal raw.
+#[test]
+fn control_characters_in_values_are_shown_escaped() {
+    let text = rules(&[
+        "{AllowedOrigins: [\"http://evil.example\\e]0;pwned\\a\\r\"], AllowedMethods: [GETT\\e[2J]}",
+    ]);
+    let text = text.replace("[GETT\\e[2J]", "[\"GET\\e[2J\"]");
+    for format in ["human", "markdown"] {
+        let r = validate(&[("p.yaml", &text)], &["--format", format]);
+        let out = r.all();
+        assert_eq!(r.code, Some(1), "{out}");
+        assert!(!out.contains(['\x1b', '\x07', '\r']), "{format}: {out:?}");
+        assert!(out.contains("GET\\u{1b}[2J"), "{format}: {out}");
+    }
+}
+
+/// A `region:` that is no AWS region is a warning with a suggestion, not an error.
+#[test]
+fn unknown_regions_warn_with_a_suggestion() {
+    let text = "version: 1\nbuckets:\n  - name: bk1\n    region: eu-wset-1\n    rules: []\n";
+    let r = validate(&[("p.yaml", text)], &[]);
+    let out = r.all();
+    assert_eq!(r.code, Some(0), "{out}");
+    assert!(out.contains("warning[unknown-region]"), "{out}");
+    assert!(out.contains("p.yaml:4:13"), "{out}");
+    assert!(out.contains("did you mean `eu-west-1`?"), "{out}");
+    let r = validate(&[("p.yaml", text)], &["--deny-warnings"]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+}
+
 #[test]
 fn deny_warnings_fails_on_a_warning_only_file() {
     let text =

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use s3cors::cors::lint::LintCode;
-use s3cors::diag::ERROR_CODES;
+use s3cors::diag::{ERROR_CODES, WARNING_CODES};
 use s3cors::policy::raw::{self, PolicyFile};
 
 fn root() -> &'static Path {
@@ -31,18 +31,22 @@ fn documented_error_codes() -> BTreeSet<String> {
 
 #[test]
 fn errors_md_documents_exactly_the_error_codes() {
-    let in_code: BTreeSet<String> = ERROR_CODES.iter().map(|(c, _)| c.to_string()).collect();
+    let in_code: BTreeSet<String> = ERROR_CODES
+        .iter()
+        .chain(WARNING_CODES)
+        .map(|(c, _)| c.to_string())
+        .collect();
     assert_eq!(
         in_code.len(),
-        ERROR_CODES.len(),
-        "diag::ERROR_CODES lists a code twice"
+        ERROR_CODES.len() + WARNING_CODES.len(),
+        "diag::ERROR_CODES and WARNING_CODES list a code twice"
     );
     let documented = documented_error_codes();
     let undocumented: Vec<_> = in_code.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&in_code).collect();
     assert!(
         undocumented.is_empty() && stale.is_empty(),
-        "docs/errors.md and diag::ERROR_CODES differ.\n  \
+        "docs/errors.md and diag::ERROR_CODES + WARNING_CODES differ.\n  \
          codes without a `### `code`` section in docs/errors.md: {undocumented:?}\n  \
          sections for codes not in ERROR_CODES: {stale:?}"
     );
@@ -80,8 +84,9 @@ fn every_lint_has_a_page_and_a_row_in_the_index() {
 #[test]
 fn error_and_lint_codes_are_disjoint_and_stable() {
     let errors: Vec<&str> = ERROR_CODES.iter().map(|(c, _)| *c).collect();
+    let warnings: Vec<&str> = WARNING_CODES.iter().map(|(c, _)| *c).collect();
     let lints: Vec<&str> = LintCode::ALL.iter().map(|c| c.as_str()).collect();
-    for code in errors.iter().chain(&lints) {
+    for code in errors.iter().chain(&warnings).chain(&lints) {
         assert!(
             !code.is_empty()
                 && code
@@ -90,11 +95,16 @@ fn error_and_lint_codes_are_disjoint_and_stable() {
             "`{code}` is not kebab-case"
         );
     }
-    let shared: Vec<_> = errors.iter().filter(|c| lints.contains(c)).collect();
+    let shared: Vec<_> = errors
+        .iter()
+        .chain(&warnings)
+        .filter(|c| lints.contains(c))
+        .collect();
     assert!(shared.is_empty(), "codes both errors and lints: {shared:?}");
     let all: Vec<String> = errors
         .iter()
         .map(|c| format!("error {c}"))
+        .chain(warnings.iter().map(|c| format!("warn  {c}")))
         .chain(lints.iter().map(|c| format!("lint  {c}")))
         .collect();
     // Codes are an interface (CI greps for them, docs link to them): renaming or

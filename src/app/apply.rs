@@ -212,11 +212,13 @@ fn short_digest(digest: &str) -> &str {
 /// A plan is applied against the endpoint it was made for.
 pub fn check_endpoint(file: &PlanFile, s3: &crate::s3::AwsS3) -> anyhow::Result<()> {
     let endpoint = super::endpoint_of(s3);
-    if file.endpoint != endpoint {
+    // Compared without userinfo: older plan files may hold a `user:password@`.
+    let planned = file.endpoint.as_deref().map(crate::text::without_userinfo);
+    if planned.as_deref() != endpoint.as_deref() {
         bail!(
             "the plan was made against {} but this run uses {}; apply it with the same \
              --endpoint-url, or plan again",
-            file.endpoint.as_deref().unwrap_or("AWS"),
+            planned.as_deref().unwrap_or("AWS"),
             endpoint.as_deref().unwrap_or("AWS"),
         );
     }

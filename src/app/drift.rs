@@ -89,6 +89,7 @@ pub async fn run(
     let bar = super::progress(global, console, targets.len(), "reading");
     let live = fetch::live_state(&s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
+    let live = live?;
 
     let desired: Vec<DesiredBucket> = resolution
         .buckets

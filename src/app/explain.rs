@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
         explain::explain(
             &args.bucket,
             RulesFrom::Live {
-                endpoint: s3.endpoint_description(),
+                endpoint: super::endpoint_of(&s3).unwrap_or_else(|| "aws".to_owned()),
             },
             live.as_ref(),
             &[],

@@ -56,6 +56,8 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> 
             Ok(cfg) => {
                 configs.insert(name, cfg);
             }
+            // Every read fails alike without credentials: say it once.
+            Err(e) if e.kind == S3ErrorKind::NoCredentials => return Err(e.into()),
             Err(e) if e.kind == S3ErrorKind::NoSuchBucket => {
                 failures.push(format!("{name}: the bucket does not exist"))
             }
@@ -80,8 +82,8 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> 
                 format!(
                     "Imported {} bucket(s) into {}. `s3cors plan {}` should report no changes.\n",
                     configs.len(),
-                    path.display(),
-                    path.display()
+                    crate::text::terminal_safe(&path.display().to_string()),
+                    crate::text::terminal_safe(&path.display().to_string())
                 ),
                 Exit::Success,
             ))

@@ -1,6 +1,9 @@
 //! Reading policy files from disk into [`Sources`]: the only file reading the
-//! policy core needs. Paths are walked recursively in sorted order.
+//! policy core needs. Paths are walked recursively in sorted order; symlinks are
+//! followed, but a directory already walked is not walked again (so a symlink
+//! loop ends), and only regular files are opened (a FIFO would block forever).
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,9 @@ use crate::policy::{self, Policy};
 
 /// Largest policy file read; a fleet of 50,000 exact entries fits in about 8 MiB.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The UTF-8 byte order mark.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Policies read, validated and checked: what `validate` reports on and what the
 /// S3 commands plan from.
@@ -55,8 +61,9 @@ pub fn load_checked(paths: &[PathBuf]) -> Checked {
 pub fn read_policies(paths: &[PathBuf]) -> (Sources, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut diags = Vec::new();
+    let mut walked = HashSet::new();
     for path in paths {
-        collect(path, true, &mut files, &mut diags);
+        collect(path, true, &mut walked, &mut files, &mut diags);
     }
     files.sort();
     files.dedup();
@@ -83,7 +90,16 @@ pub fn read_policies(paths: &[PathBuf]) -> (Sources, Vec<Diagnostic>) {
     (sources, diags)
 }
 
-fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+/// Adds the policy files at or under `path` to `out`. `walked` holds the canonical
+/// path of every directory listed so far: a directory reached again through a
+/// symlink (`policies/loop -> .`) is skipped, so the walk is linear, not exponential.
+fn collect(
+    path: &Path,
+    explicit: bool,
+    walked: &mut HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -95,6 +111,14 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<
         }
     };
     if meta.is_dir() {
+        let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !walked.insert(canonical) {
+            tracing::debug!(
+                "skipping {}: that directory was already read (a symlink to it)",
+                path.display()
+            );
+            return;
+        }
         let entries = match fs::read_dir(path) {
             Ok(e) => e,
             Err(e) => {
@@ -112,11 +136,25 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Vec<
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if !hidden {
-                collect(&child, false, out, diags);
+                collect(&child, false, walked, out, diags);
             }
         }
-    } else if explicit || is_policy_file(path) {
+    } else if !(explicit || is_policy_file(path)) {
+        // Not a policy file: skipped without a look inside.
+    } else if meta.is_file() {
         out.push(path.to_path_buf());
+    } else {
+        // Checked on metadata, never opened: opening a FIFO waits for a writer.
+        diags.push(
+            Diagnostic::error(
+                "not-a-file",
+                format!(
+                    "{} is not a regular file (a FIFO, socket or device); it was not read",
+                    path.display()
+                ),
+            )
+            .help("policy files must be regular files; remove it or rename it away from *.yaml"),
+        );
     }
 }
 
@@ -156,6 +194,11 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         )
         .help("policy files are YAML text; check that this is the right file")
     };
+    // A byte order mark (Windows editors write one) is not YAML content: it is
+    // dropped here, so the text kept, and every span into it, starts after it.
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
     match String::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
             None => Ok(text),

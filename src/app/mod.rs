@@ -62,6 +62,14 @@ pub struct Console<'a> {
 pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome> {
     let color = use_color(&cli.global, console.stdout_is_terminal);
     let g = &cli.global;
+    let calls_s3 = match &cli.command {
+        Command::Validate(_) | Command::Show(_) | Command::Schema => false,
+        Command::Explain(args) => args.live,
+        _ => true,
+    };
+    if calls_s3 && g.endpoint_url.is_none() {
+        check_endpoint_env(|name| std::env::var(name).ok())?;
+    }
     match &cli.command {
         Command::Validate(args) => Ok(validate::run(g, args, color)),
         Command::Plan(args) => plan::run(g, args, console).await,
@@ -77,6 +85,18 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
             Exit::Success,
         )),
     }
+}
+
+/// The endpoint variables the SDK reads when `--endpoint-url` is absent, checked
+/// as `--endpoint-url` is, so a typo is named as one and not as an SDK failure on
+/// every bucket.
+fn check_endpoint_env(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+        if let Some(value) = var(name).filter(|v| !v.trim().is_empty()) {
+            crate::cli::endpoint_url(&value).map_err(|why| anyhow::anyhow!("{name}: {why}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn use_color(global: &Global, is_terminal: bool) -> bool {
@@ -162,14 +182,39 @@ fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// The endpoint the client talks to, as recorded in plan files: `None` for AWS's
-/// own regional endpoints (whether set by `--endpoint-url` or `AWS_ENDPOINT_URL`).
+/// The endpoint the client talks to, as recorded in plan files, imported policies
+/// and reports: `None` for AWS's own regional endpoints (whether set by
+/// `--endpoint-url` or `AWS_ENDPOINT_URL`), and never with a `user:password@`.
 pub fn endpoint_of(s3: &AwsS3) -> Option<String> {
-    Some(s3.endpoint_description()).filter(|e| e != "aws")
+    Some(s3.endpoint_description())
+        .filter(|e| e != "aws")
+        .map(|e| crate::text::without_userinfo(&e).into_owned())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn endpoint_variables_are_checked_like_the_flag() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(super::check_endpoint_env(env(&[])).is_ok());
+        assert!(super::check_endpoint_env(env(&[("AWS_ENDPOINT_URL", "http://h:9000")])).is_ok());
+        let err = super::check_endpoint_env(env(&[("AWS_ENDPOINT_URL", "h:9000")]))
+            .expect_err("no scheme");
+        assert!(
+            err.to_string()
+                .starts_with("AWS_ENDPOINT_URL: `h:9000` is not an S3 endpoint URL"),
+            "{err}"
+        );
+        assert!(super::check_endpoint_env(env(&[("AWS_ENDPOINT_URL_S3", "http://h/x")])).is_err());
+    }
+
     #[test]
     fn rfc3339_dates() {
         for (secs, want) in [

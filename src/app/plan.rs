@@ -193,6 +193,7 @@ pub async fn make(
     let bar = super::progress(global, console, targets.len(), "planning");
     let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
+    let live = live?;
 
     let mut plan = crate::plan::plan(&desired, &live);
     // Record the regions S3 named in this run, so that applying the saved plan goes

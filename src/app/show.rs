@@ -10,14 +10,19 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
     let file = read_plan(&args.plan_file)?;
     let mut stdout = String::new();
     if global.format == Format::Human {
-        stdout.push_str(&format!(
-            "Plan {} made {} by s3cors {} against {} ({}).\n\n",
+        // A plan file may come from elsewhere (a CI artifact): its values are shown,
+        // never obeyed, and an old file's endpoint password is not shown.
+        let endpoint = file.endpoint.as_deref().map(crate::text::without_userinfo);
+        let header = format!(
+            "Plan {} made {} by s3cors {} against {} ({}).",
             args.plan_file.display(),
             file.created_at,
             file.tool_version,
-            file.endpoint.as_deref().unwrap_or("AWS"),
+            endpoint.as_deref().unwrap_or("AWS"),
             file.region,
-        ));
+        );
+        stdout.push_str(&crate::text::terminal_safe(&header));
+        stdout.push_str("\n\n");
     }
     let plan = file.to_plan();
     stdout.push_str(&super::plan::render_plan(global.format, &plan, color));

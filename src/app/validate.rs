@@ -24,9 +24,10 @@ pub fn render(
     match format {
         Format::Human => diagnostics::human(sources, diags, color),
         Format::Json => diagnostics::json(sources, diags),
-        Format::Markdown => format!(
-            "### s3cors validate\n\n```text\n{}```\n",
-            diagnostics::human(sources, diags, false)
-        ),
+        Format::Markdown => {
+            let body = diagnostics::human(sources, diags, false);
+            let fence = crate::text::markdown_fence(&body);
+            format!("### s3cors validate\n\n{fence}text\n{body}{fence}\n")
+        }
     }
 }

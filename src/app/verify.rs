@@ -101,7 +101,7 @@ async fn verify_buckets(
 
     // Where each bucket is: with an endpoint, no region is needed; on AWS, the
     // bucket's own region, declared, listed or discovered.
-    let endpoint = endpoint(&s3);
+    let endpoint = super::endpoint_of(&s3);
     let located: Vec<(Managed, Result<String, String>)> = stream::iter(resolution.buckets)
         .map(|m| {
             let s3 = &s3;
@@ -233,13 +233,6 @@ async fn verify_buckets(
     }
     problems.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     Ok(VerifyReport::new(buckets, problems, None))
-}
-
-/// The endpoint requests go to: `--endpoint-url` or `AWS_ENDPOINT_URL`, as the S3
-/// client resolved it; `None` for AWS itself.
-fn endpoint(s3: &AwsS3) -> Option<String> {
-    let described = s3.endpoint_description();
-    (described != "aws").then_some(described)
 }
 
 enum Hint {

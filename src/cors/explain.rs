@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::simulate::{self, Mismatch, Outcome, Request, ResponseHeader, S3Error, Verdict};
 use crate::model::{CorsConfig, CorsRule};
 use crate::style::{BOLD, DIM, GREEN, RED, paint};
+use crate::text::{markdown_safe, terminal_safe};
 
 /// The version of the JSON document; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -315,20 +316,25 @@ fn answer_line(e: &Explanation) -> String {
 }
 
 /// The explanation for a person: request, decision with reasons, response headers.
+/// Rules may come from live state, so every value is shown [`terminal_safe`].
 pub fn human(e: &Explanation, color: bool) -> String {
+    let t = |text: &str| terminal_safe(text).into_owned();
     let mut out = String::new();
     out.push_str(&format!(
         "{} {}: {}\n",
         paint(color, BOLD, "Bucket"),
-        e.bucket,
-        describe_source(e)
+        t(&e.bucket),
+        t(&describe_source(e))
     ));
-    out.push_str(&format!("Request: {}\n\n", describe_request(&e.request)));
+    out.push_str(&format!(
+        "Request: {}\n\n",
+        t(&describe_request(&e.request))
+    ));
     match &e.matched {
         Some(m) => out.push_str(&format!(
             "{} {}, AllowedOrigins {:?}\n",
             paint(color, GREEN, "MATCH"),
-            rule_name(&m.rule),
+            t(&rule_name(&m.rule)),
             m.origin
         )),
         None => out.push_str(&format!(
@@ -343,22 +349,22 @@ pub fn human(e: &Explanation, color: bool) -> String {
         } else {
             "failed"
         };
-        out.push_str(&format!("  {verb} {}:\n", rule_name(&r.rule)));
+        out.push_str(&format!("  {verb} {}:\n", t(&rule_name(&r.rule))));
         for reason in &r.reasons {
-            out.push_str(&format!("    - {}\n", reason_line(reason)));
+            out.push_str(&format!("    - {}\n", t(&reason_line(reason))));
         }
     }
-    out.push_str(&format!("\nS3 would answer {}", answer_line(e)));
+    out.push_str(&format!("\nS3 would answer {}", t(&answer_line(e))));
     if e.headers.is_empty() {
         out.push_str(", with no CORS headers.\n");
     } else {
         out.push_str(" with:\n");
         for h in &e.headers {
-            out.push_str(&format!("  {}: {}\n", h.name, h.value));
+            out.push_str(&format!("  {}: {}\n", t(&h.name), t(&h.value)));
         }
     }
     for note in &e.notes {
-        out.push_str(&format!("{} {note}\n", paint(color, DIM, "note:")));
+        out.push_str(&format!("{} {}\n", paint(color, DIM, "note:"), t(note)));
     }
     out
 }
@@ -374,32 +380,40 @@ fn miss_summary(e: &Explanation) -> &'static str {
 
 /// The explanation for a pull-request comment.
 pub fn markdown(e: &Explanation) -> String {
-    let mut out = format!("### `s3cors explain`: `{}`\n\n", e.bucket);
-    out.push_str(&format!("- Rules: {}\n", describe_source(e)));
-    out.push_str(&format!("- Request: {}\n", describe_request(&e.request)));
+    let md = markdown_safe;
+    let mut out = format!("### `s3cors explain`: <code>{}</code>\n\n", md(&e.bucket));
+    out.push_str(&format!("- Rules: {}\n", md(&describe_source(e))));
+    out.push_str(&format!(
+        "- Request: {}\n",
+        md(&describe_request(&e.request))
+    ));
     match &e.matched {
         Some(m) => out.push_str(&format!(
-            "- **Match**: {}, AllowedOrigins `{}`\n",
-            rule_name(&m.rule),
-            m.origin
+            "- **Match**: {}, AllowedOrigins <code>{}</code>\n",
+            md(&rule_name(&m.rule)),
+            md(&m.origin)
         )),
         None => out.push_str(&format!("- **No match**: {}\n", miss_summary(e))),
     }
     for r in &e.rejected {
-        out.push_str(&format!("  - {}:\n", rule_name(&r.rule)));
+        out.push_str(&format!("  - {}:\n", md(&rule_name(&r.rule))));
         for reason in &r.reasons {
-            out.push_str(&format!("    - {}\n", reason_line(reason)));
+            out.push_str(&format!("    - {}\n", md(&reason_line(reason))));
         }
     }
-    out.push_str(&format!("- S3 would answer: {}\n", answer_line(e)));
+    out.push_str(&format!("- S3 would answer: {}\n", md(&answer_line(e))));
     if !e.headers.is_empty() {
         out.push_str("\n| Header | Value |\n| --- | --- |\n");
         for h in &e.headers {
-            out.push_str(&format!("| `{}` | `{}` |\n", h.name, h.value));
+            out.push_str(&format!(
+                "| <code>{}</code> | <code>{}</code> |\n",
+                md(&h.name),
+                md(&h.value)
+            ));
         }
     }
     for note in &e.notes {
-        out.push_str(&format!("\n> note: {note}\n"));
+        out.push_str(&format!("\n> note: {}\n", md(note)));
     }
     out
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::compare::equivalent;
 use super::file::{ConsoleRule, to_console};
 use super::{DesiredBucket, LiveBucket, LiveState};
+use crate::text::{markdown_safe, terminal_safe};
 
 /// Where a managed bucket stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,21 +153,21 @@ pub fn summary_line(s: &DriftSummary, unmanaged: bool) -> String {
     line
 }
 
-/// One line per bucket that is not in sync, then the summary.
+/// One line per bucket that is not in sync, then the summary. Names, messages and
+/// values come from live state, so they are shown [`terminal_safe`].
 pub fn human(report: &DriftReport) -> String {
     let mut out = String::new();
     for b in &report.managed {
+        let (bucket, source) = (terminal_safe(&b.bucket), terminal_safe(&b.source));
         let line = match &b.state {
             State::InSync => continue,
             State::Drifted => format!(
-                "drifted  {} ({}): live rules differ from the policy; `s3cors plan` shows how",
-                b.bucket, b.source
+                "drifted  {bucket} ({source}): live rules differ from the policy; `s3cors plan` shows how"
             ),
-            State::MissingBucket => format!(
-                "missing  {} ({}): the bucket does not exist",
-                b.bucket, b.source
-            ),
-            State::Error(e) => format!("error    {} ({}): {e}", b.bucket, b.source),
+            State::MissingBucket => {
+                format!("missing  {bucket} ({source}): the bucket does not exist")
+            }
+            State::Error(e) => format!("error    {bucket} ({source}): {}", terminal_safe(e)),
         };
         out.push_str(&line);
         out.push('\n');
@@ -175,14 +176,19 @@ pub fn human(report: &DriftReport) -> String {
         for u in unmanaged {
             out.push_str(&format!(
                 "unmanaged {}: {} CORS rule(s) and no policy manages it\n",
-                u.bucket, u.rules
+                terminal_safe(&u.bucket),
+                u.rules
             ));
         }
     }
     for v in &report.violations {
         out.push_str(&format!(
             "guardrail {} on {}: rule #{} value {:?}: {}\n",
-            v.guardrail, v.bucket, v.rule, v.value, v.message
+            terminal_safe(&v.guardrail),
+            terminal_safe(&v.bucket),
+            v.rule,
+            v.value,
+            terminal_safe(&v.message)
         ));
     }
     if !out.is_empty() {
@@ -232,28 +238,28 @@ pub fn markdown(report: &DriftReport) -> String {
             State::InSync => continue,
             State::Drifted => ("drifted", String::new()),
             State::MissingBucket => ("missing", String::new()),
-            State::Error(e) => ("error", e.clone()),
+            State::Error(e) => ("error", markdown_safe(e)),
         };
         rows.push(format!(
-            "| `{}` | {state} | {} {} |",
-            b.bucket,
-            b.source,
-            note.replace('|', "\\|")
+            "| <code>{}</code> | {state} | {} {note} |",
+            markdown_safe(&b.bucket),
+            markdown_safe(&b.source),
         ));
     }
     for u in report.unmanaged.iter().flatten() {
         rows.push(format!(
-            "| `{}` | unmanaged | {} rule(s) |",
-            u.bucket, u.rules
+            "| <code>{}</code> | unmanaged | {} rule(s) |",
+            markdown_safe(&u.bucket),
+            u.rules
         ));
     }
     for v in &report.violations {
         rows.push(format!(
-            "| `{}` | guardrail `{}` | rule #{}: {} |",
-            v.bucket,
-            v.guardrail,
+            "| <code>{}</code> | guardrail <code>{}</code> | rule #{}: {} |",
+            markdown_safe(&v.bucket),
+            markdown_safe(&v.guardrail),
             v.rule,
-            v.message.replace('|', "\\|")
+            markdown_safe(&v.message)
         ));
     }
     if !rows.is_empty() {
@@ -352,5 +358,37 @@ mod tests {
         insta::assert_snapshot!("drift_human", human(&r));
         insta::assert_snapshot!("drift_json", json(&r));
         insta::assert_snapshot!("drift_markdown", markdown(&r));
+    }
+
+    /// Live names and messages are shown, never obeyed: no raw control character
+    /// reaches a terminal and no HTML reaches a comment.
+    #[test]
+    fn hostile_live_values_are_inert() {
+        let evil = "x\x1b]0;pwned\x07<script>|\n";
+        let live: LiveState = [("b".to_owned(), LiveBucket::Error(evil.to_owned()))].into();
+        let mut r = report(&[desired("b", 1, None)], &live);
+        r.unmanaged = Some(vec![UnmanagedBucket {
+            bucket: evil.to_owned(),
+            rules: 1,
+        }]);
+        r.violations.push(LiveViolation {
+            bucket: evil.to_owned(),
+            guardrail: "g".to_owned(),
+            rule: 0,
+            value: evil.to_owned(),
+            message: evil.to_owned(),
+        });
+        let text = human(&r);
+        assert!(!text.contains(['\x1b', '\x07']), "{text}");
+        assert!(
+            text.contains("x\\u{1b}]0;pwned\\u{7}<script>|\\n"),
+            "{text}"
+        );
+        let md = markdown(&r);
+        assert!(!md.contains("<script>") && !md.contains('\x1b'), "{md}");
+        // Every row still has its four cell separators: nothing broke the table.
+        for row in md.lines().filter(|l| l.starts_with('|')) {
+            assert_eq!(row.matches('|').count(), 4, "{row}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{Action, PlanError};
+use crate::text::{markdown_safe, terminal_safe};
 
 /// What happened to one bucket of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -153,18 +154,18 @@ pub fn summary_line(run: Run, s: &ApplySummary) -> String {
 pub fn human(report: &ApplyReport) -> String {
     let mut out = String::new();
     for b in &report.buckets {
+        let bucket = terminal_safe(&b.bucket);
         let line = match &b.applied {
-            Applied::Done => format!("{}: {}", b.bucket, done_verb(b.action)),
+            Applied::Done => format!("{bucket}: {}", done_verb(b.action)),
             Applied::AlreadyApplied => {
-                format!("{}: already has the planned configuration", b.bucket)
+                format!("{bucket}: already has the planned configuration")
             }
             Applied::Stale {
                 planned_digest,
                 live_digest,
             } => format!(
-                "{}: STALE, not written: its configuration changed since the plan \
+                "{bucket}: STALE, not written: its configuration changed since the plan \
                  (planned against {}, now {}); run `s3cors plan` again",
-                b.bucket,
                 short(planned_digest),
                 short(live_digest)
             ),
@@ -172,13 +173,14 @@ pub fn human(report: &ApplyReport) -> String {
                 applied_digest,
                 live_digest,
             } => format!(
-                "{}: CHANGED SINCE APPLIED, not written: this plan applied {} but it now has {} \
-                 (rolled back or edited); run `s3cors plan` to bring it back",
-                b.bucket,
+                "{bucket}: CHANGED SINCE APPLIED, not written: this plan applied {} but it now \
+                 has {} (rolled back or edited); run `s3cors plan` to bring it back",
                 short(applied_digest),
                 short(live_digest)
             ),
-            Applied::Failed { error } => format!("{}: FAILED: {error}", b.bucket),
+            Applied::Failed { error } => {
+                format!("{bucket}: FAILED: {}", terminal_safe(error))
+            }
         };
         out.push_str(&line);
         out.push('\n');
@@ -186,7 +188,8 @@ pub fn human(report: &ApplyReport) -> String {
     for e in &report.not_planned {
         out.push_str(&format!(
             "{}: NOT PLANNED, not written: {}\n",
-            e.bucket, e.message
+            terminal_safe(&e.bucket),
+            terminal_safe(&e.message)
         ));
     }
     if !report.buckets.is_empty() || !report.not_planned.is_empty() {
@@ -277,8 +280,11 @@ pub fn markdown(report: &ApplyReport) -> String {
     if !problems.is_empty() {
         out.push_str("\n| bucket | problem |\n| --- | --- |\n");
         for (bucket, why) in problems.iter().take(MAX_LINES) {
-            let why = why.replace('|', "\\|").replace('\n', " ");
-            out.push_str(&format!("| `{bucket}` | {why} |\n"));
+            out.push_str(&format!(
+                "| <code>{}</code> | {} |\n",
+                markdown_safe(bucket),
+                markdown_safe(why)
+            ));
         }
         if problems.len() > MAX_LINES {
             out.push_str(&format!(
@@ -353,5 +359,27 @@ mod tests {
     #[test]
     fn markdown_report() {
         insta::assert_snapshot!(markdown(&report()));
+    }
+
+    #[test]
+    fn hostile_errors_are_inert() {
+        let evil = "AccessDenied: <img src=x>\x1b[2J|\r\nrow";
+        let r = ApplyReport::new(vec![BucketOutcome {
+            bucket: "b\x07".to_owned(),
+            action: Action::Update,
+            applied: Applied::Failed {
+                error: evil.to_owned(),
+            },
+        }]);
+        let text = human(&r);
+        assert!(!text.contains(['\x1b', '\x07', '\r']), "{text}");
+        assert!(
+            text.starts_with("b\\u{7}: FAILED: AccessDenied: <img src=x>\\u{1b}[2J|\\r\\nrow\n"),
+            "{text}"
+        );
+        let md = markdown(&r);
+        assert!(!md.contains("<img") && !md.contains('\x1b'), "{md}");
+        let row = md.lines().last().unwrap_or_default();
+        assert_eq!(row.matches('|').count(), 3, "{md}");
     }
 }

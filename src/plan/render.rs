@@ -15,6 +15,7 @@ use super::file::{ConsoleRule, FileAction, FileErrorKind, to_console};
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
 use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
+use crate::text::{markdown_fence, markdown_safe, terminal_safe};
 
 /// Unchanged lines shown around each change before the rest is folded.
 const CONTEXT_LINES: usize = 3;
@@ -180,7 +181,10 @@ pub fn summary_line(summary: &Summary) -> String {
 fn error_line(e: &PlanError) -> String {
     format!(
         "bucket {:?} ({}): {}: {}",
-        e.bucket, e.source, e.kind, e.message
+        e.bucket,
+        terminal_safe(&e.source),
+        e.kind,
+        terminal_safe(&e.message)
     )
 }
 
@@ -202,7 +206,7 @@ pub fn human(plan: &Plan, options: &HumanOptions) -> String {
             out,
             "{} {}",
             paint(color, &format!("{BOLD}{style}"), &header),
-            paint(color, DIM, &format!("({})", b.source))
+            paint(color, DIM, &format!("({})", terminal_safe(&b.source)))
         );
         let (before, after) = bucket_diff(b);
         for line in diff_lines(&before, &after) {
@@ -345,33 +349,6 @@ pub fn json(plan: &Plan) -> String {
     s
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '|' => out.push_str("&#124;"),
-            '`' => out.push_str("&#96;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// A fence of backticks longer than any run of backticks in `body`.
-fn fence_for(body: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in body.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    "`".repeat((longest + 1).max(3))
-}
-
 /// One bucket's `<details>` block, its diff cut to [`MARKDOWN_DIFF_MAX_LEN`].
 fn markdown_details(b: &BucketPlan) -> String {
     let (before, after) = bucket_diff(b);
@@ -391,12 +368,12 @@ fn markdown_details(b: &BucketPlan) -> String {
         body.push_str(&text);
     }
     let (sign, done) = verb(b.action);
-    let fence = fence_for(&body);
+    let fence = markdown_fence(&body);
     format!(
         "<details><summary><code>{sign}</code> <b>{}</b> will be {done} (<code>{}</code>)</summary>\n\n\
          {fence}diff\n{body}{fence}\n\n</details>\n\n",
-        html_escape(&b.bucket),
-        html_escape(&b.source),
+        markdown_safe(&b.bucket),
+        markdown_safe(&b.source),
     )
 }
 
@@ -430,10 +407,10 @@ pub fn markdown(plan: &Plan) -> String {
         for e in &plan.errors {
             let line = format!(
                 "- <b>{}</b> (<code>{}</code>): <code>{}</code> {}\n",
-                html_escape(&e.bucket),
-                html_escape(&e.source),
+                markdown_safe(&e.bucket),
+                markdown_safe(&e.source),
                 e.kind,
-                html_escape(&e.message)
+                markdown_safe(&e.message)
             );
             if out.len() + line.len() > error_budget {
                 break;
@@ -720,9 +697,21 @@ mod tests {
     }
 
     #[test]
-    fn markdown_escapes_and_fences() {
-        assert_eq!(html_escape("<a>&|`\""), "&lt;a&gt;&amp;&#124;&#96;&quot;");
-        assert_eq!(fence_for("plain"), "```");
-        assert_eq!(fence_for("a ```` b"), "`````");
+    fn hostile_live_values_are_inert() {
+        let hostile = "<img src=x onerror=alert(1)>|\x1b[2J\x07\r\n";
+        let live = LiveState::from([(
+            "locked".to_string(),
+            LiveBucket::Error(format!("AccessDenied: {hostile}")),
+        )]);
+        let p = plan(&[desired("locked", 1, None)], &live);
+        let md = markdown(&p);
+        assert!(!md.contains("<img"), "{md}");
+        assert!(
+            md.contains("&lt;img src=x onerror=alert(1)&gt;&#124;\\u{1b}&#91;2J"),
+            "{md}"
+        );
+        let text = human(&p, &HumanOptions { color: false });
+        assert!(!text.contains(['\x1b', '\x07', '\r']), "{text}");
+        assert!(text.contains("|\\u{1b}[2J\\u{7}\\r\\n"), "{text}");
     }
 }

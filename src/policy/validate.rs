@@ -686,6 +686,26 @@ impl Validator {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if ok {
+                if !AWS_REGIONS.contains(&region.as_str()) {
+                    let help = match suggest(&region, AWS_REGIONS) {
+                        Some(s) => format!(
+                            "did you mean `{s}`? A region AWS opened after this s3cors was \
+                             built is fine as it is"
+                        ),
+                        None => "check the spelling (`aws ec2 describe-regions` lists them); a \
+                                 region AWS opened after this s3cors was built is fine as it is"
+                            .to_owned(),
+                    };
+                    self.diags.push(
+                        Diagnostic::warning(
+                            "unknown-region",
+                            format!("`{region}` is not an AWS region s3cors knows"),
+                        )
+                        .at(n.span)
+                        .path(&region_path)
+                        .help(help),
+                    );
+                }
                 Some(region)
             } else {
                 self.error(
@@ -1137,6 +1157,56 @@ fn describe(node: &Node) -> String {
     }
 }
 
+/// The AWS regions s3cors knows (commercial, China, GovCloud, ISO, European
+/// Sovereign Cloud). A `region:` outside it is a warning, not an error: AWS opens
+/// new regions, and S3-compatible servers may use their own names.
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-west-1",
+    "us-west-2",
+];
+
 /// The known key the user most likely meant: same letters ignoring case and
 /// separators, a plural/singular slip, a close spelling, or a known key ending
 /// in what was typed (`origins` for `AllowedOrigins`).
@@ -1366,6 +1436,14 @@ mod tests {
             (
                 "version: 1\nbuckets:\n  - name: abc\n    region: EU West\n    rules: []\n",
                 &["invalid-region@p.yaml:4:13"],
+            ),
+            (
+                "version: 1\nbuckets:\n  - name: abc\n    region: eu-west-9\n    rules: []\n",
+                &["unknown-region@p.yaml:4:13"],
+            ),
+            (
+                "version: 1\nbuckets:\n  - name: abc\n    region: ap-southeast-2\n    rules: []\n",
+                &[],
             ),
             (
                 "version: 1\nbuckets:\n  - name: abc\n    rules: [{ruleset: nope}]\n",

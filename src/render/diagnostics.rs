@@ -9,6 +9,7 @@ use codespan_reporting::term::{self, Config, termcolor::Ansi};
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity, Sources};
+use crate::text::{terminal_safe, terminal_safe_same_len};
 
 /// Counts for the closing line of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,11 +30,13 @@ impl Summary {
     }
 }
 
-/// Every diagnostic, each with its source line, then one summary line.
+/// Every diagnostic, each with its source line, then one summary line. Messages
+/// quote policy values and S3 answers, and source lines are the user's bytes, so
+/// all of it is shown terminal-safe (source lines keep their byte offsets).
 pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
     let mut files = SimpleFiles::new();
     for f in sources.files() {
-        files.add(f.name.as_str(), f.text.as_str());
+        files.add(terminal_safe(&f.name), terminal_safe_same_len(&f.text));
     }
     let config = Config::default();
     let mut out = String::new();
@@ -53,7 +56,7 @@ pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> Stri
                 "{}[{}]: {}\n",
                 severity_word(d.severity),
                 d.code,
-                d.message
+                terminal_safe(&d.message)
             )),
         }
     }
@@ -94,25 +97,30 @@ fn to_codespan(sources: &Sources, d: &Diagnostic) -> CsDiagnostic<usize> {
     }
     for r in &d.related {
         labels.push(
-            CsLabel::secondary(r.span.file as usize, r.span.range()).with_message(&r.message),
+            CsLabel::secondary(r.span.file as usize, r.span.range())
+                .with_message(terminal_safe(&r.message)),
         );
     }
     let mut notes = Vec::new();
     if let Some(path) = d.path.as_deref().filter(|p| !p.is_empty()) {
-        notes.push(format!("at: {path}"));
+        notes.push(format!("at: {}", terminal_safe(path)));
     }
     if let Some(help) = &d.help {
-        notes.push(format!("help: {help}"));
+        notes.push(format!("help: {}", terminal_safe(help)));
     }
     // codespan shows a secondary place in the primary's file by its line number
     // only; name it as `file:line:col` too, since CI logs are searched by place.
     let same_file = |r: &&crate::diag::Label| d.span.is_some_and(|s| s.file == r.span.file);
     for r in d.related.iter().filter(same_file) {
-        notes.push(format!("{}: {}", r.message, sources.place(r.span)));
+        notes.push(format!(
+            "{}: {}",
+            terminal_safe(&r.message),
+            terminal_safe(&sources.place(r.span))
+        ));
     }
     CsDiagnostic::new(severity)
         .with_code(d.code)
-        .with_message(&d.message)
+        .with_message(terminal_safe(&d.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -203,6 +211,41 @@ impl<'a> JsonDiagnostic<'a> {
                     message: &r.message,
                 })
                 .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{SourceFile, Span};
+
+    /// A policy value with raw control characters (a literal ESC in the file, or a
+    /// `"\e"` escape that YAML turns into one) is shown, not sent to the terminal.
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let mut sources = Sources::new();
+        let text = "origin: \"a\x1b[2Jb\"\n";
+        let file = sources.add(SourceFile::new("p\x07.yaml", text));
+        let d = Diagnostic::warning("http-origin", "origin `a\x1b[2Jb\u{9b}` is odd")
+            .at(Span::new(file, 8, text.len() - 1))
+            .path("rules[0]\r")
+            .help("fix `\x1b]0;title\x07`")
+            .related(Span::new(file, 0, 6), "see\x1b");
+        for color in [false, true] {
+            let out = human(&sources, std::slice::from_ref(&d), color);
+            if !color {
+                assert!(!out.contains(['\x1b', '\x07', '\r', '\u{9b}']), "{out}");
+            } else {
+                // Only codespan's own colour sequences remain.
+                assert!(
+                    !out.contains("\x1b[2J") && !out.contains("\x1b]"),
+                    "{out:?}"
+                );
+            }
+            assert!(out.contains("origin `a\\u{1b}[2Jb\\u{9b}` is odd"), "{out}");
+            assert!(out.contains("help: fix `\\u{1b}]0;title\\u{7}`"), "{out}");
+            assert!(out.contains("\"a?[2Jb\""), "{out}");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
@@ -23,6 +24,9 @@ pub enum S3ErrorKind {
     WrongRegion { region: Option<String> },
     /// The request never got an HTTP answer (DNS, connect, TLS, timeout).
     Network,
+    /// No credentials in the standard chain (or a provider in it failed): no request
+    /// was sent, and every other call of the run fails the same way.
+    NoCredentials,
     /// Anything else, including an answer this tool cannot represent.
     Other,
 }
@@ -56,6 +60,10 @@ impl S3ErrorKind {
             S3ErrorKind::Network => {
                 "could not reach S3; check the network, proxy and --endpoint-url".to_owned()
             }
+            S3ErrorKind::NoCredentials => "set AWS_PROFILE (after `aws configure` or \
+                 `aws sso login`) or --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                 or run where an IAM role is available; -vvv shows where the SDK looked"
+                .to_owned(),
             S3ErrorKind::Other => "see the message above; rerun with -v for details".to_owned(),
         }
     }
@@ -134,6 +142,16 @@ impl S3Error {
             ),
             None => (None, None, None),
         };
+        if let Some(message) = credentials_problem(err) {
+            return S3Error {
+                op,
+                bucket,
+                code: None,
+                message: Some(message),
+                status: None,
+                kind: S3ErrorKind::NoCredentials,
+            };
+        }
         match err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
                 return S3Error {
@@ -231,6 +249,28 @@ fn region_from_error_body(body: &[u8]) -> Option<String> {
     let len = text[start..].find("</Region>")?;
     let region = text[start..start + len].trim();
     (!region.is_empty()).then(|| region.to_owned())
+}
+
+/// A failure to load credentials, said briefly: the SDK reports it as a dispatch
+/// failure whose source is a `CredentialsError`, with every provider of the chain
+/// in its text (a thousand characters that end in a hint about the network).
+fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        match e.downcast_ref::<CredentialsError>() {
+            Some(CredentialsError::CredentialsNotLoaded(_)) => {
+                return Some("no AWS credentials found".to_owned());
+            }
+            Some(other) => {
+                return Some(format!(
+                    "could not load AWS credentials: {}",
+                    error_chain(other)
+                ));
+            }
+            None => next = e.source(),
+        }
+    }
+    None
 }
 
 /// The error and its sources on one line, as `DisplayErrorContext` renders them.
@@ -347,6 +387,60 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn missing_credentials_are_said_once_and_plainly() {
+        use aws_sdk_s3::operation::get_bucket_cors::GetBucketCorsError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let dispatch = |cause: CredentialsError| -> SdkError<GetBucketCorsError, HttpResponse> {
+            SdkError::dispatch_failure(ConnectorError::other(Box::new(cause), None))
+        };
+        let err = S3Error::from_sdk(
+            "GetBucketCors",
+            Some("b"),
+            &dispatch(CredentialsError::not_loaded(
+                "no providers in chain provided credentials",
+            )),
+        );
+        assert_eq!(err.kind, S3ErrorKind::NoCredentials);
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(
+                "GetBucketCors on bucket \"b\": no AWS credentials found (set AWS_PROFILE"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("AWS_ACCESS_KEY_ID") && shown.len() < 400,
+            "{shown}"
+        );
+        assert!(!shown.contains("network"), "{shown}");
+
+        let expired = S3Error::from_sdk(
+            "ListBuckets",
+            None,
+            &dispatch(CredentialsError::provider_error(
+                "the SSO session has expired",
+            )),
+        );
+        assert_eq!(expired.kind, S3ErrorKind::NoCredentials);
+        assert!(
+            expired
+                .to_string()
+                .contains("could not load AWS credentials: ")
+                && expired.to_string().contains("the SSO session has expired"),
+            "{expired}"
+        );
+
+        let refused = S3Error::from_sdk(
+            "GetBucketCors",
+            Some("b"),
+            &SdkError::<GetBucketCorsError, HttpResponse>::dispatch_failure(ConnectorError::io(
+                Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+            )),
+        );
+        assert_eq!(refused.kind, S3ErrorKind::Network);
     }
 
     #[test]

@@ -144,9 +144,38 @@ fn json_shape() {
     insta::assert_json_snapshot!(e);
     assert!(json(&e).ends_with("}\n"));
     let md = markdown(&e);
-    assert!(md.starts_with("### `s3cors explain`: `uploads`"), "{md}");
+    assert!(
+        md.starts_with("### `s3cors explain`: <code>uploads</code>"),
+        "{md}"
+    );
     assert!(
         md.contains("- **No match**: no rule allows this request"),
         "{md}"
     );
+}
+
+/// Live rules are untrusted: their IDs, origins and headers are shown escaped in
+/// human output and inert in markdown.
+#[test]
+fn hostile_live_rules_are_shown_not_obeyed() {
+    let evil = CorsConfig::new(vec![CorsRule {
+        id: Some("x\u{1b}]0;pwned\u{7}".into()),
+        expose_headers: vec!["<img src=x>\u{1b}[2J".into()],
+        ..rule(&["GET"], &["https://a.example\u{1b}[31m", "*"], &["*"])
+    }]);
+    let e = explain(
+        "b",
+        RulesFrom::Live {
+            endpoint: "http://127.0.0.1:1".into(),
+        },
+        Some(&evil),
+        &[],
+        &Request::preflight("https://z.example", "GET", &["x-\u{1b}"]),
+        vec!["note \u{7}".into()],
+    );
+    let text = human(&e, false);
+    assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    let md = markdown(&e);
+    assert!(!md.contains('\u{1b}') && !md.contains("<img"), "{md}");
 }

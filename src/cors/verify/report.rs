@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{Case, CdnProblem, Check, Judgement, Observed, Purpose, judge};
 use crate::cors::simulate::{Request, ResponseHeader, Verdict};
 use crate::style::{DIM, GREEN, RED, paint};
+use crate::text::{markdown_fence, markdown_safe, terminal_safe};
 
 /// The version of the JSON document; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -294,9 +295,13 @@ fn plural(n: usize, word: &str) -> String {
 
 /// The lines that explain a failed case (indented by `indent`).
 fn failure_lines(c: &CaseResult, indent: &str) -> String {
-    let mut out = format!("{indent}{} {}\n", c.request.method, c.request.url);
+    let mut out = format!(
+        "{indent}{} {}\n",
+        terminal_safe(&c.request.method),
+        terminal_safe(&c.request.url)
+    );
     if let Some(e) = &c.error {
-        out.push_str(&format!("{indent}error: {e}\n"));
+        out.push_str(&format!("{indent}error: {}\n", terminal_safe(e)));
     }
     for d in &c.differences {
         out.push_str(&format!(
@@ -322,16 +327,16 @@ pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
             out.push_str(&format!(
                 "{} {} ({}): {} as predicted\n",
                 paint(color, GREEN, "PASS"),
-                b.bucket,
-                b.source,
+                terminal_safe(&b.bucket),
+                terminal_safe(&b.source),
                 plural(b.cases.len(), "case")
             ));
         } else {
             out.push_str(&format!(
                 "{} {} ({}): {} of {} differ\n",
                 paint(color, RED, "FAIL"),
-                b.bucket,
-                b.source,
+                terminal_safe(&b.bucket),
+                terminal_safe(&b.source),
                 failed,
                 plural(b.cases.len(), "case")
             ));
@@ -339,10 +344,18 @@ pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
         let mut shown = 0;
         for c in &b.cases {
             if c.pass && all_cases {
-                out.push_str(&format!("  {} {}\n", paint(color, GREEN, "pass"), c.name));
+                out.push_str(&format!(
+                    "  {} {}\n",
+                    paint(color, GREEN, "pass"),
+                    terminal_safe(&c.name)
+                ));
             } else if !c.pass && (all_cases || shown < HUMAN_MAX_FAILURES) {
                 shown += 1;
-                out.push_str(&format!("  {} {}\n", paint(color, RED, "fail"), c.name));
+                out.push_str(&format!(
+                    "  {} {}\n",
+                    paint(color, RED, "fail"),
+                    terminal_safe(&c.name)
+                ));
                 out.push_str(&failure_lines(c, "       "));
             }
         }
@@ -353,15 +366,19 @@ pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
             ));
         }
         if let Some(hint) = &b.hint {
-            out.push_str(&format!("  {} {hint}\n", paint(color, DIM, "hint:")));
+            out.push_str(&format!(
+                "  {} {}\n",
+                paint(color, DIM, "hint:"),
+                terminal_safe(hint)
+            ));
         }
     }
     for p in &report.problems {
         out.push_str(&format!(
             "{} {}: {}\n",
             paint(color, RED, "ERROR"),
-            p.bucket,
-            p.message
+            terminal_safe(&p.bucket),
+            terminal_safe(&p.message)
         ));
     }
     if let Some(u) = &report.url_check {
@@ -379,10 +396,11 @@ fn url_human(u: &UrlCheck, color: bool) -> String {
     };
     let mut out = format!(
         "{word} {}: GET without Origin, then with Origin: {}\n",
-        u.url, u.origin
+        terminal_safe(&u.url),
+        terminal_safe(&u.origin)
     );
     if let Some(e) = &u.error {
-        out.push_str(&format!("  error: {e}\n"));
+        out.push_str(&format!("  error: {}\n", terminal_safe(e)));
     }
     for (label, actual) in [
         ("without Origin", &u.without_origin),
@@ -392,7 +410,7 @@ fn url_human(u: &UrlCheck, color: bool) -> String {
             let headers: Vec<String> = a
                 .headers
                 .iter()
-                .map(|h| format!("{}: {}", h.name, h.value))
+                .map(|h| format!("{}: {}", terminal_safe(&h.name), terminal_safe(&h.value)))
                 .collect();
             let shown = if headers.is_empty() {
                 "no CORS or Vary headers".to_string()
@@ -407,7 +425,7 @@ fn url_human(u: &UrlCheck, color: bool) -> String {
             "  {} {}: {}\n",
             paint(color, RED, "problem"),
             serde_plain(p.code),
-            p.message
+            terminal_safe(&p.message)
         ));
     }
     out
@@ -479,19 +497,20 @@ pub fn markdown(report: &VerifyReport) -> String {
         for b in &report.buckets {
             let failed = b.cases.iter().filter(|c| !c.pass).count();
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | `{}` |\n",
-                b.bucket,
+                "| <code>{}</code> | {} | {} | {} | <code>{}</code> |\n",
+                markdown_safe(&b.bucket),
                 if b.pass { "pass" } else { "**fail**" },
                 b.cases.len(),
                 failed,
-                b.source
+                markdown_safe(&b.source)
             ));
         }
     }
     for p in &report.problems {
         out.push_str(&format!(
-            "\n- **not verified** `{}`: {}\n",
-            p.bucket, p.message
+            "\n- **not verified** <code>{}</code>: {}\n",
+            markdown_safe(&p.bucket),
+            markdown_safe(&p.message)
         ));
     }
     let failures: Vec<(&BucketResult, &CaseResult)> = report
@@ -502,10 +521,14 @@ pub fn markdown(report: &VerifyReport) -> String {
     if !failures.is_empty() {
         out.push_str("\n<details><summary>Failed cases</summary>\n\n");
         for (b, c) in failures.iter().take(MARKDOWN_MAX_FAILURES) {
-            out.push_str(&format!("- `{}`: {}\n", b.bucket, c.name));
-            out.push_str("  ```\n");
-            out.push_str(&failure_lines(c, "  "));
-            out.push_str("  ```\n");
+            out.push_str(&format!(
+                "- <code>{}</code>: {}\n",
+                markdown_safe(&b.bucket),
+                markdown_safe(&c.name)
+            ));
+            let body = failure_lines(c, "  ");
+            let fence = markdown_fence(&body);
+            out.push_str(&format!("  {fence}\n{body}  {fence}\n"));
         }
         if failures.len() > MARKDOWN_MAX_FAILURES {
             out.push_str(&format!(
@@ -516,9 +539,9 @@ pub fn markdown(report: &VerifyReport) -> String {
         out.push_str("\n</details>\n");
     }
     if let Some(u) = &report.url_check {
-        out.push_str("\n```\n");
-        out.push_str(&url_human(u, false));
-        out.push_str("```\n");
+        let body = url_human(u, false);
+        let fence = markdown_fence(&body);
+        out.push_str(&format!("\n{fence}\n{body}{fence}\n"));
     }
     out
 }
@@ -538,6 +561,51 @@ mod tests {
     use crate::cors::fixtures::observed;
     use crate::cors::verify::matrix;
     use crate::model::{CorsConfig, CorsRule, Method};
+
+    /// Bucket names, policy places, error messages and URLs are shown escaped in
+    /// human output and inert in markdown; a failed case's fence is not closed by
+    /// backticks in a value.
+    #[test]
+    fn hostile_values_are_inert() {
+        let config = CorsConfig::new(vec![CorsRule {
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["https://a.example".into()],
+            ..CorsRule::default()
+        }]);
+        let evil = "x\u{1b}]0;t\u{7}<b>|```";
+        let results: Vec<CaseResult> = matrix(Some(&config), false)
+            .iter()
+            .map(|c| CaseResult::new(c, "http://h/b", Err(evil.to_owned())))
+            .collect();
+        let report = VerifyReport::new(
+            vec![BucketResult::new(
+                evil.into(),
+                evil.into(),
+                results,
+                Some(evil.into()),
+            )],
+            vec![BucketProblem {
+                bucket: evil.into(),
+                message: evil.into(),
+            }],
+            None,
+        );
+        let text = human(&report, true, true);
+        assert!(
+            !text.contains("\u{1b}]") && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        let md = markdown(&report);
+        assert!(!md.contains('\u{1b}'), "{md}");
+        // Raw text is fine inside the indented code fences of failed cases only.
+        for line in md.lines().filter(|l| !l.starts_with("  ")) {
+            assert!(!line.contains("<b>"), "{line}");
+        }
+        assert!(
+            md.contains("````\n"),
+            "a fence longer than the value's backticks: {md}"
+        );
+    }
 
     #[test]
     fn renders_a_pass_a_failure_and_a_problem() {
@@ -589,7 +657,7 @@ mod tests {
         "#);
         let md = markdown(&report);
         assert!(
-            md.contains("| `bad` | **fail** | 5 | 1 | `p.yaml:3` |"),
+            md.contains("| <code>bad</code> | **fail** | 5 | 1 | <code>p.yaml:3</code> |"),
             "{md}"
         );
         assert!(md.contains("<summary>Failed cases</summary>"), "{md}");
