@@ -21,8 +21,10 @@ pub enum S3ErrorKind {
     Throttled,
     /// The bucket lives in another region; `region` when S3 said which.
     WrongRegion { region: Option<String> },
-    /// The request never got an HTTP answer (DNS, connect, TLS, timeout).
+    /// The request never got an HTTP answer (DNS, connect, TLS, connection reset).
     Network,
+    /// No answer in time: an attempt passed `--timeout`, or the call its time budget.
+    TimedOut,
     /// Anything else, including an answer this tool cannot represent.
     Other,
 }
@@ -45,7 +47,9 @@ impl S3ErrorKind {
                  AllowedOrigins and AllowedMethods, 1 to 100 rules); run `s3cors validate`"
                 .to_owned(),
             S3ErrorKind::Throttled => {
-                "S3 is throttling; lower --parallelism or raise the retry attempts".to_owned()
+                "S3 is throttling; lower --parallelism, or give calls more time (--timeout) or \
+                 attempts (AWS_MAX_ATTEMPTS)"
+                    .to_owned()
             }
             S3ErrorKind::WrongRegion { region: Some(r) } => {
                 format!("the bucket is in region {r}; declare `region: {r}` or pass --region {r}")
@@ -56,6 +60,9 @@ impl S3ErrorKind {
             S3ErrorKind::Network => {
                 "could not reach S3; check the network, proxy and --endpoint-url".to_owned()
             }
+            S3ErrorKind::TimedOut => "S3 did not answer in time; check the network, proxy and \
+                 --endpoint-url, or raise --timeout"
+                .to_owned(),
             S3ErrorKind::Other => "see the message above; rerun with -v for details".to_owned(),
         }
     }
@@ -76,6 +83,8 @@ pub struct S3Error {
     pub status: Option<u16>,
     /// The classification used for decisions and the hint.
     pub kind: S3ErrorKind,
+    /// How long the call ran before it failed, for [`S3ErrorKind::TimedOut`].
+    pub elapsed: Option<std::time::Duration>,
 }
 
 impl fmt::Display for S3Error {
@@ -83,6 +92,10 @@ impl fmt::Display for S3Error {
         f.write_str(self.op)?;
         if let Some(b) = &self.bucket {
             write!(f, " on bucket {b:?}")?;
+        }
+        if self.kind == S3ErrorKind::TimedOut {
+            let secs = self.elapsed.map_or(0.0, |e| e.as_secs_f64());
+            return write!(f, " timed out after {secs:.0} s ({})", self.kind.hint());
         }
         f.write_str(": ")?;
         match (&self.code, &self.message) {
@@ -109,7 +122,35 @@ impl S3Error {
             message: Some(message.into()),
             status: None,
             kind: S3ErrorKind::Other,
+            elapsed: None,
         }
+    }
+
+    /// A call that got no answer within its time (`elapsed` since it started).
+    pub fn timed_out(op: &'static str, bucket: Option<&str>, elapsed: std::time::Duration) -> Self {
+        S3Error {
+            op,
+            bucket: bucket.map(str::to_owned),
+            code: None,
+            message: None,
+            status: None,
+            kind: S3ErrorKind::TimedOut,
+            elapsed: Some(elapsed),
+        }
+    }
+
+    /// This throttling error, saying how long the call kept trying.
+    pub fn still_throttled(mut self, attempts: u32, elapsed: std::time::Duration) -> Self {
+        let tried = format!(
+            "Still throttled after {attempts} attempt{} in {:.1} s.",
+            if attempts == 1 { "" } else { "s" },
+            elapsed.as_secs_f64()
+        );
+        self.message = Some(match self.message.take() {
+            Some(m) => format!("{m} {tried}"),
+            None => tried,
+        });
+        self
     }
 
     /// Classify an SDK error. Public so tests that drive the SDK directly can check
@@ -135,14 +176,31 @@ impl S3Error {
             None => (None, None, None),
         };
         match err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            SdkError::TimeoutError(_) => {
                 return S3Error {
                     op,
                     bucket,
                     code: None,
                     message: Some(error_chain(err)),
                     status: None,
-                    kind: S3ErrorKind::Network,
+                    kind: S3ErrorKind::TimedOut,
+                    elapsed: None,
+                };
+            }
+            SdkError::DispatchFailure(failure) => {
+                let timed_out = failure.as_connector_error().is_some_and(|c| c.is_timeout());
+                return S3Error {
+                    op,
+                    bucket,
+                    code: None,
+                    message: Some(error_chain(err)),
+                    status: None,
+                    kind: if timed_out {
+                        S3ErrorKind::TimedOut
+                    } else {
+                        S3ErrorKind::Network
+                    },
+                    elapsed: None,
                 };
             }
             SdkError::ConstructionFailure(_) => {
@@ -153,12 +211,13 @@ impl S3Error {
                     message: Some(error_chain(err)),
                     status: None,
                     kind: S3ErrorKind::Other,
+                    elapsed: None,
                 };
             }
             _ => {}
         }
-        let code = err.code().map(str::to_owned);
-        let message = err.message().map(str::to_owned).or_else(|| {
+        let code = err.code().map(printable);
+        let message = err.message().map(printable).or_else(|| {
             // HeadBucket errors have no body; a response error has no metadata.
             matches!(err, SdkError::ResponseError(_)).then(|| error_chain(err))
         });
@@ -170,6 +229,7 @@ impl S3Error {
             message,
             status,
             kind,
+            elapsed: None,
         }
     }
 
@@ -231,6 +291,29 @@ fn region_from_error_body(body: &[u8]) -> Option<String> {
     let len = text[start..].find("</Region>")?;
     let region = text[start..start + len].trim();
     (!region.is_empty()).then(|| region.to_owned())
+}
+
+/// Longest S3 error code or message kept, in characters.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// S3's text as safe to print on a terminal: control characters (escape sequences,
+/// bells, carriage returns) written as escapes, and at most [`MAX_MESSAGE_CHARS`]
+/// characters. A server or proxy that sends an HTML page or terminal escapes as an
+/// error message cannot repaint the user's terminal.
+fn printable(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_MESSAGE_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The error and its sources on one line, as `DisplayErrorContext` renders them.
@@ -350,6 +433,21 @@ mod tests {
     }
 
     #[test]
+    fn printable_escapes_control_characters_and_caps_length() {
+        let cases: &[(&str, &str)] = &[
+            ("Access Denied", "Access Denied"),
+            ("\x1b[31mRED\x1b[0m\x07", "\\u{1b}[31mRED\\u{1b}[0m\\u{7}"),
+            ("line\r\nnext", "line\\r\\nnext"),
+            ("<html><b>x</b></html>", "<html><b>x</b></html>"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(printable(raw), *want, "{raw:?}");
+        }
+        let long = "é".repeat(2000);
+        assert_eq!(printable(&long).chars().count(), MAX_MESSAGE_CHARS + 3);
+    }
+
+    #[test]
     fn display_names_op_bucket_code_message_and_hint() {
         let err = S3Error {
             op: "GetBucketCors",
@@ -358,11 +456,23 @@ mod tests {
             message: Some("Access Denied".into()),
             status: Some(403),
             kind: S3ErrorKind::AccessDenied,
+            elapsed: None,
         };
         let shown = err.to_string();
         assert!(
             shown.starts_with("GetBucketCors on bucket \"x\": AccessDenied: Access Denied (check the credentials/profile"),
             "{shown}"
+        );
+        let slow = S3Error::timed_out(
+            "GetBucketCors",
+            Some("x"),
+            std::time::Duration::from_millis(6400),
+        );
+        assert!(
+            slow.to_string().starts_with(
+                "GetBucketCors on bucket \"x\" timed out after 6 s (S3 did not answer"
+            ),
+            "{slow}"
         );
         let list = S3Error::other("ListBuckets", None, "boom");
         assert!(
