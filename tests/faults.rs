@@ -269,3 +269,84 @@ async fn constant_slowdown_fails_every_bucket_within_the_call_budget() {
     let gets = proxy.count("requests", "GetBucketCors");
     assert!(gets <= 10 * names.len() as u64, "{gets}");
 }
+
+// --- answers that cannot be trusted ---------------------------------------------------
+
+/// Plans two buckets through a proxy spoiling the GetBucketCors answers of the
+/// first with `fault`; returns the first's error message (and checks the second
+/// is planned and the first is not).
+async fn plan_with_spoiled_read(prefix: &str, fault: Fault) -> String {
+    let names = buckets(prefix, 2).await;
+    let spoiled = &names[0];
+    let proxy = Proxy::with_fault(
+        moto().endpoint(),
+        &fault.ops("GetBucketCors").buckets(spoiled),
+        &[],
+    );
+    let dir = policy_dir(&names);
+    let (code, report, stderr, took) = plan_json(proxy.endpoint(), dir.path(), &["--timeout", "5"]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert!(took < 30.0, "plan took {took:.1} s");
+    let planned = planned(&report);
+    assert_eq!(planned.get(spoiled.as_str()), None, "{report}");
+    assert_eq!(
+        planned.get(names[1].as_str()).map(String::as_str),
+        Some("update"),
+        "{report}"
+    );
+    assert!(
+        proxy.count("faulted", "GetBucketCors") >= 1,
+        "{}",
+        proxy.stats()
+    );
+    let message = errors(&report).remove(spoiled.as_str()).unwrap_or_default();
+    assert!(
+        !message.contains('\u{1b}') && !message.contains('\u{7}'),
+        "{message:?}"
+    );
+    message
+}
+
+fn malformed(bucket_message: &str, why: &str) {
+    assert!(
+        bucket_message.contains(&format!("\" returned a malformed body: {why}")),
+        "{bucket_message}"
+    );
+    assert!(
+        bucket_message.contains("this is a server or proxy fault, not your policy"),
+        "{bucket_message}"
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_body_fails_the_bucket_instead_of_being_planned() {
+    // Framed as complete (Content-Length of the cut body): only the XML shows it.
+    let message = plan_with_spoiled_read("truncate", Fault::new("truncate")).await;
+    malformed(&message, "the XML ends inside ");
+    assert!(message.contains("the body is cut short"), "{message}");
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_fails_the_bucket() {
+    let message = plan_with_spoiled_read("short", Fault::new("short-body")).await;
+    malformed(&message, "error reading a body from connection");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_not_read_whole() {
+    let message = plan_with_spoiled_read("oversize", Fault::new("oversize").size(10 << 20)).await;
+    malformed(&message, "the body is larger than the 66560 bytes");
+}
+
+#[tokio::test]
+async fn a_rule_without_origins_fails_the_bucket() {
+    let message = plan_with_spoiled_read("no-origins", Fault::new("no-origins")).await;
+    malformed(&message, "rule 1 has no AllowedOrigin");
+}
+
+#[tokio::test]
+async fn html_and_control_characters_in_an_error_are_shown_safely() {
+    let message = plan_with_spoiled_read("hostile", Fault::new("html-message").status(400)).await;
+    assert!(message.contains("HTTP 400"), "{message}");
+    assert!(!message.contains("see the message above"), "{message}");
+}

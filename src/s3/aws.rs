@@ -42,6 +42,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::retries::ErrorKind;
 use aws_smithy_runtime_api::client::retries::classifiers::{RetryClassifierPriority, RetryReason};
 
+use super::answer::CorsAnswerCheck;
 use super::convert::{cors_from_sdk, cors_to_sdk};
 use super::pace::{Pacer, backoff, jitter};
 use super::{BucketInfo, BucketTarget, S3Api, S3Error, S3ErrorKind};
@@ -577,6 +578,8 @@ impl S3Api for AwsS3 {
                 .get_bucket_cors()
                 .bucket(&bucket.name)
                 .set_expected_bucket_owner(bucket.expected_owner.clone())
+                .customize()
+                .interceptor(CorsAnswerCheck)
                 .send()
                 .await;
             match res {

@@ -6,6 +6,8 @@ use std::fmt;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
+use super::answer::{self, MalformedAnswer};
+
 /// What kind of failure an [`S3Error`] is, independent of the exact S3 error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum S3ErrorKind {
@@ -25,6 +27,9 @@ pub enum S3ErrorKind {
     Network,
     /// No answer in time: an attempt passed `--timeout`, or the call its time budget.
     TimedOut,
+    /// A successful answer whose body cannot be trusted (cut short, too large, not
+    /// well-formed, a rule without origins or methods): a server or proxy fault.
+    MalformedAnswer,
     /// Anything else, including an answer this tool cannot represent.
     Other,
 }
@@ -63,7 +68,11 @@ impl S3ErrorKind {
             S3ErrorKind::TimedOut => "S3 did not answer in time; check the network, proxy and \
                  --endpoint-url, or raise --timeout"
                 .to_owned(),
-            S3ErrorKind::Other => "see the message above; rerun with -v for details".to_owned(),
+            S3ErrorKind::MalformedAnswer => "this is a server or proxy fault, not your policy; \
+                 nothing was planned for this bucket; retry, or check what sits between s3cors \
+                 and S3"
+                .to_owned(),
+            S3ErrorKind::Other => "rerun with -v for the SDK's details".to_owned(),
         }
     }
 }
@@ -92,6 +101,14 @@ impl fmt::Display for S3Error {
         f.write_str(self.op)?;
         if let Some(b) = &self.bucket {
             write!(f, " on bucket {b:?}")?;
+        }
+        if self.kind == S3ErrorKind::MalformedAnswer {
+            let what = self.message.as_deref().unwrap_or("no details");
+            return write!(
+                f,
+                " returned a malformed body: {what} ({})",
+                self.kind.hint()
+            );
         }
         if self.kind == S3ErrorKind::TimedOut {
             let secs = self.elapsed.map_or(0.0, |e| e.as_secs_f64());
@@ -122,6 +139,24 @@ impl S3Error {
             message: Some(message.into()),
             status: None,
             kind: S3ErrorKind::Other,
+            elapsed: None,
+        }
+    }
+
+    /// A successful answer whose body cannot be trusted; `what` says why.
+    pub fn malformed(
+        op: &'static str,
+        bucket: Option<&str>,
+        what: &str,
+        status: Option<u16>,
+    ) -> Self {
+        S3Error {
+            op,
+            bucket: bucket.map(str::to_owned),
+            code: None,
+            message: Some(printable(what)),
+            status,
+            kind: S3ErrorKind::MalformedAnswer,
             elapsed: None,
         }
     }
@@ -175,6 +210,19 @@ impl S3Error {
             ),
             None => (None, None, None),
         };
+        if let Some(found) = find_source::<MalformedAnswer>(err) {
+            return S3Error::malformed(op, bucket.as_deref(), &found.0, status);
+        }
+        if find_source::<http_body_util::LengthLimitError>(err).is_some() {
+            let too_large = answer::too_large(None);
+            return S3Error::malformed(op, bucket.as_deref(), &too_large.0, status);
+        }
+        if matches!(err, SdkError::ResponseError(_)) && status.is_some_and(|s| s < 300) {
+            // A successful status whose body could not be read or parsed.
+            let why =
+                std::error::Error::source(err).map_or_else(|| source_chain(err), source_chain);
+            return S3Error::malformed(op, bucket.as_deref(), &why, status);
+        }
         match err {
             SdkError::TimeoutError(_) => {
                 return S3Error {
@@ -218,8 +266,17 @@ impl S3Error {
         }
         let code = err.code().map(printable);
         let message = err.message().map(printable).or_else(|| {
-            // HeadBucket errors have no body; a response error has no metadata.
-            matches!(err, SdkError::ResponseError(_)).then(|| error_chain(err))
+            // HeadBucket errors have no body; a response error has no metadata; an
+            // error body that is not S3's XML is shown (safely) for what it is.
+            let body = err.raw_response().and_then(|raw| raw.body().bytes());
+            match body {
+                Some(b) if code.is_none() && !b.is_empty() => Some(format!(
+                    "HTTP {} with an error body that is not S3's XML: \"{}\"",
+                    status.unwrap_or_default(),
+                    printable(&String::from_utf8_lossy(&b[..b.len().min(MAX_EXCERPT)]))
+                )),
+                _ => matches!(err, SdkError::ResponseError(_)).then(|| source_chain(err)),
+            }
         });
         let kind = classify(code.as_deref(), status, header_region.or(body_region));
         S3Error {
@@ -296,6 +353,9 @@ fn region_from_error_body(body: &[u8]) -> Option<String> {
 /// Longest S3 error code or message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 500;
 
+/// Most bytes of an unreadable error body shown.
+const MAX_EXCERPT: usize = 200;
+
 /// S3's text as safe to print on a terminal: control characters (escape sequences,
 /// bells, carriage returns) written as escapes, and at most [`MAX_MESSAGE_CHARS`]
 /// characters. A server or proxy that sends an HTML page or terminal escapes as an
@@ -319,6 +379,35 @@ fn printable(text: &str) -> String {
 /// The error and its sources on one line, as `DisplayErrorContext` renders them.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     aws_sdk_s3::error::DisplayErrorContext(err).to_string()
+}
+
+/// The error's sources, `: `-joined, without the debug dump of the raw response
+/// that `DisplayErrorContext` appends.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    printable(&parts.join(": "))
+}
+
+/// The first error of type `T` in `err`'s source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 #[cfg(test)]

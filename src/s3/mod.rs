@@ -10,6 +10,7 @@
 //!
 //! **Invariant:** nothing outside this module depends on `aws-sdk-s3` or `aws-config`.
 
+mod answer;
 mod aws;
 mod convert;
 mod error;
