@@ -327,7 +327,9 @@ impl AwsS3 {
         let mut attempt = 1;
         let mut throttled: Option<S3Error> = None;
         loop {
-            let wait = pacer.reserve(Instant::now());
+            // The rate this request is sent at is fixed when its slot is booked.
+            let booked = Instant::now();
+            let wait = pacer.reserve(booked);
             if Instant::now() + wait >= deadline {
                 return Err(match throttled {
                     Some(e) => e.still_throttled(attempt - 1, start.elapsed()),
@@ -335,7 +337,6 @@ impl AwsS3 {
                 });
             }
             tokio::time::sleep(wait).await;
-            let sent = Instant::now();
             let result = tokio::time::timeout_at(deadline.into(), call(client.clone())).await;
             let err = match result {
                 Err(_) => return Err(timed_out(start)),
@@ -346,7 +347,7 @@ impl AwsS3 {
                 Ok(Err(e)) if e.kind == S3ErrorKind::Throttled => e,
                 Ok(done) => return done,
             };
-            pacer.on_throttle(sent, Instant::now());
+            pacer.on_throttle(booked, Instant::now());
             let (initial, max) = self.throttle_backoff;
             let pause = backoff(attempt, initial, max, jitter());
             if attempt >= self.throttle_attempts || Instant::now() + pause >= deadline {
