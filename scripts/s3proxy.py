@@ -16,7 +16,33 @@ Sits between an S3 client and an S3-compatible server (moto) and can:
   * count requests per S3 operation, per bucket, and what the proxy answered itself:
     GET /__proxy/stats (JSON), POST /__proxy/reset;
   * with --upstream stub, answer bucket CORS calls itself (no server behind), to
-    measure a client against pure latency.
+    measure a client against pure latency;
+  * inject one fault (--fault MODE) into chosen calls: only --fault-ops operations
+    (e.g. GetBucketCors,PutBucketCors; default every operation), only --fault-buckets
+    buckets (default every bucket), and only the first --fault-first N calls per
+    (operation, bucket) (default 0: every call). Counted in stats["faulted"]. Modes:
+      status        answer --fault-status (default 500) with an S3 XML error body
+                    (<Code> --fault-code, default by status; <Message> --fault-message);
+                    the request never reaches the server
+      reset         close the connection with a TCP reset, answering nothing
+      hang          accept the request and never answer (until the client hangs up)
+      lost-reset    forward the request (the server acts on it: a write takes effect),
+                    then reset the connection instead of relaying the answer
+      lost-hang     forward the request, then never answer
+      truncate      forward, then relay the first half of the answer's body with a
+                    Content-Length that matches the cut (only the XML shows the loss)
+      short-body    forward, then send the original Content-Length but only the first
+                    half of the body, and close the connection (the framing shows it)
+      oversize      forward, then pad a 2xx body to --fault-size bytes (default 1 MiB)
+                    with whitespace before its last closing tag, sent chunked (no
+                    Content-Length announces it)
+      html-message  answer --fault-status (default 500) with an S3 XML error whose
+                    <Message> holds HTML and terminal control characters (ESC, BEL, CR)
+      no-origins    forward, then drop every <AllowedOrigin> element from the answer
+    The fault can also be set while running: POST /__proxy/fault?mode=hang&ops=
+    PutBucketCors&first=1&buckets=b1,b2&status=503&code=SlowDown&message=...&size=N
+    (query values as the flags; no mode, or mode=none, clears it). Resetting the stats
+    also restarts the --fault-first counts.
 
 Path-style addressing only (http://host:port/bucket?cors). Python 3 standard library
 only. Prints its URL (http://127.0.0.1:PORT) as the first stdout line, then serves
@@ -28,6 +54,9 @@ until its stdin closes (or forever with --no-stdin).
              [--rate-limit R]
              [--region-map bucket=region,...] [--default-region us-east-1]
              [--wrong-region-answer redirect|malformed] [--list-regions]
+             [--fault MODE] [--fault-ops OPS] [--fault-buckets B,...]
+             [--fault-first N] [--fault-status CODE] [--fault-code CODE]
+             [--fault-message TEXT] [--fault-size BYTES]
 """
 
 import argparse
@@ -36,6 +65,8 @@ import json
 import os
 import random
 import re
+import socket
+import struct
 import sys
 import urllib.parse
 import uuid
@@ -67,6 +98,68 @@ DEFAULT_STUB_CORS = (
     "<AllowedMethod>GET</AllowedMethod><AllowedOrigin>https://app.example.com</AllowedOrigin>"
     "<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>"
 )
+
+
+FAULT_MODES = (
+    "none", "status", "reset", "hang", "lost-reset", "lost-hang", "truncate",
+    "short-body", "oversize", "html-message", "no-origins",
+)
+
+# Modes that forward the request and then spoil the answer.
+AFTER_FORWARD = ("lost-reset", "lost-hang", "truncate", "short-body", "oversize", "no-origins")
+
+# The S3 error code and reason phrase sent for a --fault-status, unless --fault-code.
+STATUS_CODES = {
+    400: ("InvalidRequest", "Bad Request"),
+    403: ("AccessDenied", "Forbidden"),
+    404: ("NoSuchBucket", "Not Found"),
+    409: ("OperationAborted", "Conflict"),
+    429: ("TooManyRequests", "Too Many Requests"),
+    500: ("InternalError", "Internal Server Error"),
+    502: ("BadGateway", "Bad Gateway"),
+    503: ("SlowDown", "Slow Down"),
+}
+
+HOSTILE_MESSAGE = (
+    "<html><body><h1>Internal error</h1><script>alert(1)</script></body></html>"
+    "\x1b[31mRED\x1b[0m\x07 bell\rcarriage-return \x1b]0;title\x07"
+)
+
+
+class Fault:
+    """Which calls get which fault (see the module docstring)."""
+
+    def __init__(self, mode="none", ops="", buckets="", first=0, status=None, code=None,
+                 message=None, size=1 << 20):
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r} (one of {', '.join(FAULT_MODES)})")
+        self.mode = mode
+        self.ops = set(filter(None, ops.split(",")))
+        self.buckets = set(filter(None, buckets.split(",")))
+        self.first = int(first)
+        self.status = int(status) if status else 500
+        default_code, self.reason = STATUS_CODES.get(self.status, ("InternalError", "Error"))
+        self.code = code or default_code
+        self.message = message
+        self.size = int(size)
+
+    def applies(self, op, bucket, counts):
+        """Whether this call gets the fault (and count it when it could)."""
+        if self.mode == "none":
+            return False
+        if self.ops and op not in self.ops:
+            return False
+        if self.buckets and bucket not in self.buckets:
+            return False
+        counts[(op, bucket)] += 1
+        return self.first == 0 or counts[(op, bucket)] <= self.first
+
+    def error_answer(self, head_only):
+        if self.mode == "html-message":
+            body = error_xml(self.code, HOSTILE_MESSAGE.replace("<", "&lt;").replace(">", "&gt;"))
+        else:
+            body = error_xml(self.code, self.message or f"Injected fault: {self.code}.")
+        return response_bytes(self.status, self.reason, body, [("Content-Type", "application/xml")], head_only)
 
 
 def classify(method, target):
@@ -167,6 +260,24 @@ async def read_body(reader, head, raw):
     return b""
 
 
+class Sink:
+    """Collects what `Proxy.forward` would have written to the client."""
+
+    def __init__(self):
+        self.data = b""
+
+    def write(self, data):
+        self.data += data
+
+
+def reset(writer):
+    """Close the client connection with a TCP reset (RST), not a clean FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
 def dechunk(framed):
     out, i = [], 0
     while True:
@@ -188,6 +299,8 @@ class Stats:
         self.throttled = Counter()  # answered with a throttling error
         self.redirected = Counter()  # answered with a wrong-region error
         self.failed = Counter()  # answered 500 InternalError (--fail-first)
+        self.faulted = Counter()  # given the --fault, by operation
+        self.fault_counts = Counter()  # (operation, bucket) -> calls the fault matched
         self.by_bucket = defaultdict(Counter)
         self.redirected_buckets = Counter()
         self.signed_regions = Counter()
@@ -201,6 +314,7 @@ class Stats:
             "throttled": dict(self.throttled),
             "redirected": dict(self.redirected),
             "failed": dict(self.failed),
+            "faulted": dict(self.faulted),
             "redirected_buckets": dict(self.redirected_buckets),
             "signed_regions": dict(self.signed_regions),
             "by_bucket": {b: dict(c) for b, c in self.by_bucket.items()},
@@ -230,6 +344,11 @@ class Proxy:
                 self.stub_cors = f.read()
         self.stub_cors_deleted = set()
         self.tokens = max(1.0, args.rate_limit / 10)
+        try:
+            self.fault = Fault(args.fault, args.fault_ops, args.fault_buckets, args.fault_first,
+                               args.fault_status, args.fault_code, args.fault_message, args.fault_size)
+        except ValueError as e:
+            sys.exit(f"s3proxy: {e}")
         self.tokens_at = None
 
     # --- one client connection -------------------------------------------------
@@ -252,7 +371,20 @@ class Proxy:
                     writer.write(self.control(method, target))
                 else:
                     answer = await self.handle(method, target, head)
-                    if answer is not None:
+                    if isinstance(answer, str):  # a fault mode that acts on the connection
+                        if answer in AFTER_FORWARD:
+                            sink = Sink()
+                            upstream, _ = await self.forward(upstream, raw_head, head, body, method, target, sink)
+                            answer = self.spoil(answer, method, sink.data)
+                        if answer in ("reset", "lost-reset"):
+                            reset(writer)
+                            return
+                        if answer in ("hang", "lost-hang"):
+                            await reader.read()  # until the client gives up and hangs up
+                            break
+                        writer.write(answer[0])
+                        close = close or answer[1]
+                    elif answer is not None:
                         writer.write(answer)
                     else:
                         upstream, keep = await self.forward(upstream, raw_head, head, body, method, target, writer)
@@ -275,6 +407,16 @@ class Proxy:
         if path == "/__proxy/reset" and method == "POST":
             self.stats.reset()
             return response_bytes(200, "OK", b"{}", [("Content-Type", "application/json")])
+        if path == "/__proxy/fault" and method == "POST":
+            query = dict(urllib.parse.parse_qsl(target.partition("?")[2]))
+            try:
+                self.fault = Fault(query.get("mode", "none"), query.get("ops", ""), query.get("buckets", ""),
+                                   query.get("first", 0), query.get("status"), query.get("code"),
+                                   query.get("message"), query.get("size", 1 << 20))
+            except ValueError as e:
+                return response_bytes(400, "Bad Request", f"{e}\n".encode())
+            self.stats.fault_counts.clear()
+            return response_bytes(200, "OK", b"{}", [("Content-Type", "application/json")])
         return response_bytes(404, "Not Found", b"unknown proxy control path\n")
 
     async def handle(self, method, target, head):
@@ -292,6 +434,14 @@ class Proxy:
         if self.args.delay_ms:
             await asyncio.sleep(self.args.delay_ms / 1000)
         head_only = method == "HEAD"
+
+        if self.fault.applies(op, bucket, stats.fault_counts):
+            stats.faulted[op] += 1
+            if self.fault.mode in ("status", "html-message"):
+                return self.fault.error_answer(head_only)
+            if self.fault.mode in AFTER_FORWARD:
+                stats.forwarded[op] += 1
+            return self.fault.mode
 
         if not self.throttle_ops or op in self.throttle_ops:
             key = (method, target)
@@ -336,6 +486,41 @@ class Proxy:
             return self.stub(op, bucket, head_only)
         stats.forwarded[op] += 1
         return None
+
+    def spoil(self, mode, method, data):
+        """The upstream answer `data` spoiled by `mode`: a mode name for the
+        connection-level faults, else (bytes to send, close the connection after)."""
+        if mode in ("lost-reset", "lost-hang"):
+            return mode
+        raw_head, _, rest = data.partition(b"\r\n\r\n")
+        resp = Head(raw_head)
+        chunked = "chunked" in (resp.get("Transfer-Encoding") or "").lower()
+        body = dechunk(rest) if chunked else rest
+        resp.without("Transfer-Encoding", "Content-Length")
+        status = int((resp.first.split(" ", 2) + ["0"])[1])
+        if method == "HEAD" or not body:
+            resp.headers.append(("Content-Length", str(len(body))))
+            return resp.encode() + body, False
+        if mode == "truncate":
+            cut = body[: len(body) // 2]
+            resp.headers.append(("Content-Length", str(len(cut))))
+            return resp.encode() + cut, False
+        if mode == "short-body":
+            resp.headers.append(("Content-Length", str(len(body))))
+            return resp.encode() + body[: len(body) // 2], True
+        if mode == "oversize" and 200 <= status < 300:
+            at = body.rfind(b"</")
+            at = at if at >= 0 else len(body)
+            body = body[:at] + b" " * max(0, self.fault.size - len(body)) + body[at:]
+            resp.headers.append(("Transfer-Encoding", "chunked"))
+            step = 64 * 1024
+            framed = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + step]), body[i : i + step])
+                              for i in range(0, len(body), step))
+            return resp.encode() + framed + b"0\r\n\r\n", False
+        if mode == "no-origins":
+            body = re.sub(rb"<AllowedOrigin>[^<]*</AllowedOrigin>", b"", body)
+        resp.headers.append(("Content-Length", str(len(body))))
+        return resp.encode() + body, False
 
     def over_rate(self):
         """Whether this request exceeds --rate-limit (and so is throttled)."""
@@ -464,6 +649,16 @@ async def main():
                    help="301 PermanentRedirect, or 400 AuthorizationHeaderMalformed with <Region>")
     p.add_argument("--list-regions", action="store_true", help="add <BucketRegion> to ListBuckets")
     p.add_argument("--stub-cors", help="with --upstream stub: the CORS XML GetBucketCors answers")
+    p.add_argument("--fault", choices=FAULT_MODES, default="none",
+                   help="inject this fault into the calls the --fault-* options select (see above)")
+    p.add_argument("--fault-ops", default="", help="only these operations (e.g. GetBucketCors,PutBucketCors)")
+    p.add_argument("--fault-buckets", default="", help="only these buckets (comma-separated)")
+    p.add_argument("--fault-first", type=int, default=0, metavar="N",
+                   help="only the first N calls per (operation, bucket); 0: every call")
+    p.add_argument("--fault-status", type=int, default=None, help="HTTP status of status/html-message (500)")
+    p.add_argument("--fault-code", default=None, help="S3 error <Code> of status/html-message")
+    p.add_argument("--fault-message", default=None, help="S3 error <Message> of status")
+    p.add_argument("--fault-size", type=int, default=1 << 20, metavar="BYTES", help="body size for oversize")
     p.add_argument("--no-stdin", action="store_true", help="run until killed, not until stdin closes")
     args = p.parse_args()
 

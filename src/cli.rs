@@ -50,6 +50,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Global options")]
     pub parallelism: u16,
+    /// Longest wait for one S3 attempt or verify probe (connect, answer, whole
+    /// attempt); a call with its retries gets 3 times this
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3600), help_heading = "Global options")]
+    pub timeout: u32,
     /// Work on shard K of N (1-based): a stable split of the buckets for CI matrices
     #[arg(
         long,

@@ -50,13 +50,17 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// A client trusting the system's root certificates (as the AWS CLI does).
+    /// A client trusting the system's root certificates (as the AWS CLI does), whose
+    /// requests each take at most `timeout` (connecting included).
     pub fn new(timeout: Duration) -> std::io::Result<Prober> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(https);

@@ -26,10 +26,10 @@ fn config(origin: &str) -> CorsConfig {
     }])
 }
 
-/// The S3 layer through `endpoint` with adaptive retry, `attempts` attempts per
-/// call, and short backoffs so throttling tests stay quick.
+/// The S3 layer through `endpoint` with `attempts` attempts per call and short
+/// backoffs so throttling tests stay quick.
 async fn retrying_s3(endpoint: &str, attempts: u32) -> AwsS3 {
-    let retry = RetryConfig::adaptive()
+    let retry = RetryConfig::standard()
         .with_max_attempts(attempts)
         .with_initial_backoff(Duration::from_millis(10))
         .with_max_backoff(Duration::from_millis(200));
@@ -152,7 +152,8 @@ async fn a_throttled_call_fails_only_when_its_attempts_run_out() {
 
 /// The SDK's retry quota (500 tokens, 5 per retry, a permit lost for every retry
 /// but the last of a call) would run dry here after about 33 calls and fail the
-/// rest while they still had attempts left; throttled retries must not draw on it.
+/// rest while they still had attempts left; throttled retries (made by s3cors, not
+/// the SDK) must not draw on it.
 #[tokio::test]
 async fn throttled_retries_do_not_exhaust_a_fleet_wide_quota() {
     let proxy = Proxy::start(
@@ -497,9 +498,7 @@ async fn plan_with_match_and_tags_lists_once_and_reads_tags_only_for_glob_matche
     }
 }
 
-/// Every bucket's first read is answered SlowDown. (Few buckets: the SDK's
-/// adaptive rate limiter cuts its rate by 30% for every throttled answer, so a
-/// larger burst makes the retries wait longer; see BENCHMARKS.md.)
+/// Every bucket's first read is answered SlowDown.
 #[tokio::test]
 async fn plan_retries_throttled_reads_to_success() {
     let endpoint = moto().endpoint();
@@ -536,8 +535,7 @@ async fn plan_attempt_budgets_for_throttling_and_other_failures() {
     let dir = policy_dir(&exact_entries(&[(name.clone(), Some("us-east-1"))]));
     let gets = |proxy: &Proxy| proxy.count("requests", "GetBucketCors");
 
-    // Three SlowDowns in a row: a fourth attempt, and a success. (The adaptive
-    // rate limiter waits longer after each one.)
+    // Three SlowDowns in a row: a fourth attempt, and a success.
     let proxy = Proxy::start(endpoint, &["--throttle-first", "3"]);
     let (code, report) = plan_json(proxy.endpoint(), dir.path(), &[]);
     assert_eq!((code, gets(&proxy)), (0, 4), "{report}");

@@ -121,6 +121,7 @@ pub async fn connect(global: &Global) -> AwsS3 {
         profile: global.profile.clone(),
         path_style: global.path_style,
         max_attempts: None,
+        timeout: Some(std::time::Duration::from_secs(u64::from(global.timeout))),
     })
     .await
 }

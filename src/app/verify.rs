@@ -27,11 +27,10 @@ use crate::policy::ownership::Ownership;
 use crate::probe::{ProbeRequest, Prober, object_url};
 use crate::s3::{AwsS3, S3Api, S3ErrorKind};
 
-/// Longest wait for one probe's response.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
-
 pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Result<Outcome> {
-    let prober = Prober::new(PROBE_TIMEOUT).context("loading the system's root certificates")?;
+    // One probe (connect, answer, error body) gets what one S3 attempt gets.
+    let timeout = Duration::from_secs(u64::from(global.timeout));
+    let prober = Prober::new(timeout).context("loading the system's root certificates")?;
     let (report, stderr) = match &args.url {
         Some(url) => (
             check_url(global, args, url, &prober, color).await?,

@@ -1,5 +1,6 @@
 //! [`AwsS3`]: the [`S3Api`] over the AWS SDK for Rust, one client per region, a
-//! cache of the regions S3 has told us buckets live in, and fleet-sized retries.
+//! cache of the regions S3 has told us buckets live in, bounded time per call, and
+//! fleet-sized retries under throttling.
 //!
 //! Regions: a call for a bucket goes to the region S3 last named for it (from
 //! ListBuckets' `BucketRegion`, HeadBucket, or a wrong-region answer), else the
@@ -8,53 +9,74 @@
 //! `x-amz-bucket-region`) is remembered and the call is made again there, so each
 //! bucket costs at most one redirect per run.
 //!
-//! Throttling: adaptive retry (the SDK's client-side rate limiter) with a total
-//! attempt budget per call: [`ConnectOptions::max_attempts`], `AWS_MAX_ATTEMPTS` or
-//! the profile's `max_attempts` for every kind of failure, as in every AWS SDK;
-//! when none is set, [`FLEET_MAX_ATTEMPTS`] for throttling and the SDK's usual
-//! [`OTHER_MAX_ATTEMPTS`] for everything else (so a dead endpoint fails in seconds,
-//! not minutes). 429 and 503 count as throttling, and throttled retries do not draw
-//! on the SDK's retry quota, so a throttled bucket fails only when its own attempts
-//! run out.
+//! Time: every attempt has connect, read and attempt timeouts of
+//! [`ConnectOptions::timeout`] (`--timeout`, [`DEFAULT_TIMEOUT`]), and every call,
+//! with all its attempts and waits, at most [`CALL_BUDGET_TIMEOUTS`] times that
+//! (90 s by default). A call that runs out of time fails as
+//! [`S3ErrorKind::TimedOut`], naming the operation and the bucket.
+//!
+//! Throttling: the SDK retries other failures (network errors, timeouts, 500s) in
+//! its standard mode; throttling answers (SlowDown, 429, 503) are retried here,
+//! with exponential backoff and full jitter, through one send-rate limiter per
+//! region ([`super::pace::Pacer`]) that cuts its rate at most once per round trip.
+//! Attempts: [`ConnectOptions::max_attempts`], `AWS_MAX_ATTEMPTS` or the profile's
+//! `max_attempts` for every kind of failure, as in every AWS SDK; when none is set,
+//! [`FLEET_MAX_ATTEMPTS`] under throttling and [`OTHER_MAX_ATTEMPTS`] otherwise (so
+//! a dead endpoint fails in seconds). A throttled call also stops when its next wait
+//! would pass its time budget.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::interceptors::{FinalizerInterceptorContextRef, InterceptorContext};
+use aws_sdk_s3::config::interceptors::InterceptorContext;
 use aws_sdk_s3::config::retry::{
-    ClassifyRetry, ClientRateLimiter, RetryAction, RetryConfig, RetryMode, RetryPartition,
-    TokenBucket,
+    ClassifyRetry, RetryAction, RetryConfig, RetryMode, RetryPartition,
 };
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::retries::RequestAttempts;
-use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
+use aws_smithy_runtime_api::client::retries::ErrorKind;
+use aws_smithy_runtime_api::client::retries::classifiers::{RetryClassifierPriority, RetryReason};
 
+use super::answer::CorsAnswerCheck;
 use super::convert::{cors_from_sdk, cors_to_sdk};
+use super::pace::{Pacer, backoff, jitter};
 use super::{BucketInfo, BucketTarget, S3Api, S3Error, S3ErrorKind};
 use crate::model::CorsConfig;
 
 /// The region used when neither the options nor the environment name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Attempts per call (first try included) when nothing configures them.
+/// Attempts per call under throttling (first try included) when nothing configures
+/// them.
 ///
 /// The SDK's default of 3 is made for one call at a time. A fleet run keeps
-/// `--parallelism` calls in flight for minutes, so S3's SlowDown arrives in bursts
-/// that outlast three tries. Under throttling the adaptive rate limiter makes each
-/// retry wait (at most 20 s) while it slows the whole run down, so ten attempts
-/// ride out from seconds to about three minutes of SlowDown per call; a bucket
-/// still throttled after that is reported failed rather than retried forever.
+/// `--parallelism` calls in flight, so S3's SlowDown arrives in bursts that outlast
+/// three tries; the rate limiter spaces the retries out, and the call's time budget
+/// bounds them.
 pub const FLEET_MAX_ATTEMPTS: u32 = 10;
 
 /// Attempts per call for failures other than throttling (network errors,
 /// timeouts, 500s) when nothing configures the attempts: the SDK's own default.
 pub const OTHER_MAX_ATTEMPTS: u32 = 3;
+
+/// The longest one attempt may take, when `--timeout` does not say: to connect, to
+/// the first byte of the answer, and for the whole attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A call (all its attempts, backoffs and waits for a send slot) may take this many
+/// attempt timeouts: 90 s by default. Enough for [`OTHER_MAX_ATTEMPTS`] attempts
+/// that each time out.
+pub const CALL_BUDGET_TIMEOUTS: u32 = 3;
+
+/// The first and the longest wait before retrying a throttled call (full jitter
+/// over exponential growth): short, as the rate limiter does the real slowing down.
+pub const THROTTLE_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+pub const THROTTLE_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Most region hops for one call: the declared/cached region, the region S3
 /// names, and one more in case the bucket moved while we ran.
@@ -72,9 +94,13 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
     /// Path-style addressing (`http://host/bucket`), for emulators and dotted names.
     pub path_style: bool,
-    /// Total attempts per call under adaptive retry (else `AWS_MAX_ATTEMPTS`, else the
-    /// profile's `max_attempts`, else [`FLEET_MAX_ATTEMPTS`]).
+    /// Total attempts per call (else `AWS_MAX_ATTEMPTS`, else the profile's
+    /// `max_attempts`, else [`FLEET_MAX_ATTEMPTS`] under throttling and
+    /// [`OTHER_MAX_ATTEMPTS`] otherwise).
     pub max_attempts: Option<u32>,
+    /// The longest one attempt may take (`--timeout`, else [`DEFAULT_TIMEOUT`]); a call
+    /// may take [`CALL_BUDGET_TIMEOUTS`] times this.
+    pub timeout: Option<Duration>,
 }
 
 /// The AWS SDK implementation of [`S3Api`]. Cheap to share (`&AwsS3` across tasks).
@@ -84,10 +110,15 @@ pub struct AwsS3 {
     path_style: bool,
     default_region: String,
     list_page_size: i32,
-    /// Attempts for failures other than throttling, when lower than the budget.
-    other_max_attempts: Option<u32>,
-    /// One client per region, never one per bucket.
-    clients: Mutex<HashMap<String, Client>>,
+    /// Attempts per call under throttling (the SDK's `max_attempts` covers the rest).
+    throttle_attempts: u32,
+    /// The first and longest backoff of a throttled retry.
+    throttle_backoff: (Duration, Duration),
+    /// The longest one attempt may take, and one call with all its retries.
+    attempt_timeout: Duration,
+    call_budget: Duration,
+    /// One client and one send-rate limiter per region, never one per bucket.
+    clients: Mutex<HashMap<String, (Client, Arc<Pacer>)>>,
     /// The regions S3 has named for buckets in this run.
     regions: Mutex<RegionCache>,
 }
@@ -102,7 +133,8 @@ struct RegionCache {
 }
 
 impl AwsS3 {
-    /// Load the standard AWS configuration with `opts` on top, with adaptive retry.
+    /// Load the standard AWS configuration with `opts` on top: bounded time per
+    /// attempt and per call, and fleet-sized retries under throttling.
     pub async fn connect(opts: &ConnectOptions) -> AwsS3 {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(profile) = &opts.profile {
@@ -114,42 +146,70 @@ impl AwsS3 {
         if let Some(url) = &opts.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        let attempt = opts.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        loader = loader.timeout_config(timeouts(attempt));
         let sdk = loader.load().await;
         // The attempts: the option, else what the environment or profile asked for,
-        // else the fleet budget. The mode is always adaptive (client-side rate
-        // limiting under throttling).
+        // else the fleet budget under throttling and the SDK's 3 otherwise.
         let configured = match opts.max_attempts {
-            Some(n) => Some(n),
+            Some(n) => Some(n.max(1)),
             None => configured_max_attempts(opts.profile.as_deref()).await,
         };
         let retry = sdk
             .retry_config()
             .cloned()
             .unwrap_or_else(RetryConfig::standard)
-            .with_retry_mode(RetryMode::Adaptive)
-            .with_max_attempts(configured.unwrap_or(FLEET_MAX_ATTEMPTS).max(1));
+            .with_max_attempts(configured.unwrap_or(OTHER_MAX_ATTEMPTS))
+            .with_initial_backoff(THROTTLE_INITIAL_BACKOFF)
+            .with_max_backoff(THROTTLE_MAX_BACKOFF);
         let sdk = sdk.into_builder().retry_config(retry).build();
         let mut s3 = AwsS3::from_sdk_config(sdk, opts.path_style);
-        if configured.is_none() {
-            s3.other_max_attempts = Some(OTHER_MAX_ATTEMPTS);
-        }
+        s3.throttle_attempts = configured.unwrap_or(FLEET_MAX_ATTEMPTS);
         s3
     }
 
     /// Build from an already loaded SDK configuration (tests use this to supply static
-    /// credentials), keeping its retry configuration as it is. A configuration
+    /// credentials). Its retry configuration gives the attempts (for throttling too)
+    /// and the backoffs; the mode is always standard, as throttling is paced here.
+    /// Timeouts it does not set are [`DEFAULT_TIMEOUT`]-based. A configuration
     /// without a region uses us-east-1.
     pub fn from_sdk_config(sdk: SdkConfig, path_style: bool) -> AwsS3 {
         let default_region = sdk
             .region()
             .map(|r| r.as_ref().to_owned())
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let retry = sdk
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard);
+        let attempt_timeout = sdk
+            .timeout_config()
+            .and_then(|t| t.operation_attempt_timeout())
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let timeouts = match sdk.timeout_config() {
+            Some(set) => set
+                .to_builder()
+                .take_unset_from(timeouts(attempt_timeout).to_builder())
+                .build(),
+            None => timeouts(attempt_timeout),
+        };
+        let call_budget = timeouts
+            .operation_timeout()
+            .unwrap_or(attempt_timeout * CALL_BUDGET_TIMEOUTS);
+        let sdk = sdk
+            .into_builder()
+            .retry_config(retry.clone().with_retry_mode(RetryMode::Standard))
+            .timeout_config(timeouts)
+            .build();
         AwsS3 {
             sdk,
             path_style,
             default_region,
             list_page_size: 10_000,
-            other_max_attempts: None,
+            throttle_attempts: retry.max_attempts().max(1),
+            throttle_backoff: (retry.initial_backoff(), retry.max_backoff()),
+            attempt_timeout,
+            call_budget,
             clients: Mutex::new(HashMap::new()),
             regions: Mutex::new(RegionCache::default()),
         }
@@ -173,11 +233,14 @@ impl AwsS3 {
         &self.default_region
     }
 
-    /// Total attempts per call (first try included) under the retry configuration.
+    /// Total attempts per call under throttling (first try included).
     pub fn max_attempts(&self) -> u32 {
-        self.sdk
-            .retry_config()
-            .map_or(RetryConfig::standard().max_attempts(), |r| r.max_attempts())
+        self.throttle_attempts
+    }
+
+    /// The longest one attempt may take, and one call with all its retries.
+    pub fn time_limits(&self) -> (Duration, Duration) {
+        (self.attempt_timeout, self.call_budget)
     }
 
     /// The regions this value has a client for, sorted (one client per region).
@@ -227,23 +290,74 @@ impl AwsS3 {
             .unwrap_or_else(|| self.default_region.clone())
     }
 
-    /// The client for `region`, created on first use.
-    fn client(&self, region: &str) -> Client {
+    /// The client and send-rate limiter for `region`, created on first use.
+    fn client(&self, region: &str) -> (Client, Arc<Pacer>) {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         clients
             .entry(region.to_owned())
             .or_insert_with(|| {
-                let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                     .region(Region::new(region.to_owned()))
                     .force_path_style(self.path_style)
-                    .retry_partition(retry_partition(region))
-                    .retry_classifier(ThrottlingStatusClassifier);
-                if let Some(max) = self.other_max_attempts {
-                    conf = conf.interceptor(OtherFailuresAttempts { max });
-                }
-                Client::from_conf(conf.build())
+                    .retry_partition(RetryPartition::new(format!("s3cors-{region}")))
+                    .retry_classifier(ThrottlingIsPacedHere);
+                (Client::from_conf(conf.build()), Arc::new(Pacer::new()))
             })
             .clone()
+    }
+
+    /// Run one S3 call in `region` within the call's time budget: each attempt
+    /// waits for a send slot of the region's rate limiter, and a throttled answer
+    /// is retried after a backoff until the attempts or the budget run out.
+    async fn send<T, F, Fut>(
+        &self,
+        op: &'static str,
+        bucket: Option<&str>,
+        region: &str,
+        call: &F,
+    ) -> Result<T, S3Error>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, S3Error>>,
+    {
+        let (client, pacer) = self.client(region);
+        let start = Instant::now();
+        let deadline = start + self.call_budget;
+        let timed_out = |start: Instant| S3Error::timed_out(op, bucket, start.elapsed());
+        let mut attempt = 1;
+        let mut throttled: Option<S3Error> = None;
+        loop {
+            // The rate this request is sent at is fixed when its slot is booked.
+            let booked = Instant::now();
+            let wait = pacer.reserve(booked);
+            if Instant::now() + wait >= deadline {
+                return Err(match throttled {
+                    Some(e) => e.still_throttled(attempt - 1, start.elapsed()),
+                    None => timed_out(start),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            let result = tokio::time::timeout_at(deadline.into(), call(client.clone())).await;
+            let err = match result {
+                Err(_) => return Err(timed_out(start)),
+                Ok(Err(e)) if e.kind == S3ErrorKind::TimedOut => {
+                    tracing::debug!(op, bucket, error = ?e.message, "timed out");
+                    return Err(timed_out(start));
+                }
+                Ok(Err(e)) if e.kind == S3ErrorKind::Throttled => e,
+                Ok(done) => return done,
+            };
+            pacer.on_throttle(booked, Instant::now());
+            let (initial, max) = self.throttle_backoff;
+            let pause = backoff(attempt, initial, max, jitter());
+            if attempt >= self.throttle_attempts || Instant::now() + pause >= deadline {
+                return Err(err.still_throttled(attempt, start.elapsed()));
+            }
+            tracing::debug!(op, bucket, attempt, ?pause, "throttled; retrying");
+            tokio::time::sleep(pause).await;
+            throttled = Some(err);
+            attempt += 1;
+        }
     }
 
     /// Run `call` with the client of the bucket's region. When S3 answers that the
@@ -251,6 +365,7 @@ impl AwsS3 {
     /// the answer does not name it) and run the call again there.
     async fn in_bucket_region<T, F, Fut>(
         &self,
+        op: &'static str,
         bucket: &BucketTarget,
         call: F,
     ) -> Result<T, S3Error>
@@ -261,7 +376,7 @@ impl AwsS3 {
         let mut region = self.region_for(bucket);
         let mut tried: Vec<String> = Vec::new();
         loop {
-            let err = match call(self.client(&region)).await {
+            let err = match self.send(op, Some(&bucket.name), &region, &call).await {
                 Err(e) if matches!(e.kind, S3ErrorKind::WrongRegion { .. }) => e,
                 done => return done,
             };
@@ -294,127 +409,87 @@ impl AwsS3 {
         expected_owner: Option<&str>,
     ) -> Result<String, S3Error> {
         const OP: &str = "HeadBucket";
-        let res = self
-            .client(&self.default_region)
-            .head_bucket()
-            .bucket(name)
-            .set_expected_bucket_owner(expected_owner.map(str::to_owned))
-            .send()
-            .await;
-        let region = match res {
-            Ok(out) => out
-                .bucket_region()
-                .filter(|r| !r.is_empty())
-                .unwrap_or(&self.default_region)
-                .to_owned(),
-            Err(e) => {
-                // S3 names the region on 301 (other region) and 403 (no permission to
-                // HeadBucket) answers too; that is all this call needs.
-                let header = e.raw_response().and_then(|raw| {
-                    raw.headers()
-                        .get("x-amz-bucket-region")
-                        .filter(|r| !r.is_empty())
-                        .map(str::to_owned)
-                });
-                match header {
-                    Some(region) => region,
-                    None => return Err(S3Error::from_sdk(OP, Some(name), &e)),
+        let default = self.default_region.as_str();
+        let call = |client: Client| async move {
+            let res = client
+                .head_bucket()
+                .bucket(name)
+                .set_expected_bucket_owner(expected_owner.map(str::to_owned))
+                .send()
+                .await;
+            match res {
+                Ok(out) => Ok(out
+                    .bucket_region()
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(default)
+                    .to_owned()),
+                Err(e) => {
+                    // S3 names the region on 301 (other region) and 403 (no permission
+                    // to HeadBucket) answers too; that is all this call needs.
+                    let header = e.raw_response().and_then(|raw| {
+                        raw.headers()
+                            .get("x-amz-bucket-region")
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_owned)
+                    });
+                    header.ok_or_else(|| S3Error::from_sdk(OP, Some(name), &e))
                 }
             }
         };
+        let region = self.send(OP, Some(name), default, &call).await?;
         self.learn_region(name, &region);
         Ok(region)
     }
 }
 
-/// The send rate (requests per second) the adaptive rate limiter assumes before it
-/// has measured one (it measures in half-second steps, and the first step, taken
-/// against the builder's zero time origin, observes nothing and keeps a fifth of
-/// this: 1,000 per second).
-///
-/// At the first SlowDown the limiter drops to 70% of its estimate, then climbs back
-/// along a cubic curve that takes seconds to regain each step. The SDK's estimate
-/// before any measurement is 0.5 per second, so a SlowDown in a run's first half
-/// second capped the run near 0.5 per second and held each throttled retry for the
-/// full 20 s backoff: against a server limited to 300 requests per second, a
-/// 1,000-bucket plan took 11.7 s (boto3's adaptive mode: 11.8 s) instead of 3.3 s.
-/// Starting high costs a few more throttled answers while the estimate falls by 30%
-/// per answer to the real limit, which it then tracks: 4.5-6 s in the same run.
-const INITIAL_SEND_RATE: f64 = 5000.0;
-
-/// The retry partition of one region's client: its own adaptive rate limiter, and
-/// a retry quota that throttled retries do not draw on.
-///
-/// The SDK's quota (500 tokens, 5 per retry) exists to stop retry storms when a
-/// service is down; under SlowDown the adaptive rate limiter already slows every
-/// call down, and a quota spent on throttling would fail buckets of a long fleet
-/// run that still have attempts left. Other retries (timeouts, 500s) keep the
-/// SDK's costs, so a dead endpoint still fails fast across the fleet.
-fn retry_partition(region: &str) -> RetryPartition {
-    let rate_limiter = ClientRateLimiter::builder()
-        .tokens_retrieved_per_second(INITIAL_SEND_RATE)
-        .build();
-    RetryPartition::custom(Cow::Owned(format!("s3cors-{region}")))
-        .token_bucket(TokenBucket::builder().throttling_retry_cost(0).build())
-        .client_rate_limiter(rate_limiter)
+/// The SDK timeouts for an attempt limit of `attempt`: connect, read (to the first
+/// byte of the answer) and attempt all `attempt`, and the whole operation
+/// [`CALL_BUDGET_TIMEOUTS`] times that.
+fn timeouts(attempt: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(attempt)
+        .read_timeout(attempt)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * CALL_BUDGET_TIMEOUTS)
         .build()
 }
 
-/// Treats every 429 and 503 answer as throttling (S3's SlowDown is a 503; other
-/// S3-compatible servers answer 429 or a bare 503), so it is retried under the
-/// adaptive rate limiter like SlowDown. Runs after the SDK's classifiers.
+/// Keeps throttling answers (every 429 and 503: S3's SlowDown is a 503, other
+/// S3-compatible servers answer 429 or a bare 503, and the SDK's own throttling
+/// codes) out of the SDK's retries: [`AwsS3`] retries them through the region's
+/// rate limiter. Runs after the SDK's classifiers, so its verdict wins.
 #[derive(Debug)]
-struct ThrottlingStatusClassifier;
+struct ThrottlingIsPacedHere;
 
-impl ClassifyRetry for ThrottlingStatusClassifier {
+impl ClassifyRetry for ThrottlingIsPacedHere {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        self.classify_retry_v2(ctx, &RetryAction::NoActionIndicated)
+    }
+
+    fn classify_retry_v2(&self, ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
         let failed = matches!(ctx.output_or_error(), Some(Err(_)));
-        match ctx.response().map(|r| r.status().as_u16()) {
-            Some(429 | 503) if failed => RetryAction::throttling_error(),
-            _ => RetryAction::NoActionIndicated,
+        let throttling_status =
+            matches!(ctx.response().map(|r| r.status().as_u16()), Some(429 | 503));
+        let throttling_verdict = matches!(
+            previous,
+            RetryAction::RetryIndicated(RetryReason::RetryableError {
+                kind: ErrorKind::ThrottlingError,
+                ..
+            })
+        );
+        if failed && (throttling_status || throttling_verdict) {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
         }
     }
 
     fn name(&self) -> &'static str {
-        "s3cors: 429/503 are throttling"
+        "s3cors: throttling is retried by the rate limiter"
     }
 
     fn priority(&self) -> RetryClassifierPriority {
         RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
-    }
-}
-
-/// Ends a call after `max` attempts when its latest failure is not throttling,
-/// whatever larger budget throttling has: it lowers this call's `max_attempts` to
-/// the attempts made, just before the retry strategy decides.
-#[derive(Debug)]
-struct OtherFailuresAttempts {
-    max: u32,
-}
-
-impl Intercept for OtherFailuresAttempts {
-    fn name(&self) -> &'static str {
-        "s3cors: attempts for failures other than throttling"
-    }
-
-    fn read_after_attempt(
-        &self,
-        ctx: &FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let failed = matches!(ctx.output_or_error(), Some(Err(_)));
-        let throttled = matches!(ctx.response().map(|r| r.status().as_u16()), Some(429 | 503));
-        let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
-        if failed && !throttled && attempts >= self.max {
-            let retry = cfg
-                .load::<RetryConfig>()
-                .cloned()
-                .unwrap_or_else(RetryConfig::standard)
-                .with_max_attempts(attempts);
-            cfg.interceptor_state().store_put(retry);
-        }
-        Ok(())
     }
 }
 
@@ -443,16 +518,24 @@ async fn configured_max_attempts(profile: Option<&str>) -> Option<u32> {
 impl S3Api for AwsS3 {
     async fn list_buckets(&self, prefix: Option<&str>) -> Result<Vec<BucketInfo>, S3Error> {
         const OP: &str = "ListBuckets";
-        let mut pages = self
-            .client(&self.default_region)
-            .list_buckets()
-            .set_prefix(prefix.map(str::to_owned))
-            .into_paginator()
-            .page_size(self.list_page_size)
-            .send();
+        let region = self.default_region.as_str();
         let mut buckets = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| S3Error::from_sdk(OP, None, &e))?;
+        let mut token: Option<String> = None;
+        loop {
+            let call = |client: Client| {
+                let token = token.clone();
+                async move {
+                    client
+                        .list_buckets()
+                        .set_prefix(prefix.map(str::to_owned))
+                        .max_buckets(self.list_page_size)
+                        .set_continuation_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| S3Error::from_sdk(OP, None, &e))
+                }
+            };
+            let page = self.send(OP, None, region, &call).await?;
             if page.continuation_token().is_none()
                 && page.buckets().len()
                     >= usize::try_from(self.list_page_size).unwrap_or(usize::MAX)
@@ -479,17 +562,25 @@ impl S3Api for AwsS3 {
                     region: region.map(str::to_owned),
                 });
             }
+            token = page
+                .continuation_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            if token.is_none() {
+                return Ok(buckets);
+            }
         }
-        Ok(buckets)
     }
 
     async fn get_cors(&self, bucket: &BucketTarget) -> Result<Option<CorsConfig>, S3Error> {
         const OP: &str = "GetBucketCors";
-        self.in_bucket_region(bucket, |client| async move {
+        self.in_bucket_region(OP, bucket, |client| async move {
             let res = client
                 .get_bucket_cors()
                 .bucket(&bucket.name)
                 .set_expected_bucket_owner(bucket.expected_owner.clone())
+                .customize()
+                .interceptor(CorsAnswerCheck)
                 .send()
                 .await;
             match res {
@@ -513,7 +604,7 @@ impl S3Api for AwsS3 {
                 format!("cannot build the request: {e}"),
             )
         })?;
-        self.in_bucket_region(bucket, |client| {
+        self.in_bucket_region(OP, bucket, |client| {
             let sdk_cfg = sdk_cfg.clone();
             async move {
                 client
@@ -532,7 +623,7 @@ impl S3Api for AwsS3 {
 
     async fn delete_cors(&self, bucket: &BucketTarget) -> Result<(), S3Error> {
         const OP: &str = "DeleteBucketCors";
-        self.in_bucket_region(bucket, |client| async move {
+        self.in_bucket_region(OP, bucket, |client| async move {
             match client
                 .delete_bucket_cors()
                 .bucket(&bucket.name)
@@ -551,7 +642,7 @@ impl S3Api for AwsS3 {
 
     async fn get_tags(&self, bucket: &BucketTarget) -> Result<BTreeMap<String, String>, S3Error> {
         const OP: &str = "GetBucketTagging";
-        self.in_bucket_region(bucket, |client| async move {
+        self.in_bucket_region(OP, bucket, |client| async move {
             match client
                 .get_bucket_tagging()
                 .bucket(&bucket.name)

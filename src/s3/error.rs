@@ -7,6 +7,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
+use super::answer::{self, MalformedAnswer};
+
 /// What kind of failure an [`S3Error`] is, independent of the exact S3 error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum S3ErrorKind {
@@ -22,11 +24,16 @@ pub enum S3ErrorKind {
     Throttled,
     /// The bucket lives in another region; `region` when S3 said which.
     WrongRegion { region: Option<String> },
-    /// The request never got an HTTP answer (DNS, connect, TLS, timeout).
+    /// The request never got an HTTP answer (DNS, connect, TLS, connection reset).
     Network,
     /// No credentials in the standard chain (or a provider in it failed): no request
     /// was sent, and every other call of the run fails the same way.
     NoCredentials,
+    /// No answer in time: an attempt passed `--timeout`, or the call its time budget.
+    TimedOut,
+    /// A successful answer whose body cannot be trusted (cut short, too large, not
+    /// well-formed, a rule without origins or methods): a server or proxy fault.
+    MalformedAnswer,
     /// Anything else, including an answer this tool cannot represent.
     Other,
 }
@@ -49,7 +56,9 @@ impl S3ErrorKind {
                  AllowedOrigins and AllowedMethods, 1 to 100 rules); run `s3cors validate`"
                 .to_owned(),
             S3ErrorKind::Throttled => {
-                "S3 is throttling; lower --parallelism or raise the retry attempts".to_owned()
+                "S3 is throttling; lower --parallelism, or give calls more time (--timeout) or \
+                 attempts (AWS_MAX_ATTEMPTS)"
+                    .to_owned()
             }
             S3ErrorKind::WrongRegion { region: Some(r) } => {
                 format!("the bucket is in region {r}; declare `region: {r}` or pass --region {r}")
@@ -64,7 +73,14 @@ impl S3ErrorKind {
                  `aws sso login`) or --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
                  or run where an IAM role is available; -vvv shows where the SDK looked"
                 .to_owned(),
-            S3ErrorKind::Other => "see the message above; rerun with -v for details".to_owned(),
+            S3ErrorKind::TimedOut => "S3 did not answer in time; check the network, proxy and \
+                 --endpoint-url, or raise --timeout"
+                .to_owned(),
+            S3ErrorKind::MalformedAnswer => "this is a server or proxy fault, not your policy; \
+                 nothing was planned for this bucket; retry, or check what sits between s3cors \
+                 and S3"
+                .to_owned(),
+            S3ErrorKind::Other => "rerun with -v for the SDK's details".to_owned(),
         }
     }
 }
@@ -84,6 +100,8 @@ pub struct S3Error {
     pub status: Option<u16>,
     /// The classification used for decisions and the hint.
     pub kind: S3ErrorKind,
+    /// How long the call ran before it failed, for [`S3ErrorKind::TimedOut`].
+    pub elapsed: Option<std::time::Duration>,
 }
 
 impl fmt::Display for S3Error {
@@ -91,6 +109,18 @@ impl fmt::Display for S3Error {
         f.write_str(self.op)?;
         if let Some(b) = &self.bucket {
             write!(f, " on bucket {b:?}")?;
+        }
+        if self.kind == S3ErrorKind::MalformedAnswer {
+            let what = self.message.as_deref().unwrap_or("no details");
+            return write!(
+                f,
+                " returned a malformed body: {what} ({})",
+                self.kind.hint()
+            );
+        }
+        if self.kind == S3ErrorKind::TimedOut {
+            let secs = self.elapsed.map_or(0.0, |e| e.as_secs_f64());
+            return write!(f, " timed out after {secs:.0} s ({})", self.kind.hint());
         }
         f.write_str(": ")?;
         match (&self.code, &self.message) {
@@ -117,7 +147,53 @@ impl S3Error {
             message: Some(message.into()),
             status: None,
             kind: S3ErrorKind::Other,
+            elapsed: None,
         }
+    }
+
+    /// A successful answer whose body cannot be trusted; `what` says why.
+    pub fn malformed(
+        op: &'static str,
+        bucket: Option<&str>,
+        what: &str,
+        status: Option<u16>,
+    ) -> Self {
+        S3Error {
+            op,
+            bucket: bucket.map(str::to_owned),
+            code: None,
+            message: Some(printable(what)),
+            status,
+            kind: S3ErrorKind::MalformedAnswer,
+            elapsed: None,
+        }
+    }
+
+    /// A call that got no answer within its time (`elapsed` since it started).
+    pub fn timed_out(op: &'static str, bucket: Option<&str>, elapsed: std::time::Duration) -> Self {
+        S3Error {
+            op,
+            bucket: bucket.map(str::to_owned),
+            code: None,
+            message: None,
+            status: None,
+            kind: S3ErrorKind::TimedOut,
+            elapsed: Some(elapsed),
+        }
+    }
+
+    /// This throttling error, saying how long the call kept trying.
+    pub fn still_throttled(mut self, attempts: u32, elapsed: std::time::Duration) -> Self {
+        let tried = format!(
+            "Still throttled after {attempts} attempt{} in {:.1} s.",
+            if attempts == 1 { "" } else { "s" },
+            elapsed.as_secs_f64()
+        );
+        self.message = Some(match self.message.take() {
+            Some(m) => format!("{m} {tried}"),
+            None => tried,
+        });
+        self
     }
 
     /// Classify an SDK error. Public so tests that drive the SDK directly can check
@@ -150,17 +226,48 @@ impl S3Error {
                 message: Some(message),
                 status: None,
                 kind: S3ErrorKind::NoCredentials,
+                elapsed: None,
             };
         }
+        if let Some(found) = find_source::<MalformedAnswer>(err) {
+            return S3Error::malformed(op, bucket.as_deref(), &found.0, status);
+        }
+        if find_source::<http_body_util::LengthLimitError>(err).is_some() {
+            let too_large = answer::too_large(None);
+            return S3Error::malformed(op, bucket.as_deref(), &too_large.0, status);
+        }
+        if matches!(err, SdkError::ResponseError(_)) && status.is_some_and(|s| s < 300) {
+            // A successful status whose body could not be read or parsed.
+            let why =
+                std::error::Error::source(err).map_or_else(|| source_chain(err), source_chain);
+            return S3Error::malformed(op, bucket.as_deref(), &why, status);
+        }
         match err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            SdkError::TimeoutError(_) => {
                 return S3Error {
                     op,
                     bucket,
                     code: None,
                     message: Some(error_chain(err)),
                     status: None,
-                    kind: S3ErrorKind::Network,
+                    kind: S3ErrorKind::TimedOut,
+                    elapsed: None,
+                };
+            }
+            SdkError::DispatchFailure(failure) => {
+                let timed_out = failure.as_connector_error().is_some_and(|c| c.is_timeout());
+                return S3Error {
+                    op,
+                    bucket,
+                    code: None,
+                    message: Some(error_chain(err)),
+                    status: None,
+                    kind: if timed_out {
+                        S3ErrorKind::TimedOut
+                    } else {
+                        S3ErrorKind::Network
+                    },
+                    elapsed: None,
                 };
             }
             SdkError::ConstructionFailure(_) => {
@@ -171,14 +278,24 @@ impl S3Error {
                     message: Some(error_chain(err)),
                     status: None,
                     kind: S3ErrorKind::Other,
+                    elapsed: None,
                 };
             }
             _ => {}
         }
-        let code = err.code().map(str::to_owned);
-        let message = err.message().map(str::to_owned).or_else(|| {
-            // HeadBucket errors have no body; a response error has no metadata.
-            matches!(err, SdkError::ResponseError(_)).then(|| error_chain(err))
+        let code = err.code().map(printable);
+        let message = err.message().map(printable).or_else(|| {
+            // HeadBucket errors have no body; a response error has no metadata; an
+            // error body that is not S3's XML is shown (safely) for what it is.
+            let body = err.raw_response().and_then(|raw| raw.body().bytes());
+            match body {
+                Some(b) if code.is_none() && !b.is_empty() => Some(format!(
+                    "HTTP {} with an error body that is not S3's XML: \"{}\"",
+                    status.unwrap_or_default(),
+                    printable(&String::from_utf8_lossy(&b[..b.len().min(MAX_EXCERPT)]))
+                )),
+                _ => matches!(err, SdkError::ResponseError(_)).then(|| source_chain(err)),
+            }
         });
         let kind = classify(code.as_deref(), status, header_region.or(body_region));
         S3Error {
@@ -188,6 +305,7 @@ impl S3Error {
             message,
             status,
             kind,
+            elapsed: None,
         }
     }
 
@@ -273,9 +391,57 @@ fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String
     None
 }
 
+/// Longest S3 error code or message kept, in characters.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Most bytes of an unreadable error body shown.
+const MAX_EXCERPT: usize = 200;
+
+/// S3's text as safe to print on a terminal: control characters (escape sequences,
+/// bells, carriage returns) written as escapes, and at most [`MAX_MESSAGE_CHARS`]
+/// characters. A server or proxy that sends an HTML page or terminal escapes as an
+/// error message cannot repaint the user's terminal.
+fn printable(text: &str) -> String {
+    let capped: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
+    let mut out = crate::text::terminal_safe(&capped).into_owned();
+    if text.chars().nth(MAX_MESSAGE_CHARS).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 /// The error and its sources on one line, as `DisplayErrorContext` renders them.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     aws_sdk_s3::error::DisplayErrorContext(err).to_string()
+}
+
+/// The error's sources, `: `-joined, without the debug dump of the raw response
+/// that `DisplayErrorContext` appends.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    printable(&parts.join(": "))
+}
+
+/// The first error of type `T` in `err`'s source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -444,6 +610,21 @@ mod tests {
     }
 
     #[test]
+    fn printable_escapes_control_characters_and_caps_length() {
+        let cases: &[(&str, &str)] = &[
+            ("Access Denied", "Access Denied"),
+            ("\x1b[31mRED\x1b[0m\x07", "\\u{1b}[31mRED\\u{1b}[0m\\u{7}"),
+            ("line\r\nnext", "line\\r\\nnext"),
+            ("<html><b>x</b></html>", "<html><b>x</b></html>"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(printable(raw), *want, "{raw:?}");
+        }
+        let long = "é".repeat(2000);
+        assert_eq!(printable(&long).chars().count(), MAX_MESSAGE_CHARS + 3);
+    }
+
+    #[test]
     fn display_names_op_bucket_code_message_and_hint() {
         let err = S3Error {
             op: "GetBucketCors",
@@ -452,11 +633,23 @@ mod tests {
             message: Some("Access Denied".into()),
             status: Some(403),
             kind: S3ErrorKind::AccessDenied,
+            elapsed: None,
         };
         let shown = err.to_string();
         assert!(
             shown.starts_with("GetBucketCors on bucket \"x\": AccessDenied: Access Denied (check the credentials/profile"),
             "{shown}"
+        );
+        let slow = S3Error::timed_out(
+            "GetBucketCors",
+            Some("x"),
+            std::time::Duration::from_millis(6400),
+        );
+        assert!(
+            slow.to_string().starts_with(
+                "GetBucketCors on bucket \"x\" timed out after 6 s (S3 did not answer"
+            ),
+            "{slow}"
         );
         let list = S3Error::other("ListBuckets", None, "boom");
         assert!(

@@ -3,23 +3,28 @@
 //! Everything here returns plain data ([`crate::model`] types, [`BucketInfo`], tag maps)
 //! or a typed [`S3Error`]; the app layer fetches live state through [`S3Api`] and hands
 //! it to the pure core. [`AwsS3`] is the one implementation: the AWS SDK for Rust with
-//! the standard configuration chain, adaptive retry with a fleet-sized attempt budget,
-//! one client per region, and a per-run cache of bucket regions fed by ListBuckets,
+//! the standard configuration chain, timeouts per attempt and per call, throttled
+//! retries paced by one rate limiter per region (`pace`), one client per region, and a per-run cache of bucket regions fed by ListBuckets,
 //! HeadBucket and S3's "wrong region" answers (each of which is retried in the region
 //! S3 names).
 //!
 //! **Invariant:** nothing outside this module depends on `aws-sdk-s3` or `aws-config`.
 
+mod answer;
 mod aws;
 mod convert;
 mod error;
+mod pace;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::model::CorsConfig;
 
-pub use aws::{AwsS3, ConnectOptions, DEFAULT_REGION, FLEET_MAX_ATTEMPTS, OTHER_MAX_ATTEMPTS};
+pub use aws::{
+    AwsS3, CALL_BUDGET_TIMEOUTS, ConnectOptions, DEFAULT_REGION, DEFAULT_TIMEOUT,
+    FLEET_MAX_ATTEMPTS, OTHER_MAX_ATTEMPTS,
+};
 pub use error::{S3Error, S3ErrorKind};
 
 /// A bucket to read or write, with what the policy declares about it.

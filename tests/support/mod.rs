@@ -227,9 +227,106 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// One fault for [`Proxy`] to inject (`scripts/s3proxy.py --fault MODE`, whose
+/// docstring describes every mode): which calls get it and how.
+///
+/// ```ignore
+/// // GetBucketCors of bucket `b` never answered, every time:
+/// let proxy = Proxy::with_fault(moto().endpoint(), &Fault::new("hang").ops("GetBucketCors").buckets(&b), &[]);
+/// // later, PutBucketCors's first call per bucket takes effect but its answer is lost:
+/// proxy.set_fault(&Fault::new("lost-reset").ops("PutBucketCors").first(1));
+/// proxy.clear_fault();
+/// ```
+///
+/// Modes: `status` (an S3 XML error with [`Fault::status`] / [`Fault::code`]),
+/// `reset` (TCP reset, no answer), `hang` (never answered), `lost-reset` and
+/// `lost-hang` (the server acts on the request, then the answer is lost),
+/// `truncate` (half the body, framed as complete), `short-body` (half the body, then
+/// the connection closes), `oversize` (a 2xx body padded to [`Fault::size`] bytes,
+/// chunked), `html-message` (an error whose `<Message>` holds HTML and terminal
+/// control characters), `no-origins` (every `<AllowedOrigin>` removed).
+#[derive(Debug, Clone, Default)]
+pub struct Fault {
+    mode: String,
+    ops: String,
+    buckets: String,
+    first: u32,
+    status: Option<u16>,
+    code: Option<String>,
+    size: Option<usize>,
+}
+
+impl Fault {
+    /// The fault `mode`, on every call of every operation and bucket.
+    pub fn new(mode: &str) -> Fault {
+        Fault {
+            mode: mode.to_owned(),
+            ..Fault::default()
+        }
+    }
+
+    /// Only these operations (comma-separated S3 names, e.g. `"GetBucketCors"`).
+    pub fn ops(mut self, ops: &str) -> Fault {
+        self.ops = ops.to_owned();
+        self
+    }
+
+    /// Only these buckets (comma-separated).
+    pub fn buckets(mut self, buckets: &str) -> Fault {
+        self.buckets = buckets.to_owned();
+        self
+    }
+
+    /// Only the first `n` matching calls per (operation, bucket); 0 (the default)
+    /// means every call.
+    pub fn first(mut self, n: u32) -> Fault {
+        self.first = n;
+        self
+    }
+
+    /// The HTTP status of `status` and `html-message` answers (default 500).
+    pub fn status(mut self, status: u16) -> Fault {
+        self.status = Some(status);
+        self
+    }
+
+    /// The S3 error code of `status` answers (default: one that fits the status).
+    pub fn code(mut self, code: &str) -> Fault {
+        self.code = Some(code.to_owned());
+        self
+    }
+
+    /// The padded body size of `oversize` (default 1 MiB).
+    pub fn size(mut self, bytes: usize) -> Fault {
+        self.size = Some(bytes);
+        self
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("mode", self.mode.clone()),
+            ("ops", self.ops.clone()),
+            ("buckets", self.buckets.clone()),
+            ("first", self.first.to_string()),
+        ];
+        pairs.extend(self.status.map(|s| ("status", s.to_string())));
+        pairs.extend(self.code.clone().map(|c| ("code", c)));
+        pairs.extend(self.size.map(|s| ("size", s.to_string())));
+        pairs
+    }
+
+    /// The proxy's command-line arguments for this fault.
+    pub fn args(&self) -> Vec<String> {
+        self.pairs()
+            .into_iter()
+            .flat_map(|(k, v)| [format!("--fault-{k}").replace("--fault-mode", "--fault"), v])
+            .collect()
+    }
+}
+
 /// The fault-injecting, delaying, counting proxy (`scripts/s3proxy.py`), started in
 /// front of `upstream` for one test; it stops when this value is dropped (its stdin
-/// closes). See the script's `--help` for the options.
+/// closes). See the script's `--help` for the options and [`Fault`] for faults.
 pub struct Proxy {
     endpoint: String,
     child: Child,
@@ -268,13 +365,44 @@ impl Proxy {
         Proxy { endpoint, child }
     }
 
+    /// Start the proxy in front of `upstream` with `fault` and the other `args`.
+    pub fn with_fault(upstream: &str, fault: &Fault, args: &[&str]) -> Proxy {
+        let fault_args = fault.args();
+        let mut all: Vec<&str> = fault_args.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        Proxy::start(upstream, &all)
+    }
+
+    /// Replace the running proxy's fault (`POST /__proxy/fault`); its `first` counts
+    /// start again.
+    pub fn set_fault(&self, fault: &Fault) {
+        let query: Vec<String> = fault
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.replace('%', "%25")
+                        .replace('&', "%26")
+                        .replace(' ', "%20")
+                )
+            })
+            .collect();
+        self.control("POST", &format!("/__proxy/fault?{}", query.join("&")));
+    }
+
+    /// Inject no fault from now on.
+    pub fn clear_fault(&self) {
+        self.control("POST", "/__proxy/fault?mode=none");
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     /// The proxy's counters (`GET /__proxy/stats`): `requests`, `forwarded`,
-    /// `throttled`, `redirected` (each by S3 operation), `redirected_buckets`,
+    /// `throttled`, `redirected`, `failed`, `faulted` (each by S3 operation), `redirected_buckets`,
     /// `signed_regions`, `by_bucket`, `total`.
     pub fn stats(&self) -> serde_json::Value {
         let body = self.control("GET", "/__proxy/stats");
