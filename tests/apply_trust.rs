@@ -13,7 +13,7 @@ use s3cors::model::CorsConfig;
 use s3cors::plan::file::PlanFile;
 use serde_json::Value;
 use support::work::*;
-use support::{Proxy, create_bucket, moto, unique_bucket};
+use support::{Fault, Proxy, create_bucket, moto, unique_bucket};
 
 /// `s3cors ARGS` started in the background in `w`'s folder against `endpoint`.
 fn spawn(w: &Work, endpoint: &str, args: &[&str]) -> Child {
@@ -458,4 +458,139 @@ async fn apply_and_rollback_killed_at_random_points_finish_exactly() {
     );
     eprintln!("killed: {kills:?}");
     assert!(Path::new(&w.path("plan.json.journal")).exists());
+}
+
+// --- faults injected by the proxy, state checked through the S3 API ---------------
+
+/// A `Work` whose runs go through `proxy`.
+fn through(proxy: &Proxy) -> Work {
+    let mut w = Work::new();
+    w.endpoint = proxy.endpoint().to_owned();
+    w
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_write_is_resumed_and_a_failed_rollback_is_finished() {
+    let proxy = Proxy::start(moto().endpoint(), &[]);
+    let w = through(&proxy);
+    let old = get_rule("https://old.example.com");
+    let a = bucket_with("fault-a", Some(&old)).await;
+    let b = bucket_with("fault-b", Some(&old)).await;
+    w.policy(
+        "p.yaml",
+        &format!(
+            "version: 1\nbuckets:\n{}{}",
+            entry(&a, "https://new.example.com"),
+            entry(&b, "https://new.example.com")
+        ),
+    );
+    w.ok(&["plan", "--out", "plan.json"], 0);
+    let new = get_rule("https://new.example.com");
+
+    // Every write to b is refused: a is applied, b fails, exit 1.
+    proxy.set_fault(&Fault::new("status").ops("PutBucketCors").buckets(&b));
+    let out = w.ok(&["--timeout", "2", "apply", "plan.json"], 1);
+    assert!(out.contains(&format!("{a}: updated")), "{out}");
+    assert!(
+        out.contains(&format!("{b}: FAILED: PutBucketCors")),
+        "{out}"
+    );
+    assert_eq!(live(&a).await, Some(new.clone()));
+    assert_eq!(live(&b).await, Some(old.clone()));
+
+    // The fault gone, the same command finishes the job: a verified, b written.
+    proxy.set_fault(&Fault::new("none"));
+    let out = w.ok(&["apply", "plan.json", "--format", "json"], 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["already_applied"], 1, "{out}");
+    assert_eq!(report["summary"]["updated"], 1, "{out}");
+    assert_eq!(live(&b).await, Some(new.clone()));
+
+    // A rollback whose write to a hangs: a fails in bounded time, b is restored.
+    proxy.set_fault(&Fault::new("hang").ops("PutBucketCors").buckets(&a));
+    let started = Instant::now();
+    let out = w.ok(
+        &["--timeout", "1", "rollback", "plan.json", "--auto-approve"],
+        1,
+    );
+    assert!(started.elapsed() < Duration::from_secs(60), "{out}");
+    assert!(
+        out.contains(&format!("{a}: FAILED: PutBucketCors")),
+        "{out}"
+    );
+    assert_eq!(live(&a).await, Some(new));
+    assert_eq!(live(&b).await, Some(old.clone()));
+
+    // And finished by running it again.
+    proxy.set_fault(&Fault::new("none"));
+    w.ok(&["rollback", "plan.json", "--auto-approve"], 0);
+    assert_eq!(live(&a).await, Some(old.clone()));
+    assert_eq!(live(&b).await, Some(old));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_that_fails_just_before_a_write_leaves_the_bucket_unwritten_and_unjournalled() {
+    let proxy = Proxy::start(moto().endpoint(), &[]);
+    let w = through(&proxy);
+    // A bucket with a configuration, so the read answers 200 with a body to spoil.
+    let old = get_rule("https://old.example.com");
+    let a = bucket_with("preread", Some(&old)).await;
+    w.policy(
+        "p.yaml",
+        &format!(
+            "version: 1\nbuckets:\n{}",
+            entry(&a, "https://a.example.com")
+        ),
+    );
+    w.ok(&["plan", "--out", "plan.json"], 0);
+    for fault in [
+        Fault::new("truncate").ops("GetBucketCors"),
+        Fault::new("hang").ops("GetBucketCors"),
+    ] {
+        proxy.set_fault(&fault);
+        let out = w.ok(&["--timeout", "1", "apply", "plan.json"], 1);
+        assert!(
+            out.contains(&format!("{a}: FAILED: GetBucketCors")),
+            "{out}"
+        );
+        assert_eq!(proxy.count("forwarded", "PutBucketCors"), 0);
+        assert_eq!(live(&a).await, Some(old.clone()));
+        assert!(!w.path("plan.json.journal").exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_never_reports_in_sync_for_a_bucket_it_could_not_read() {
+    let proxy = Proxy::start(moto().endpoint(), &[]);
+    let w = through(&proxy);
+    let rule = get_rule("https://a.example.com");
+    let a = bucket_with("drift-ok", Some(&rule)).await;
+    let b = bucket_with("drift-spoiled", Some(&rule)).await;
+    w.policy(
+        "p.yaml",
+        &format!(
+            "version: 1\nbuckets:\n{}{}",
+            entry(&a, "https://a.example.com"),
+            entry(&b, "https://a.example.com")
+        ),
+    );
+    w.ok(&["drift"], 0);
+    for fault in ["truncate", "no-origins", "hang", "html-message"] {
+        proxy.set_fault(&Fault::new(fault).ops("GetBucketCors").buckets(&b));
+        let out = w.ok(&["--timeout", "1", "drift", "--format", "json"], 1);
+        let report: Value = serde_json::from_str(&out).unwrap();
+        let state = |name: &str| {
+            report["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["bucket"] == name)
+                .map(|x| x["state"].clone())
+        };
+        assert_eq!(state(&a), Some("in-sync".into()), "{fault}: {out}");
+        assert_eq!(state(&b), Some("error".into()), "{fault}: {out}");
+        let human = w.ok(&["--timeout", "1", "drift"], 1);
+        assert!(!human.contains('\u{1b}'), "{fault}: {human}");
+    }
+    assert_eq!(live(&b).await, Some(rule));
 }
