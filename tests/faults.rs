@@ -241,6 +241,35 @@ async fn a_reset_connection_is_retried_and_a_lost_write_answer_is_written_once_m
     );
 }
 
+#[tokio::test]
+async fn a_verify_probe_that_is_never_answered_fails_after_the_timeout() {
+    let proxy = Proxy::with_fault(moto().endpoint(), &Fault::new("hang"), &[]);
+    let url = format!("{}/any-bucket/index.html", proxy.endpoint());
+    let start = Instant::now();
+    let out = s3cors(proxy.endpoint())
+        .args([
+            "--timeout",
+            "1",
+            "--color",
+            "never",
+            "verify",
+            "--url",
+            &url,
+        ])
+        .args(["--origin", "https://app.example.com"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run s3cors");
+    let took = start.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(took < 15.0, "verify took {took:.1} s");
+    assert!(
+        stdout.contains(&format!("no response from {url} within 1 s")),
+        "{stdout}"
+    );
+}
+
 // --- throttling -------------------------------------------------------------------
 
 #[tokio::test]
