@@ -280,7 +280,7 @@ def ceiling(url, names, concurrency, extra_headers="", cpu=None):
 # --- timed commands ----------------------------------------------------------------
 
 
-def timed(argv, env=None, check_json=None, cwd=None):
+def timed(argv, env=None, check_json=None, cwd=None, ok=(0, 2)):
     """Run argv under /usr/bin/time; wall (perf_counter), user+sys CPU, peak RSS.
     s3cors runs in the bench's scratch folder (apply records its runs in .s3cors/)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
@@ -294,7 +294,7 @@ def timed(argv, env=None, check_json=None, cwd=None):
         )
         wall = time.perf_counter() - t0
         user, sys_, rss = tf.read().strip().splitlines()[-1].split()
-    if proc.returncode not in (0, 2):
+    if proc.returncode not in ok:
         raise SystemExit(f"scripts/bench: {' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     if check_json:
         check_json(json.loads(proc.stdout))
@@ -343,7 +343,10 @@ def boto3_reads(url, n):
     return b
 
 
-THROTTLE_RUNS = 3
+THROTTLE_RUNS = 5
+
+# Buckets in the constant-SlowDown scenario (every GetBucketCors answered SlowDown).
+SLOWDOWN_N = 100
 
 
 def median_of(runs, key):
@@ -475,8 +478,8 @@ def bench_latency(n, names, policies, moto, args, results):
     proxy = start_proxy(moto.url, "--rate-limit", str(rate))
     plans, botos = [], []
     try:
-        # Several runs each: how soon the adaptive rate limiter settles depends on how
-        # many SlowDowns land in the first burst, so single runs vary a lot.
+        # Several runs each: how soon a rate limiter settles can depend on how many
+        # SlowDowns land in the first burst (the SDKs' adaptive mode: bimodal runs).
         for r in range(THROTTLE_RUNS):
             reset(proxy.url)
             log(f"throttling run {r + 1}/{THROTTLE_RUNS}: s3cors plan through a proxy that throttles above {rate:g} requests/s ...")
@@ -499,6 +502,24 @@ def bench_latency(n, names, policies, moto, args, results):
     finally:
         proxy.stop()
     results["throttling"] = {"n": n, "rate": rate, "limit_s": n / rate, "plan": plans, "boto3": botos}
+
+    # Constant SlowDown: every bucket must fail, within the per-call budget.
+    few = policies.parent / "policies-slowdown"
+    few.mkdir(exist_ok=True)
+    write_policy(few / "fleet.yaml", names[:SLOWDOWN_N])
+    proxy = start_proxy(moto.url, "--throttle-rate", "1", "--throttle-ops", "GetBucketCors")
+    try:
+        log(f"constant SlowDown: s3cors plan of {SLOWDOWN_N} buckets, every read throttled ...")
+        p = timed([*s3cors_args(proxy.url, args.parallelism), "plan", str(few), "--format", "json"], cwd=few.parent, ok=(1,))
+        stats = proxy_stats(proxy.url)
+        results["slowdown"] = {
+            "n": SLOWDOWN_N,
+            "wall": p["wall"],
+            "errors": json.loads(p["stdout"])["summary"]["errors"],
+            "requests": stats["requests"].get("GetBucketCors", 0),
+        }
+    finally:
+        proxy.stop()
 
 
 def reset(url):
@@ -600,7 +621,10 @@ def report(results, args):
         "  latency is left), with the load generator, `s3cors plan` and the boto3 script through each;",
         f"  the limit is N x {args.delay_ms:g} ms / {args.parallelism};",
         f"- **throttling** (N = {args.latency_n}): `scripts/s3proxy.py --rate-limit {args.rate_limit:g}` in front of moto",
-        "  answers SlowDown above that rate, as S3 does; `s3cors plan` and the boto3 script through it.",
+        "  answers SlowDown above that rate, as S3 does; `s3cors plan` and the boto3 script through it,",
+        f"  {THROTTLE_RUNS} runs each.",
+        f"- **constant SlowDown**: `scripts/s3proxy.py --throttle-rate 1` answers every GetBucketCors of",
+        f"  a {SLOWDOWN_N}-bucket plan SlowDown; every bucket must fail, within the per-call budget.",
         "",
         "Servers and clients run on separate CPUs unless `--no-pin` (see Machine), so a",
         "client's CPU time does not slow the server it measures and runs repeat closely.",
@@ -675,7 +699,7 @@ def report(results, args):
             "| --- | ---: | ---: | --- | --- | ---: |",
         ]
         for label, runs in (
-            (f"s3cors plan (parallelism {args.parallelism}, adaptive retry)", thr["plan"]),
+            (f"s3cors plan (parallelism {args.parallelism}, paced retry)", thr["plan"]),
             ("boto3, 16 threads, adaptive retry", thr["boto3"]),
         ):
             wall = median_of(runs, "wall")
@@ -683,6 +707,18 @@ def report(results, args):
             throttled = ", ".join(str(r["throttled"]) for r in runs)
             failed = sum(r["errors"] for r in runs)
             lines.append(f"| {label} | {wall:.2f} s | {wall / thr['limit_s']:.2f}x | {each} | {throttled} | {failed} |")
+    slow = results.get("slowdown")
+    if slow:
+        lines += [
+            "",
+            f"Constant SlowDown: {slow['n']} buckets through `scripts/s3proxy.py --throttle-rate 1` (every",
+            "GetBucketCors answered SlowDown); every bucket must fail, each call within its",
+            "budget (10 attempts, 3 x --timeout = 90 s).",
+            "",
+            "| client | wall | buckets failed | GetBucketCors requests |",
+            "| --- | ---: | ---: | ---: |",
+            f"| s3cors plan (parallelism {args.parallelism}) | {slow['wall']:.1f} s | {slow['errors']} | {slow['requests']} |",
+        ]
     lines += ["", "## Targets", ""]
     big = max(results["sizes"], key=lambda r: r["n"])
     rows = [
@@ -708,6 +744,20 @@ def report(results, args):
              f"{lat['stub']['plan_s'] / lat['limit_s']:.2f}x with the stub behind it; "
              f"{lat['moto']['plan_s'] / lat['limit_s']:.2f}x with moto behind it (moto's own ceiling is "
              f"{lat['n'] / results['sizes'][[r['n'] for r in results['sizes']].index(lat['n'])]['ceiling_s']:.0f} requests/s)")
+        )
+    if thr:
+        worst = max(r["wall"] for r in thr["plan"])
+        rows.append(
+            (f"throttled at {thr['rate']:g}/s: every run within 1.5x of N / {thr['rate']:g}",
+             worst <= 1.5 * thr["limit_s"],
+             f"worst of {len(thr['plan'])} runs {worst:.2f} s = {worst / thr['limit_s']:.2f}x "
+             f"(limit {1.5 * thr['limit_s']:.2f} s)")
+        )
+    if slow:
+        rows.append(
+            (f"constant SlowDown: {slow['n']} buckets all fail within one call budget (90 s)",
+             slow["errors"] == slow["n"] and slow["wall"] <= 90,
+             f"{slow['errors']} failed in {slow['wall']:.1f} s")
         )
     lines += ["| target | result | measured |", "| --- | --- | --- |"]
     lines += [f"| {target} | {verdict(ok)} | {measured} |" for target, ok, measured in rows]

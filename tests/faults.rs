@@ -241,6 +241,116 @@ async fn a_reset_connection_is_retried_and_a_lost_write_answer_is_written_once_m
     );
 }
 
+#[tokio::test]
+async fn a_verify_probe_that_is_never_answered_fails_after_the_timeout() {
+    let proxy = Proxy::with_fault(moto().endpoint(), &Fault::new("hang"), &[]);
+    let url = format!("{}/any-bucket/index.html", proxy.endpoint());
+    let start = Instant::now();
+    let out = s3cors(proxy.endpoint())
+        .args([
+            "--timeout",
+            "1",
+            "--color",
+            "never",
+            "verify",
+            "--url",
+            &url,
+        ])
+        .args(["--origin", "https://app.example.com"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run s3cors");
+    let took = start.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(took < 15.0, "verify took {took:.1} s");
+    assert!(
+        stdout.contains(&format!("no response from {url} within 1 s")),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_never_comes_fails_the_bucket_though_s3_holds_it() {
+    let names = buckets("lost-hang", 1).await;
+    let name = &names[0];
+    let proxy = Proxy::with_fault(
+        moto().endpoint(),
+        &Fault::new("lost-hang").ops("PutBucketCors"),
+        &[],
+    );
+    let dir = policy_dir(&names);
+    let work = tempfile::tempdir().expect("work dir");
+    let out = s3cors(proxy.endpoint())
+        .current_dir(work.path())
+        .args(["--timeout", "1", "apply", "--auto-approve", "--policies"])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("run s3cors");
+    let text = format!("{out:?}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "PutBucketCors on bucket \"{name}\" timed out after "
+        )),
+        "{text}"
+    );
+    // The server acted on every attempt: S3 holds the planned configuration, and
+    // the next plan finds nothing to do.
+    assert!(
+        proxy.count("forwarded", "PutBucketCors") >= 1,
+        "{}",
+        proxy.stats()
+    );
+    let want = config(&format!("https://{name}.example.com"));
+    assert_eq!(live(name).await, Some(want));
+    proxy.clear_fault();
+    let (code, report, stderr, _) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 0, "{report}\n{stderr}");
+    assert_eq!(
+        planned(&report).get(name.as_str()).map(String::as_str),
+        Some("unchanged"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn an_error_status_names_the_bucket_and_s3s_code() {
+    let names = buckets("denied", 2).await;
+    let denied = &names[0];
+    let proxy = Proxy::with_fault(
+        moto().endpoint(),
+        &Fault::new("status")
+            .status(403)
+            .ops("GetBucketCors")
+            .buckets(denied),
+        &[],
+    );
+    let dir = policy_dir(&names);
+    let (code, report, stderr, _) = plan_json(proxy.endpoint(), dir.path(), &[]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    let message = errors(&report).remove(denied.as_str()).unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "GetBucketCors on bucket \"{denied}\": AccessDenied: Injected fault: AccessDenied. (check the credentials"
+        )),
+        "{message}"
+    );
+    // Not retried: one call.
+    assert_eq!(
+        proxy.count("faulted", "GetBucketCors"),
+        1,
+        "{}",
+        proxy.stats()
+    );
+    assert_eq!(
+        planned(&report).get(names[1].as_str()).map(String::as_str),
+        Some("update"),
+        "{report}"
+    );
+}
+
 // --- throttling -------------------------------------------------------------------
 
 #[tokio::test]
