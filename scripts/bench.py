@@ -24,8 +24,8 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -419,9 +419,9 @@ def bench_size(n, args, results):
         row.update(
             ceiling_s=statistics.median(ceil),
             # Ratios of back-to-back runs, which share the machine's background load.
-            plan_vs_ceiling=statistics.median(c / p["wall"] for c, p in zip(ceil, plans)),
-            plan_vs_signed=statistics.median(c / p["wall"] for c, p in zip(ceil_signed, plans)),
-            boto3_vs_plan=statistics.median(b["wall"] / p["wall"] for b, p in zip(boto, plans)),
+            plan_vs_ceiling=statistics.median(c / p["wall"] for c, p in zip(ceil, plans, strict=True)),
+            plan_vs_signed=statistics.median(c / p["wall"] for c, p in zip(ceil_signed, plans, strict=True)),
+            boto3_vs_plan=statistics.median(b["wall"] / p["wall"] for b, p in zip(boto, plans, strict=True)),
             ceiling_signed_s=statistics.median(ceil_signed),
             ceiling_cpu=statistics.median(ceil_cpu),
             plan_s=median_of(plans, "wall"),
@@ -576,7 +576,9 @@ def verdict(ok):
 def pinning_text(pinning):
     if not pinning:
         return "none (`--no-pin`, or one CPU): servers and clients share the cores as the scheduler decides"
-    cpus = lambda ids: ", ".join(map(str, ids))
+    def cpus(ids):
+        return ", ".join(map(str, ids))
+
     return (
         f"moto and the proxy on CPU {cpus(pinning['server'])}; the load generator, s3cors, boto3 and the "
         f"AWS CLI on CPU {cpus(pinning['clients'])} (`sched_setaffinity`; `--no-pin` turns it off)"
@@ -589,7 +591,7 @@ def report(results, args):
         "# Benchmarks",
         "",
         "Fleet-scale reads and writes of bucket CORS, measured side by side in one run by",
-        "`scripts/bench` against a local moto server (the targets are under "Targets" below).",
+        "`scripts/bench` against a local moto server (the targets are under Targets below).",
         "",
         "## How to reproduce",
         "",
@@ -623,7 +625,7 @@ def report(results, args):
         f"- **throttling** (N = {args.latency_n}): `scripts/s3proxy.py --rate-limit {args.rate_limit:g}` in front of moto",
         "  answers SlowDown above that rate, as S3 does; `s3cors plan` and the boto3 script through it,",
         f"  {THROTTLE_RUNS} runs each.",
-        f"- **constant SlowDown**: `scripts/s3proxy.py --throttle-rate 1` answers every GetBucketCors of",
+        "- **constant SlowDown**: `scripts/s3proxy.py --throttle-rate 1` answers every GetBucketCors of",
         f"  a {SLOWDOWN_N}-bucket plan SlowDown; every bucket must fail, within the per-call budget.",
         "",
         "Servers and clients run on separate CPUs unless `--no-pin` (see Machine), so a",

@@ -555,9 +555,9 @@ class Proxy:
             return response_bytes(404, "Not Found", error_xml("NoSuchTagSet", "The TagSet does not exist"), xml, head_only)
         if op == "ListBuckets":
             body = (
-                '<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult>'
-                "<Owner><ID>stub</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"
-            ).encode()
+                b'<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult>'
+                b"<Owner><ID>stub</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"
+            )
             return response_bytes(200, "OK", body, xml)
         return response_bytes(501, "Not Implemented", error_xml("NotImplemented", f"{op} is not stubbed"), xml, head_only)
 
@@ -621,7 +621,7 @@ class Proxy:
             region = self.region_map.get(name.group(1) if name else "", self.args.default_region)
             return bucket.replace("</Bucket>", f"<BucketRegion>{region}</BucketRegion></Bucket>")
 
-        return re.sub(r"<Bucket>.*?</Bucket>", add, text, flags=re.S).encode("utf-8")
+        return re.sub(r"<Bucket>.*?</Bucket>", add, text, flags=re.DOTALL).encode("utf-8")
 
 
 async def main():
