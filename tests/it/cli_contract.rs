@@ -3,8 +3,6 @@
 //! it panic, missing credentials are reported once and plainly, and a
 //! `user:password@` in `--endpoint-url` is never written anywhere.
 
-mod support;
-
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -202,8 +200,10 @@ fn closed_or_broken_output_never_panics() {
 /// metadata): one short message that names the cause and the fix, exit 1.
 #[test]
 fn missing_credentials_are_reported_once_with_the_fix() {
-    let endpoint = support::moto().endpoint();
-    let names: Vec<String> = (0..4).map(|_| support::unique_bucket("nocreds")).collect();
+    let endpoint = crate::support::moto().endpoint();
+    let names: Vec<String> = (0..4)
+        .map(|_| crate::support::unique_bucket("nocreds"))
+        .collect();
     let mut yaml = String::from("version: 1\nbuckets:\n");
     for n in &names {
         yaml.push_str(&format!("  - name: {n}\n    rules: []\n"));
@@ -267,11 +267,11 @@ fn missing_credentials_are_reported_once_with_the_fix() {
 /// file, imported policy, report or log line.
 #[test]
 fn endpoint_userinfo_is_never_written() {
-    let endpoint = support::moto().endpoint();
+    let endpoint = crate::support::moto().endpoint();
     let with_secret = endpoint.replacen("://", "://AKIDEXAMPLE:s3cr3t-p4ss@", 1);
-    let bucket = support::unique_bucket("userinfo");
+    let bucket = crate::support::unique_bucket("userinfo");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(support::create_bucket(endpoint, &bucket));
+    rt.block_on(crate::support::create_bucket(endpoint, &bucket));
     let dir = policy_dir(&format!(
         "version: 1\nbuckets:\n  - name: {bucket}\n    rules:\n      - {{AllowedOrigins: ['https://a.example.com'], AllowedMethods: [GET]}}\n"
     ));
@@ -279,11 +279,17 @@ fn endpoint_userinfo_is_never_written() {
         let mut cmd = assert_cmd::Command::new(bin());
         cmd.current_dir(dir.path())
             .timeout(Duration::from_secs(120))
-            .envs(support::aws_env(&with_secret))
+            .envs(crate::support::aws_env(&with_secret))
             .env_remove("AWS_PROFILE")
             .env_remove("S3CORS_LOG")
             .args(["--endpoint-url", &with_secret, "--path-style"])
-            .args(["--region", support::REGION, "-vv", "--color", "never"])
+            .args([
+                "--region",
+                crate::support::REGION,
+                "-vv",
+                "--color",
+                "never",
+            ])
             .args(args);
         let out = cmd.output().expect("run s3cors");
         let all = format!(

@@ -3,15 +3,13 @@
 //! user sees (exit code, the bucket and operation named) and, where a write was
 //! involved, the state S3 holds afterwards.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::{Fault, Proxy, create_bucket, moto, s3cors, unique_bucket};
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::s3::{BucketTarget, S3Api};
-use support::{Fault, Proxy, create_bucket, moto, s3cors, unique_bucket};
 
 fn config(origin: &str) -> CorsConfig {
     CorsConfig::new(vec![CorsRule {
@@ -25,7 +23,7 @@ fn config(origin: &str) -> CorsConfig {
 /// `n` buckets created in moto, each with CORS `config("https://old.example.com")`.
 async fn buckets(prefix: &str, n: usize) -> Vec<String> {
     let endpoint = moto().endpoint();
-    let direct = support::aws_s3(endpoint).await;
+    let direct = crate::support::aws_s3(endpoint).await;
     let mut names = Vec::new();
     for i in 0..n {
         let name = unique_bucket(&format!("{prefix}-{i}"));
@@ -109,7 +107,7 @@ fn errors(report: &serde_json::Value) -> BTreeMap<String, String> {
 
 /// The live configuration of `name`, read directly from moto.
 async fn live(name: &str) -> Option<CorsConfig> {
-    support::aws_s3(moto().endpoint())
+    crate::support::aws_s3(moto().endpoint())
         .await
         .get_cors(&BucketTarget::new(name))
         .await

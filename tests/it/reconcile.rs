@@ -2,15 +2,13 @@
 //! real binary against moto, started by the project's scripts. Every test checks
 //! the buckets' state through the S3 API, not only the tool's output.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::work::*;
+use crate::support::{create_bucket, moto, sdk_client, unique_bucket};
 use assert_cmd::Command;
 use s3cors::model::{CorsRule, Method};
 use serde_json::Value;
-use support::work::*;
-use support::{create_bucket, moto, sdk_client, unique_bucket};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_apply_create_update_delete_unchanged_then_no_changes() {
@@ -261,7 +259,7 @@ async fn plan_against_another_endpoint_is_refused() {
     let out = Command::cargo_bin("s3cors")
         .unwrap()
         .current_dir(w.dir.path())
-        .envs(support::aws_env("http://127.0.0.1:9"))
+        .envs(crate::support::aws_env("http://127.0.0.1:9"))
         .args(["--path-style", "apply", "plan.json"])
         .output()
         .unwrap();
@@ -290,7 +288,7 @@ async fn killed_apply_is_resumed_to_completion_with_the_journal() {
     let bin = assert_cmd::cargo::cargo_bin("s3cors");
     let mut child = std::process::Command::new(bin)
         .current_dir(w.dir.path())
-        .envs(support::aws_env(&w.endpoint))
+        .envs(crate::support::aws_env(&w.endpoint))
         .args(["--path-style", "--parallelism", "1", "apply", "plan.json"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -1,14 +1,12 @@
 //! `s3cors explain` run as a user runs it: a match, a miss with per-rule reasons, the
 //! JSON document, ownership by `match:` with tags, and `--live` against moto.
 
-mod support;
-
 use std::path::PathBuf;
 
+use crate::support::{aws_env, aws_s3, create_bucket, moto, unique_bucket};
 use assert_cmd::Command;
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::s3::{BucketTarget, S3Api};
-use support::{aws_env, aws_s3, create_bucket, moto, unique_bucket};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,11 +1,9 @@
 //! The S3 layer (`s3cors::s3`) against a real S3-compatible server (moto).
 
-mod support;
-
+use crate::support::{aws_s3, create_bucket, moto, sdk_client, unique_bucket};
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule as SdkCorsRule, Tag, Tagging};
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::s3::{AwsS3, BucketTarget, S3Api, S3Error, S3ErrorKind};
-use support::{aws_s3, create_bucket, moto, sdk_client, unique_bucket};
 
 /// moto's default account id: the owner of every bucket it creates.
 const MOTO_ACCOUNT: &str = "123456789012";

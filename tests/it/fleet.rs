@@ -3,17 +3,17 @@
 //! several regions resolved with at most one wrong-region answer each, the number
 //! of S3 calls `s3cors plan` makes, and `--shard K/N` covering every bucket once.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::{
+    Proxy, create_bucket_in, moto, s3cors, sdk_config, tag_bucket, unique_bucket,
+};
 use aws_sdk_s3::config::retry::RetryConfig;
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::plan::shard::shard_of;
 use s3cors::s3::{AwsS3, BucketTarget, S3Api, S3ErrorKind};
-use support::{Proxy, create_bucket_in, moto, s3cors, sdk_config, tag_bucket, unique_bucket};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
@@ -45,7 +45,7 @@ async fn retrying_s3(endpoint: &str, attempts: u32) -> AwsS3 {
 /// configuration `config(bucket)`. Returns (name, region) pairs.
 async fn buckets_in_three_regions(prefix: &str) -> Vec<(String, &'static str)> {
     let endpoint = moto().endpoint();
-    let direct = support::aws_s3(endpoint).await;
+    let direct = crate::support::aws_s3(endpoint).await;
     let mut out = Vec::new();
     for region in REGIONS {
         for i in 0..2 {
@@ -190,7 +190,7 @@ async fn buckets_in_three_regions_cost_at_most_one_redirect_each() {
             ],
         );
         // Default region us-east-1, no declared regions.
-        let s3 = support::aws_s3(proxy.endpoint()).await;
+        let s3 = crate::support::aws_s3(proxy.endpoint()).await;
         for round in 0..2 {
             for (name, region) in &buckets {
                 let target = BucketTarget::new(name);
@@ -229,7 +229,7 @@ async fn head_bucket_list_buckets_and_declared_regions_feed_the_cache() {
         moto().endpoint(),
         &["--region-map", &region_map(&buckets), "--list-regions"],
     );
-    let s3 = support::aws_s3(proxy.endpoint()).await;
+    let s3 = crate::support::aws_s3(proxy.endpoint()).await;
     let (eu_a, _) = &buckets[2];
     let (ap_a, _) = &buckets[4];
     let (ap_b, _) = &buckets[5];

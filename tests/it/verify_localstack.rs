@@ -11,13 +11,12 @@
 //!   case when the bucket's CORS is changed out of band;
 //! - `verify --url` against a small local HTTP server that drops `Vary`.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::{aws_env, aws_s3, create_bucket, localstack, sdk_client, unique_bucket};
 use assert_cmd::Command;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ObjectCannedAcl;
@@ -27,7 +26,6 @@ use s3cors::cors::verify::{Observed, judge};
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::probe::{ProbeRequest, Prober, object_url};
 use s3cors::s3::{BucketTarget, S3Api};
-use support::{aws_env, aws_s3, create_bucket, localstack, sdk_client, unique_bucket};
 
 const OBJECT: &str = "probe/object.txt";
 

@@ -4,15 +4,13 @@
 //! Keep this the only test in this binary: it sets process environment variables
 //! before anything else runs, which is only sound while no other thread exists.
 
-mod support;
-
+use crate::support::{create_bucket, localstack, unique_bucket};
 use s3cors::model::{CorsConfig, CorsRule, Method};
 use s3cors::s3::{AwsS3, BucketTarget, ConnectOptions, S3Api};
-use support::{create_bucket, localstack, unique_bucket};
 
 #[test]
 fn localstack_round_trips_configuration_b_and_paginates_via_connect() {
-    for (key, value) in support::aws_env("") {
+    for (key, value) in crate::support::aws_env("") {
         if key == "AWS_ENDPOINT_URL" {
             continue; // passed as an option below, as `--endpoint-url` would be
         }

@@ -3,23 +3,21 @@
 //! binary against moto (through the project's proxy where timing matters) and
 //! checks the buckets through the S3 API.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::work::*;
+use crate::support::{Fault, Proxy, create_bucket, moto, unique_bucket};
 use s3cors::model::CorsConfig;
 use s3cors::plan::file::PlanFile;
 use serde_json::Value;
-use support::work::*;
-use support::{Fault, Proxy, create_bucket, moto, unique_bucket};
 
 /// `s3cors ARGS` started in the background in `w`'s folder against `endpoint`.
 fn spawn(w: &Work, endpoint: &str, args: &[&str]) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("s3cors"))
         .current_dir(w.dir.path())
-        .envs(support::aws_env(endpoint))
+        .envs(crate::support::aws_env(endpoint))
         .args(["--path-style", "--color", "never"])
         .args(args)
         .stdout(Stdio::piped())

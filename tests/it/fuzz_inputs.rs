@@ -14,18 +14,18 @@ use s3cors::plan::file::PlanFile;
 /// folder, and two examples on their own.
 const SETS: &[&[&str]] = &[
     &[
-        include_str!("../policies/web.yaml"),
-        include_str!("../policies/data.yaml"),
-        include_str!("../policies/guardrails.yaml"),
-        include_str!("../policies/rulesets.yaml"),
+        include_str!("../../policies/web.yaml"),
+        include_str!("../../policies/data.yaml"),
+        include_str!("../../policies/guardrails.yaml"),
+        include_str!("../../policies/rulesets.yaml"),
     ],
-    &[include_str!("../examples/two-rules.yaml")],
-    &[include_str!("../examples/fleet.yaml")],
+    &[include_str!("../../examples/two-rules.yaml")],
+    &[include_str!("../../examples/fleet.yaml")],
 ];
 
 /// A valid plan file: the body of the plan-file snapshot.
 const PLAN_SNAPSHOT: &str =
-    include_str!("../src/plan/snapshots/s3cors__plan__file__tests__plan_file_snapshot.snap");
+    include_str!("../../src/plan/snapshots/s3cors__plan__file__tests__plan_file_snapshot.snap");
 
 fn valid_plan() -> &'static str {
     // The snapshot's header ends at the second `---` line.

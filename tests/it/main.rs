@@ -1,0 +1,21 @@
+//! The integration tests, as one crate so the AWS SDK is linked once and every
+//! test runs in one process, in parallel. Each module is one area; `support` is the
+//! shared harness (servers, buckets, the proxy, a scratch folder).
+//!
+//! Offline modules (no S3 server needed): `cli_validate`, `docs_and_schema`,
+//! `explain_cli`, `fuzz_inputs`; `scripts/test --offline` runs only those.
+
+mod support;
+
+mod apply_trust;
+mod cli_contract;
+mod cli_validate;
+mod docs_and_schema;
+mod explain_cli;
+mod faults;
+mod fleet;
+mod fuzz_inputs;
+mod localstack_smoke;
+mod reconcile;
+mod s3_layer;
+mod verify_localstack;
