@@ -47,7 +47,7 @@ pub async fn run(
         match &u.problem {
             Problem::Policy(d) => problems.push((**d).clone()),
             Problem::S3(e) => problems.push(crate::diag::Diagnostic::error(
-                "read-failed",
+                crate::diag::ErrorCode::ReadFailed,
                 format!("{}: {e}", u.bucket),
             )),
         }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{BucketEntry, Policy, Selector};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 
 /// Lookup structure over a policy's bucket entries.
 pub struct Ownership<'p> {
@@ -95,7 +95,7 @@ impl<'p> Ownership<'p> {
             [] => Ok(None),
             [one] => Ok(Some(one)),
             [first, second, ..] => Err(Diagnostic::error(
-                "overlapping-match",
+                ErrorCode::OverlappingMatch,
                 format!("bucket `{bucket}` is selected by two `match` entries"),
             )
             .at(second.span)

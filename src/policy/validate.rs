@@ -14,7 +14,7 @@ use super::{
     BucketEntry, BucketMatch, Forbid, Guardrail, Loaded, Policy, PolicyRule, Require, RuleSpans,
     Selector, VERSION,
 };
-use crate::diag::{Diagnostic, FileId, Sources, Span};
+use crate::diag::{Diagnostic, ErrorCode, FileId, Sources, Span, WarningCode};
 use crate::model::{CorsConfig, CorsRule, MAX_ID_CHARS, MAX_RULES, MAX_XML_BYTES, Method};
 
 const TOP_KEYS: &[&str] = &["version", "rulesets", "buckets", "guardrails"];
@@ -53,7 +53,7 @@ pub fn validate(sources: &Sources) -> Loaded {
         match yaml::parse(id, &file.text) {
             Err(d) => v.diags.push(d),
             Ok(None) => v.diags.push(
-                Diagnostic::error("empty-file", "the policy file is empty")
+                Diagnostic::error(ErrorCode::EmptyFile, "the policy file is empty")
                     .at(Span::new(id, 0, 0))
                     .help("start it with `version: 1`, or delete it"),
             ),
@@ -130,7 +130,7 @@ impl<'n> Fields<'n> {
 }
 
 impl Validator {
-    fn error(&mut self, code: &'static str, span: Span, path: &str, message: String, help: &str) {
+    fn error(&mut self, code: ErrorCode, span: Span, path: &str, message: String, help: &str) {
         self.diags.push(
             Diagnostic::error(code, message)
                 .at(span)
@@ -147,7 +147,7 @@ impl Validator {
             _ => format!("give {expected} here"),
         };
         let message = format!("`{path}` must be {expected}, found {}", node.type_name());
-        self.error("wrong-type", node.span, path, message, &help);
+        self.error(ErrorCode::WrongType, node.span, path, message, &help);
     }
 
     /// Reads a mapping, reporting non-string keys, duplicate keys and unknown keys.
@@ -175,7 +175,7 @@ impl Validator {
             let key_path = join(path, name);
             if let Some(&first) = seen.get(name) {
                 self.diags.push(
-                    Diagnostic::error("duplicate-key", format!("duplicate key `{name}`"))
+                    Diagnostic::error(ErrorCode::DuplicateKey, format!("duplicate key `{name}`"))
                         .at(key.span)
                         .path(&key_path)
                         .help(
@@ -195,7 +195,7 @@ impl Validator {
                     None => format!("known keys here: {}", known.join(", ")),
                 };
                 self.error(
-                    "unknown-key",
+                    ErrorCode::UnknownKey,
                     key.span,
                     &key_path,
                     format!("unknown key `{name}` in {what}"),
@@ -231,7 +231,7 @@ impl Validator {
             match self.string(item, &item_path) {
                 Some(s) if s.is_empty() => {
                     self.error(
-                        "empty-value",
+                        ErrorCode::EmptyValue,
                         item.span,
                         &item_path,
                         format!("empty string in `{path}`"),
@@ -251,7 +251,7 @@ impl Validator {
         match fields.get("version") {
             None => {
                 self.error(
-                    "missing-version",
+                    ErrorCode::MissingVersion,
                     Span {
                         file,
                         start: 0,
@@ -270,7 +270,7 @@ impl Validator {
                 if version != Some(VERSION) {
                     let shown = node.as_scalar().unwrap_or(node.type_name());
                     self.error(
-                        "unsupported-version",
+                        ErrorCode::UnsupportedVersion,
                         node.span,
                         "version",
                         format!("unsupported policy file version `{shown}`"),
@@ -307,7 +307,7 @@ impl Validator {
             if let Some(first) = first {
                 self.diags.push(
                     Diagnostic::error(
-                        "duplicate-ruleset",
+                        ErrorCode::DuplicateRuleset,
                         format!("ruleset `{name}` is declared twice"),
                     )
                     .at(key.span)
@@ -322,7 +322,7 @@ impl Validator {
             let rules = match &value.kind {
                 NodeKind::Seq(items) if items.is_empty() => {
                     self.error(
-                        "empty-ruleset",
+                        ErrorCode::EmptyRuleset,
                         value.span,
                         &path,
                         format!("ruleset `{name}` has no rules"),
@@ -383,7 +383,7 @@ impl Validator {
                 let chars = id.chars().count();
                 if chars > MAX_ID_CHARS {
                     self.error(
-                        "id-too-long",
+                        ErrorCode::IdTooLong,
                         id_node.span,
                         &id_path,
                         format!("rule ID is {chars} characters; S3 allows at most {MAX_ID_CHARS}"),
@@ -400,7 +400,7 @@ impl Validator {
             node,
             path,
             "AllowedOrigins",
-            "missing-allowed-origins",
+            ErrorCode::MissingAllowedOrigins,
             "add `AllowedOrigins: [https://app.example.com]` (or `[\"*\"]` for every origin)",
         );
         for (i, (origin, span)) in origins.iter().enumerate() {
@@ -418,7 +418,7 @@ impl Validator {
             node,
             path,
             "AllowedMethods",
-            "missing-allowed-methods",
+            ErrorCode::MissingAllowedMethods,
             "add `AllowedMethods: [GET, HEAD]`",
         );
         for (i, (text, span)) in methods.into_iter().enumerate() {
@@ -437,7 +437,7 @@ impl Validator {
                         "use GET, PUT, POST, DELETE or HEAD".to_string()
                     };
                     self.error(
-                        "unsupported-method",
+                        ErrorCode::UnsupportedMethod,
                         span,
                         &format!("{path}.AllowedMethods[{i}]"),
                         format!("unsupported method `{text}`: S3 rejects it (\"Found unsupported HTTP method in CORS config\")"),
@@ -476,7 +476,7 @@ impl Validator {
             {
                 if header.contains('*') {
                     self.error(
-                        "wildcard-expose-header",
+                        ErrorCode::WildcardExposeHeader,
                         span,
                         &format!("{expose_path}[{i}]"),
                         format!("ExposeHeader `{header}` contains a wildcard; S3 does not support wildcards here"),
@@ -497,21 +497,21 @@ impl Validator {
                     spans.max_age_seconds = Some(age.span);
                 }
                 Ok(n) if n < 0 => self.error(
-                    "invalid-max-age",
+                    ErrorCode::InvalidMaxAge,
                     age.span,
                     &age_path,
                     format!("MaxAgeSeconds is negative ({n})"),
                     "use a whole number of seconds from 0 up (browsers cap it at 7200 or 86400)",
                 ),
                 Ok(n) => self.error(
-                    "invalid-max-age",
+                    ErrorCode::InvalidMaxAge,
                     age.span,
                     &age_path,
                     format!("MaxAgeSeconds {n} is too large"),
                     "use at most 2147483647 (browsers cap it at 7200 or 86400 anyway)",
                 ),
                 Err(_) => self.error(
-                    "invalid-max-age",
+                    ErrorCode::InvalidMaxAge,
                     age.span,
                     &age_path,
                     format!(
@@ -538,7 +538,7 @@ impl Validator {
         rule: &Node,
         path: &str,
         key: &'static str,
-        code: &'static str,
+        code: ErrorCode,
         help: &str,
     ) -> Vec<(String, Span)> {
         let key_path = join(path, key);
@@ -575,7 +575,7 @@ impl Validator {
     fn wildcards(&mut self, value: &str, span: Span, path: &str, element: &str) {
         if value.matches('*').count() > 1 {
             self.error(
-                "multiple-wildcards",
+                ErrorCode::MultipleWildcards,
                 span,
                 path,
                 format!("{element} `{value}` has more than one `*`; S3 allows one wildcard"),
@@ -605,7 +605,7 @@ impl Validator {
             (Some(_), Some(_)) => {
                 let span = fields.key_span("match").unwrap_or(node.span);
                 self.error(
-                    "conflicting-keys",
+                    ErrorCode::ConflictingKeys,
                     span,
                     path,
                     "a bucket entry has both `name` and `match`".into(),
@@ -615,7 +615,7 @@ impl Validator {
             }
             (None, None) => {
                 self.error(
-                    "missing-key",
+                    ErrorCode::MissingKey,
                     node.span,
                     path,
                     "a bucket entry needs `name` or `match`".into(),
@@ -653,7 +653,7 @@ impl Validator {
             if fields.get("match").is_none() {
                 let span = fields.key_span("tags").unwrap_or(tags_node.span);
                 self.error(
-                    "conflicting-keys",
+                    ErrorCode::ConflictingKeys,
                     span,
                     &tags_path,
                     "`tags` only narrows a `match` entry".into(),
@@ -670,7 +670,7 @@ impl Validator {
             if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
                 Some(account)
             } else {
-                self.error("invalid-account", n.span, &account_path,
+                self.error(ErrorCode::InvalidAccount, n.span, &account_path,
                     format!("`{account}` is not an AWS account ID"),
                     "give the 12-digit account ID of the bucket owner, quoted: account: \"123456789012\"");
                 None
@@ -698,7 +698,7 @@ impl Validator {
                     };
                     self.diags.push(
                         Diagnostic::warning(
-                            "unknown-region",
+                            WarningCode::UnknownRegion,
                             format!("`{region}` is not an AWS region s3cors knows"),
                         )
                         .at(n.span)
@@ -709,7 +709,7 @@ impl Validator {
                 Some(region)
             } else {
                 self.error(
-                    "invalid-region",
+                    ErrorCode::InvalidRegion,
                     n.span,
                     &region_path,
                     format!("`{region}` is not a region name"),
@@ -719,19 +719,23 @@ impl Validator {
             }
         });
 
-        let rules =
-            match fields.get("rules") {
-                None => {
-                    let span = fields
-                        .key_span("name")
-                        .or(fields.key_span("match"))
-                        .unwrap_or(node.span);
-                    self.error("missing-key", span, path, "a bucket entry needs `rules`".into(),
-                    "add `rules:` with the bucket's CORS rules, or `rules: []` for no CORS at all");
-                    None
-                }
-                Some(rules_node) => self.bucket_rules(rules_node, &join(path, "rules")),
-            };
+        let rules = match fields.get("rules") {
+            None => {
+                let span = fields
+                    .key_span("name")
+                    .or(fields.key_span("match"))
+                    .unwrap_or(node.span);
+                self.error(
+                    ErrorCode::MissingKey,
+                    span,
+                    path,
+                    "a bucket entry needs `rules`".into(),
+                    "add `rules:` with the bucket's CORS rules, or `rules: []` for no CORS at all",
+                );
+                None
+            }
+            Some(rules_node) => self.bucket_rules(rules_node, &join(path, "rules")),
+        };
 
         if self.error_count() != errors_before {
             return None;
@@ -764,7 +768,7 @@ impl Validator {
             "bucket names are 3-63 characters of a-z, 0-9, `.` and `-`".to_string()
         };
         self.error(
-            "invalid-bucket-name",
+            ErrorCode::InvalidBucketName,
             span,
             path,
             format!("`{name}` is not a valid bucket name"),
@@ -778,7 +782,7 @@ impl Validator {
             Ok(glob) => Some(glob.compile_matcher()),
             Err(e) => {
                 self.error(
-                    "invalid-glob",
+                    ErrorCode::InvalidGlob,
                     span,
                     path,
                     format!("invalid glob `{pattern}`: {}", e.kind()),
@@ -800,7 +804,7 @@ impl Validator {
                 (Some(k), Some(v)) => {
                     if out.insert(k.to_string(), v.to_string()).is_some() {
                         self.error(
-                            "duplicate-key",
+                            ErrorCode::DuplicateKey,
                             key.span,
                             &join(path, k),
                             format!("duplicate tag `{k}`"),
@@ -809,7 +813,7 @@ impl Validator {
                     }
                 }
                 _ => self.error(
-                    "invalid-tag",
+                    ErrorCode::InvalidTag,
                     key.span,
                     path,
                     "a tag must be `key: value` with string values".into(),
@@ -848,7 +852,7 @@ impl Validator {
                             None => format!("declared rulesets: {}", known.join(", ")),
                         };
                         self.error(
-                            "unknown-ruleset",
+                            ErrorCode::UnknownRuleset,
                             span,
                             &join(&item_path, "ruleset"),
                             format!("unknown ruleset `{name}`"),
@@ -871,7 +875,7 @@ impl Validator {
         rules.shrink_to_fit();
         if rules.len() > MAX_RULES {
             self.error(
-                "too-many-rules",
+                ErrorCode::TooManyRules,
                 node.span,
                 path,
                 format!(
@@ -886,7 +890,7 @@ impl Validator {
         let size = config.xml_len();
         if size > MAX_XML_BYTES {
             self.error(
-                "config-too-large",
+                ErrorCode::ConfigTooLarge,
                 node.span,
                 path,
                 format!(
@@ -909,7 +913,7 @@ impl Validator {
             .find(|(k, _)| k.as_scalar() == Some("ruleset"))?;
         if pairs.len() > 1 {
             self.error(
-                "conflicting-keys",
+                ErrorCode::ConflictingKeys,
                 key.span,
                 "ruleset",
                 "a `ruleset:` reference cannot carry rule keys".into(),
@@ -936,7 +940,7 @@ impl Validator {
             if let Some(first) = out.iter().find(|o| o.id == g.id) {
                 self.diags.push(
                     Diagnostic::error(
-                        "duplicate-guardrail",
+                        ErrorCode::DuplicateGuardrail,
                         format!("guardrail id `{}` is used twice", g.id),
                     )
                     .at(g.span)
@@ -958,7 +962,7 @@ impl Validator {
             Some(n) => self.string(n, &join(path, "id")),
             None => {
                 self.error(
-                    "missing-key",
+                    ErrorCode::MissingKey,
                     node.span,
                     path,
                     "a guardrail needs an `id`".into(),
@@ -991,7 +995,7 @@ impl Validator {
             };
             if forbid == Forbid::default() && self.error_count() == errors_before {
                 self.error(
-                    "invalid-guardrail",
+                    ErrorCode::InvalidGuardrail,
                     n.span,
                     &forbid_path,
                     "`forbid` names nothing".into(),
@@ -1016,7 +1020,7 @@ impl Validator {
                                 require.origin_scheme = Some(v.to_string())
                             }
                             Some(v) => self.error(
-                                "invalid-guardrail",
+                                ErrorCode::InvalidGuardrail,
                                 s.span,
                                 &scheme_path,
                                 format!("unknown origin scheme `{v}`"),
@@ -1034,7 +1038,7 @@ impl Validator {
                         {
                             Some(n) => require.max_age_seconds_at_most = Some(n),
                             None => self.error(
-                                "invalid-guardrail",
+                                ErrorCode::InvalidGuardrail,
                                 m.span,
                                 &age_path,
                                 format!(
@@ -1052,7 +1056,7 @@ impl Validator {
                     for origin in require.origins_within.clone() {
                         if origin.matches('*').count() > 1 {
                             self.error(
-                                "invalid-guardrail",
+                                ErrorCode::InvalidGuardrail,
                                 n.span,
                                 &join(&require_path, "origins_within"),
                                 format!("pattern `{origin}` has more than one `*`"),
@@ -1071,7 +1075,7 @@ impl Validator {
 
         if forbid.is_none() && require.is_empty() && self.error_count() == errors_before {
             self.error(
-                "invalid-guardrail",
+                ErrorCode::InvalidGuardrail,
                 node.span,
                 path,
                 "the guardrail neither forbids nor requires anything".into(),
@@ -1111,7 +1115,7 @@ impl Validator {
             match text.parse() {
                 Ok(m) => out.push(m),
                 Err(()) => self.error(
-                    "unsupported-method",
+                    ErrorCode::UnsupportedMethod,
                     span,
                     &format!("{path}[{i}]"),
                     format!("unsupported method `{text}`"),
@@ -1126,7 +1130,7 @@ impl Validator {
         match self.names.get(name) {
             Some(&first) => self.diags.push(
                 Diagnostic::error(
-                    "duplicate-bucket",
+                    ErrorCode::DuplicateBucket,
                     format!("bucket `{name}` is declared twice"),
                 )
                 .at(span)
