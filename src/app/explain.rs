@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
         explain::explain(
             &args.bucket,
             RulesFrom::Live {
-                endpoint: super::endpoint_of(&s3).unwrap_or_else(|| "aws".to_owned()),
+                endpoint: super::endpoint_of(&s3),
             },
             live.as_ref(),
             &[],

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::compare;
 use super::{Action, BucketPlan, Plan, PlanError, PlanErrorKind};
+use crate::endpoint::Endpoint;
 use crate::model::{CorsConfig, CorsRule, Method};
 use crate::policy::Guardrail;
 use crate::policy::guardrail::{self, GuardrailRecord, Violation};
@@ -111,8 +112,8 @@ pub struct PlanMeta {
     pub tool_version: String,
     /// When, as given by the caller (RFC 3339 recommended).
     pub created_at: String,
-    /// The `--endpoint-url` in force; `None` for AWS's own endpoints.
-    pub endpoint: Option<String>,
+    /// The `--endpoint-url` in force, or AWS's own endpoints.
+    pub endpoint: Endpoint,
     /// The client's default region (buckets may live in others).
     pub region: String,
     /// The expected bucket owner account, when one was set.
@@ -149,8 +150,9 @@ pub struct PlanFile {
     pub tool_version: String,
     /// See [`PlanMeta::created_at`].
     pub created_at: String,
-    /// See [`PlanMeta::endpoint`].
-    pub endpoint: Option<String>,
+    /// See [`PlanMeta::endpoint`]: `null` for AWS.
+    #[serde(default)]
+    pub endpoint: Endpoint,
     /// See [`PlanMeta::region`].
     pub region: String,
     /// See [`PlanMeta::account`].
@@ -998,7 +1000,7 @@ mod tests {
         PlanMeta {
             tool_version: "0.1.0".into(),
             created_at: "2025-01-02T03:04:05Z".into(),
-            endpoint: Some("http://127.0.0.1:9000".into()),
+            endpoint: Endpoint::Custom("http://127.0.0.1:9000".into()),
             region: "us-east-1".into(),
             account: Some("123456789012".into()),
             policy_digest: policy_digest([("policies/web.yaml", b"version: 1\n".as_slice())]),
