@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::compare::equivalent;
-use super::file::{ConsoleRule, to_console};
+use super::console::{ConsoleRule, to_console};
 use super::{DesiredBucket, LiveBucket, LiveState};
 use crate::policy::Guardrail;
 use crate::policy::guardrail;
