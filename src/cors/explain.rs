@@ -234,12 +234,12 @@ fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
         }
     }
     if let Some(origin) = &request.origin {
-        let after_scheme = origin.split_once("://").map(|(_, r)| r);
-        match after_scheme {
+        let parts = super::origin::parse(origin);
+        match parts.scheme {
             None if origin != "null" => notes.push(format!(
                 "browsers send Origin as scheme://host[:port]; `{origin}` has no scheme"
             )),
-            Some(rest) if rest.contains('/') => notes.push(format!(
+            Some(_) if parts.rest.contains('/') => notes.push(format!(
                 "browsers send Origin without a path or trailing slash; `{origin}` has one"
             )),
             _ => {}
