@@ -4,6 +4,8 @@
 //! `Err` for a problem in a policy. A diagnostic points into a [`Sources`] file by
 //! byte [`Span`]; rendering to text or JSON lives in `render::diagnostics`.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// Index of a file in [`Sources`].
@@ -149,7 +151,8 @@ pub struct Label {
 /// One finding about the user's input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable kebab-case code, documented in docs/errors.md or docs/lints/.
+    /// Stable kebab-case code (an [`ErrorCode`], [`WarningCode`] or lint code, as
+    /// text), documented in docs/errors.md or docs/lints/.
     pub code: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -163,9 +166,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         Diagnostic {
-            code,
+            code: code.as_str(),
             severity: Severity::Error,
             message: message.into(),
             span: None,
@@ -175,10 +178,15 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: impl WarningKind, message: impl Into<String>) -> Self {
         Diagnostic {
+            code: code.as_str(),
             severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
+            message: message.into(),
+            span: None,
+            path: None,
+            help: None,
+            related: Vec::new(),
         }
     }
 
@@ -210,101 +218,244 @@ impl Diagnostic {
     }
 }
 
-/// The error codes validation can report: code and one-line meaning. The lint codes
-/// live with the lints (`cors::lint::LintCode`). docs/errors.md documents each one
-/// (and each of [`WARNING_CODES`]), and a test keeps the two in step.
-pub const ERROR_CODES: &[(&str, &str)] = &[
-    ("io-error", "a policy path could not be read"),
-    (
-        "no-policy-files",
-        "no *.yaml / *.yml file under the given paths",
-    ),
-    ("file-too-large", "a policy file is over the size limit"),
-    ("not-utf8", "a policy file is not UTF-8 text"),
-    (
-        "not-a-file",
-        "a policy path is a FIFO, socket or device, not a regular file",
-    ),
-    ("yaml-syntax", "the file is not valid YAML"),
-    (
-        "yaml-too-complex",
-        "nesting or alias expansion over the safety limits",
-    ),
-    (
-        "multiple-documents",
-        "more than one YAML document in a file",
-    ),
-    ("empty-file", "a policy file with no content"),
-    ("duplicate-key", "a mapping key given twice"),
-    ("unknown-key", "a key s3cors does not know"),
-    ("missing-key", "a required key is absent"),
-    ("conflicting-keys", "keys that cannot be used together"),
-    ("wrong-type", "a value of the wrong YAML type"),
-    ("missing-version", "the file has no `version`"),
-    ("unsupported-version", "`version` is not 1"),
-    ("invalid-bucket-name", "a bucket name S3 would not accept"),
-    (
-        "invalid-account",
-        "`account` is not a 12-digit AWS account ID",
-    ),
-    (
-        "invalid-region",
-        "`region` does not look like an AWS region",
-    ),
-    (
-        "invalid-glob",
-        "a `match` or guardrail `buckets` glob that does not parse",
-    ),
-    ("invalid-tag", "a `tags` entry that is not a string pair"),
-    ("empty-ruleset", "a ruleset with no rules"),
-    ("duplicate-ruleset", "two rulesets with one name"),
-    ("unknown-ruleset", "a `ruleset:` reference to no ruleset"),
-    ("duplicate-bucket", "two exact entries for one bucket"),
-    (
-        "overlapping-match",
-        "two `match` entries select the same bucket",
-    ),
-    ("missing-allowed-origins", "a rule without AllowedOrigins"),
-    ("missing-allowed-methods", "a rule without AllowedMethods"),
-    (
-        "unsupported-method",
-        "a method other than GET, PUT, POST, DELETE, HEAD",
-    ),
-    (
-        "multiple-wildcards",
-        "more than one `*` in an AllowedOrigin or AllowedHeader",
-    ),
-    ("wildcard-expose-header", "a `*` in an ExposeHeader"),
-    (
-        "invalid-max-age",
-        "MaxAgeSeconds negative or not an integer",
-    ),
-    ("id-too-long", "a rule ID over 255 characters"),
-    ("too-many-rules", "more than 100 rules for one bucket"),
-    (
-        "config-too-large",
-        "the configuration is over 64 KiB as S3 XML",
-    ),
-    ("empty-value", "an empty string where S3 needs a value"),
-    ("invalid-guardrail", "a guardrail that cannot be evaluated"),
-    ("duplicate-guardrail", "two guardrails with one id"),
-    (
-        "guardrail-violation",
-        "a rule breaks a guardrail that applies to its bucket",
-    ),
-    (
-        "unmanaged-target",
-        "a --target bucket no policy entry manages",
-    ),
-    (
-        "read-failed",
-        "a bucket's tags or configuration could not be read",
-    ),
-];
+/// The stable code of an error: what [`Diagnostic::error`] takes. docs/errors.md
+/// documents each one (and each [`WarningCode`]), and a test keeps the two in step;
+/// lint codes live with the lints (`cors::lint::LintCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorCode {
+    IoError,
+    NoPolicyFiles,
+    FileTooLarge,
+    NotUtf8,
+    NotAFile,
+    YamlSyntax,
+    YamlTooComplex,
+    MultipleDocuments,
+    EmptyFile,
+    DuplicateKey,
+    UnknownKey,
+    MissingKey,
+    ConflictingKeys,
+    WrongType,
+    MissingVersion,
+    UnsupportedVersion,
+    InvalidBucketName,
+    InvalidAccount,
+    InvalidRegion,
+    InvalidGlob,
+    InvalidTag,
+    EmptyRuleset,
+    DuplicateRuleset,
+    UnknownRuleset,
+    DuplicateBucket,
+    OverlappingMatch,
+    MissingAllowedOrigins,
+    MissingAllowedMethods,
+    UnsupportedMethod,
+    MultipleWildcards,
+    WildcardExposeHeader,
+    InvalidMaxAge,
+    IdTooLong,
+    TooManyRules,
+    ConfigTooLarge,
+    EmptyValue,
+    InvalidGuardrail,
+    DuplicateGuardrail,
+    GuardrailViolation,
+    UnmanagedTarget,
+    ReadFailed,
+}
 
-/// The warnings validation itself can report (lints, about rules, are
-/// `cors::lint::LintCode`): code and one-line meaning, documented in docs/errors.md.
-pub const WARNING_CODES: &[(&str, &str)] = &[(
-    "unknown-region",
-    "`region` is not an AWS region s3cors knows",
-)];
+impl ErrorCode {
+    /// Every error code, in the order docs/errors.md lists them.
+    pub const ALL: [ErrorCode; 41] = [
+        ErrorCode::IoError,
+        ErrorCode::NoPolicyFiles,
+        ErrorCode::FileTooLarge,
+        ErrorCode::NotUtf8,
+        ErrorCode::NotAFile,
+        ErrorCode::YamlSyntax,
+        ErrorCode::YamlTooComplex,
+        ErrorCode::MultipleDocuments,
+        ErrorCode::EmptyFile,
+        ErrorCode::DuplicateKey,
+        ErrorCode::UnknownKey,
+        ErrorCode::MissingKey,
+        ErrorCode::ConflictingKeys,
+        ErrorCode::WrongType,
+        ErrorCode::MissingVersion,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::InvalidBucketName,
+        ErrorCode::InvalidAccount,
+        ErrorCode::InvalidRegion,
+        ErrorCode::InvalidGlob,
+        ErrorCode::InvalidTag,
+        ErrorCode::EmptyRuleset,
+        ErrorCode::DuplicateRuleset,
+        ErrorCode::UnknownRuleset,
+        ErrorCode::DuplicateBucket,
+        ErrorCode::OverlappingMatch,
+        ErrorCode::MissingAllowedOrigins,
+        ErrorCode::MissingAllowedMethods,
+        ErrorCode::UnsupportedMethod,
+        ErrorCode::MultipleWildcards,
+        ErrorCode::WildcardExposeHeader,
+        ErrorCode::InvalidMaxAge,
+        ErrorCode::IdTooLong,
+        ErrorCode::TooManyRules,
+        ErrorCode::ConfigTooLarge,
+        ErrorCode::EmptyValue,
+        ErrorCode::InvalidGuardrail,
+        ErrorCode::DuplicateGuardrail,
+        ErrorCode::GuardrailViolation,
+        ErrorCode::UnmanagedTarget,
+        ErrorCode::ReadFailed,
+    ];
+
+    /// The kebab-case code shown to people and in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::IoError => "io-error",
+            ErrorCode::NoPolicyFiles => "no-policy-files",
+            ErrorCode::FileTooLarge => "file-too-large",
+            ErrorCode::NotUtf8 => "not-utf8",
+            ErrorCode::NotAFile => "not-a-file",
+            ErrorCode::YamlSyntax => "yaml-syntax",
+            ErrorCode::YamlTooComplex => "yaml-too-complex",
+            ErrorCode::MultipleDocuments => "multiple-documents",
+            ErrorCode::EmptyFile => "empty-file",
+            ErrorCode::DuplicateKey => "duplicate-key",
+            ErrorCode::UnknownKey => "unknown-key",
+            ErrorCode::MissingKey => "missing-key",
+            ErrorCode::ConflictingKeys => "conflicting-keys",
+            ErrorCode::WrongType => "wrong-type",
+            ErrorCode::MissingVersion => "missing-version",
+            ErrorCode::UnsupportedVersion => "unsupported-version",
+            ErrorCode::InvalidBucketName => "invalid-bucket-name",
+            ErrorCode::InvalidAccount => "invalid-account",
+            ErrorCode::InvalidRegion => "invalid-region",
+            ErrorCode::InvalidGlob => "invalid-glob",
+            ErrorCode::InvalidTag => "invalid-tag",
+            ErrorCode::EmptyRuleset => "empty-ruleset",
+            ErrorCode::DuplicateRuleset => "duplicate-ruleset",
+            ErrorCode::UnknownRuleset => "unknown-ruleset",
+            ErrorCode::DuplicateBucket => "duplicate-bucket",
+            ErrorCode::OverlappingMatch => "overlapping-match",
+            ErrorCode::MissingAllowedOrigins => "missing-allowed-origins",
+            ErrorCode::MissingAllowedMethods => "missing-allowed-methods",
+            ErrorCode::UnsupportedMethod => "unsupported-method",
+            ErrorCode::MultipleWildcards => "multiple-wildcards",
+            ErrorCode::WildcardExposeHeader => "wildcard-expose-header",
+            ErrorCode::InvalidMaxAge => "invalid-max-age",
+            ErrorCode::IdTooLong => "id-too-long",
+            ErrorCode::TooManyRules => "too-many-rules",
+            ErrorCode::ConfigTooLarge => "config-too-large",
+            ErrorCode::EmptyValue => "empty-value",
+            ErrorCode::InvalidGuardrail => "invalid-guardrail",
+            ErrorCode::DuplicateGuardrail => "duplicate-guardrail",
+            ErrorCode::GuardrailViolation => "guardrail-violation",
+            ErrorCode::UnmanagedTarget => "unmanaged-target",
+            ErrorCode::ReadFailed => "read-failed",
+        }
+    }
+
+    /// What the code means, in one line.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            ErrorCode::IoError => "a policy path could not be read",
+            ErrorCode::NoPolicyFiles => "no *.yaml / *.yml file under the given paths",
+            ErrorCode::FileTooLarge => "a policy file is over the size limit",
+            ErrorCode::NotUtf8 => "a policy file is not UTF-8 text",
+            ErrorCode::NotAFile => "a policy path is a FIFO, socket or device, not a regular file",
+            ErrorCode::YamlSyntax => "the file is not valid YAML",
+            ErrorCode::YamlTooComplex => "nesting or alias expansion over the safety limits",
+            ErrorCode::MultipleDocuments => "more than one YAML document in a file",
+            ErrorCode::EmptyFile => "a policy file with no content",
+            ErrorCode::DuplicateKey => "a mapping key given twice",
+            ErrorCode::UnknownKey => "a key s3cors does not know",
+            ErrorCode::MissingKey => "a required key is absent",
+            ErrorCode::ConflictingKeys => "keys that cannot be used together",
+            ErrorCode::WrongType => "a value of the wrong YAML type",
+            ErrorCode::MissingVersion => "the file has no `version`",
+            ErrorCode::UnsupportedVersion => "`version` is not 1",
+            ErrorCode::InvalidBucketName => "a bucket name S3 would not accept",
+            ErrorCode::InvalidAccount => "`account` is not a 12-digit AWS account ID",
+            ErrorCode::InvalidRegion => "`region` does not look like an AWS region",
+            ErrorCode::InvalidGlob => "a `match` or guardrail `buckets` glob that does not parse",
+            ErrorCode::InvalidTag => "a `tags` entry that is not a string pair",
+            ErrorCode::EmptyRuleset => "a ruleset with no rules",
+            ErrorCode::DuplicateRuleset => "two rulesets with one name",
+            ErrorCode::UnknownRuleset => "a `ruleset:` reference to no ruleset",
+            ErrorCode::DuplicateBucket => "two exact entries for one bucket",
+            ErrorCode::OverlappingMatch => "two `match` entries select the same bucket",
+            ErrorCode::MissingAllowedOrigins => "a rule without AllowedOrigins",
+            ErrorCode::MissingAllowedMethods => "a rule without AllowedMethods",
+            ErrorCode::UnsupportedMethod => "a method other than GET, PUT, POST, DELETE, HEAD",
+            ErrorCode::MultipleWildcards => {
+                "more than one `*` in an AllowedOrigin or AllowedHeader"
+            }
+            ErrorCode::WildcardExposeHeader => "a `*` in an ExposeHeader",
+            ErrorCode::InvalidMaxAge => "MaxAgeSeconds negative or not an integer",
+            ErrorCode::IdTooLong => "a rule ID over 255 characters",
+            ErrorCode::TooManyRules => "more than 100 rules for one bucket",
+            ErrorCode::ConfigTooLarge => "the configuration is over 64 KiB as S3 XML",
+            ErrorCode::EmptyValue => "an empty string where S3 needs a value",
+            ErrorCode::InvalidGuardrail => "a guardrail that cannot be evaluated",
+            ErrorCode::DuplicateGuardrail => "two guardrails with one id",
+            ErrorCode::GuardrailViolation => "a rule breaks a guardrail that applies to its bucket",
+            ErrorCode::UnmanagedTarget => "a --target bucket no policy entry manages",
+            ErrorCode::ReadFailed => "a bucket's tags or configuration could not be read",
+        }
+    }
+}
+
+/// The stable code of a warning validation itself reports (lints, about rules, are
+/// `cors::lint::LintCode`), documented in docs/errors.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WarningCode {
+    UnknownRegion,
+}
+
+impl WarningCode {
+    /// Every validation warning code.
+    pub const ALL: [WarningCode; 1] = [WarningCode::UnknownRegion];
+
+    /// The kebab-case code shown to people and in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::UnknownRegion => "unknown-region",
+        }
+    }
+
+    /// What the code means, in one line.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            WarningCode::UnknownRegion => "`region` is not an AWS region s3cors knows",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for WarningCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A code a warning [`Diagnostic`] may carry: a [`WarningCode`] or a lint's code
+/// (`cors::lint::LintCode`, implemented where lint findings become diagnostics).
+/// Errors take an [`ErrorCode`], so no error can carry a warning's code.
+pub trait WarningKind: Copy {
+    fn as_str(self) -> &'static str;
+}
+
+impl WarningKind for WarningCode {
+    fn as_str(self) -> &'static str {
+        WarningCode::as_str(self)
+    }
+}

@@ -8,6 +8,7 @@
 // The pure core: no I/O, no async, no AWS SDK.
 pub mod cors;
 pub mod diag;
+pub mod endpoint;
 pub mod model;
 pub mod plan;
 pub mod policy;

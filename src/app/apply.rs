@@ -29,7 +29,8 @@ use crate::cli::{ApplyArgs, Format, Global};
 use crate::model::CorsConfig;
 use crate::plan::compare::equivalent;
 use crate::plan::decide::{Decision, decide};
-use crate::plan::file::{JournalEntry, JournalState, PlanFile, replay};
+use crate::plan::file::PlanFile;
+use crate::plan::journal::{JournalEntry, JournalState, replay};
 use crate::plan::outcome::{self, Applied, ApplyReport, BucketOutcome};
 use crate::plan::{Action, BucketPlan};
 use crate::policy::ownership::Ownership;
@@ -213,13 +214,11 @@ fn short_digest(digest: &str) -> &str {
 pub fn check_endpoint(file: &PlanFile, s3: &crate::s3::AwsS3) -> anyhow::Result<()> {
     let endpoint = super::endpoint_of(s3);
     // Compared without userinfo: older plan files may hold a `user:password@`.
-    let planned = file.endpoint.as_deref().map(crate::text::without_userinfo);
-    if planned.as_deref() != endpoint.as_deref() {
+    let planned = file.endpoint.without_userinfo();
+    if planned != endpoint {
         bail!(
-            "the plan was made against {} but this run uses {}; apply it with the same \
-             --endpoint-url, or plan again",
-            planned.as_deref().unwrap_or("AWS"),
-            endpoint.as_deref().unwrap_or("AWS"),
+            "the plan was made against {planned} but this run uses {endpoint}; apply it \
+             with the same --endpoint-url, or plan again",
         );
     }
     Ok(())

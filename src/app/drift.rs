@@ -10,9 +10,8 @@ use super::policies;
 use super::resolve::{self, Problem, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{DriftArgs, Format, Global};
-use crate::plan::drift::{self, LiveViolation, UnmanagedBucket};
-use crate::plan::{DesiredBucket, LiveBucket};
-use crate::policy::guardrail;
+use crate::plan::DesiredBucket;
+use crate::plan::drift::{self, Verdict};
 use crate::render::diagnostics;
 use crate::s3::BucketTarget;
 
@@ -47,13 +46,12 @@ pub async fn run(
         match &u.problem {
             Problem::Policy(d) => problems.push((**d).clone()),
             Problem::S3(e) => problems.push(crate::diag::Diagnostic::error(
-                "read-failed",
+                crate::diag::ErrorCode::ReadFailed,
                 format!("{}: {e}", u.bucket),
             )),
         }
     }
 
-    // Unmanaged: every listed bucket no entry selected (and in this shard).
     let managed_names: BTreeSet<&str> =
         resolution.buckets.iter().map(|m| m.name.as_str()).collect();
     let unresolved_names: BTreeSet<&str> = resolution
@@ -61,18 +59,12 @@ pub async fn run(
         .iter()
         .map(|u| u.bucket.as_str())
         .collect();
+    let shard = global.shard.map(|s| (s.index, s.count));
     let unmanaged: Vec<BucketTarget> = resolution
         .listed
         .iter()
         .flatten()
-        .filter(|b| {
-            !managed_names.contains(b.name.as_str()) && !unresolved_names.contains(b.name.as_str())
-        })
-        .filter(|b| {
-            global
-                .shard
-                .is_none_or(|s| crate::plan::shard::in_shard(&b.name, s.index, s.count))
-        })
+        .filter(|b| drift::is_unmanaged(&b.name, &managed_names, &unresolved_names, shard))
         .map(|b| BucketTarget {
             name: b.name.clone(),
             region: b.region.clone(),
@@ -98,46 +90,22 @@ pub async fn run(
         .collect();
     let mut report = drift::report(&desired, &live);
     if args.unmanaged {
-        report.unmanaged = Some(
-            unmanaged
-                .iter()
-                .filter_map(|t| match live.get(&t.name) {
-                    Some(LiveBucket::Found(Some(cfg))) => Some(UnmanagedBucket {
-                        bucket: t.name.clone(),
-                        rules: cfg.cors_rules.len(),
-                    }),
-                    _ => None,
-                })
-                .collect(),
-        );
+        report.unmanaged = Some(drift::unmanaged_with_cors(
+            unmanaged.iter().map(|t| t.name.as_str()),
+            &live,
+        ));
     }
-    // Guardrails hold for every live configuration read, managed or not.
-    for (bucket, state) in &live {
-        if let LiveBucket::Found(Some(cfg)) = state {
-            for v in guardrail::check(&policies.policy.guardrails, bucket, Some(cfg)) {
-                report.violations.push(LiveViolation {
-                    bucket: v.bucket,
-                    guardrail: v.guardrail,
-                    rule: v.rule,
-                    value: v.value,
-                    message: v.message,
-                });
-            }
-        }
-    }
+    report.violations = drift::live_violations(&policies.policy.guardrails, &live);
 
     let stdout = match global.format {
         Format::Human => drift::human(&report),
         Format::Json => drift::json(&report),
         Format::Markdown => drift::markdown(&report),
     };
-    let s = report.summary();
-    let exit = if s.errors + s.guardrail_violations > 0 || !problems.is_empty() {
-        Exit::Error
-    } else if s.drifted + s.missing > 0 {
-        Exit::Changes
-    } else {
-        Exit::Success
+    let exit = match drift::verdict(&report.summary(), problems.len()) {
+        Verdict::Failed => Exit::Error,
+        Verdict::Drifted => Exit::Changes,
+        Verdict::InSync => Exit::Success,
     };
     let mut stderr = policies.warnings.clone();
     if !problems.is_empty() {

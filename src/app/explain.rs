@@ -18,7 +18,7 @@ use super::{Exit, Outcome};
 use crate::cli::{ExplainArgs, Format, Global};
 use crate::cors::explain::{self, Explanation, RuleSource, RulesFrom};
 use crate::cors::simulate::Request;
-use crate::policy::ownership::Ownership;
+use crate::policy::ownership::{Choice, Ownership, Tags};
 use crate::policy::{BucketEntry, Selector};
 use crate::s3::{BucketTarget, S3Api};
 
@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
         explain::explain(
             &args.bucket,
             RulesFrom::Live {
-                endpoint: super::endpoint_of(&s3).unwrap_or_else(|| "aws".to_owned()),
+                endpoint: super::endpoint_of(&s3),
             },
             live.as_ref(),
             &[],
@@ -86,56 +86,54 @@ async fn owner<'p>(
 ) -> anyhow::Result<&'p BucketEntry> {
     let ownership = Ownership::new(&policies.policy);
     let place = |e: &BucketEntry| policies.sources.file_line(e.span);
+    let mut read = None;
     if ownership.needs_tags(bucket) {
         let s3 = super::connect(global).await;
         let target = BucketTarget::new(bucket);
-        let read = tokio::time::timeout(TAGS_TIMEOUT, s3.get_tags(&target));
-        match read.await {
-            Ok(Ok(tags)) => {
-                return match ownership.owner(bucket, Some(&tags)) {
-                    Ok(Some(entry)) => {
-                        notes.push(format!(
-                            "ownership decided with the bucket's live tags ({})",
-                            show_tags(tags.iter())
-                        ));
-                        Ok(entry)
-                    }
-                    Ok(None) => anyhow::bail!(
-                        "no policy entry manages bucket {bucket}: `match:` globs select its name, but its tags ({}) match none of their `tags:`; use --live to explain its live configuration",
-                        show_tags(tags.iter())
-                    ),
-                    Err(d) => anyhow::bail!("{}", d.message),
-                };
+        match tokio::time::timeout(TAGS_TIMEOUT, s3.get_tags(&target)).await {
+            Ok(Ok(tags)) => read = Some(Ok(tags)),
+            Ok(Err(e)) => {
+                read = Some(Err(()));
+                notes.push(format!(
+                    "could not read the bucket's tags ({e}): ownership decided by `match:` globs alone, tags not checked"
+                ));
             }
-            Ok(Err(e)) => notes.push(format!(
-                "could not read the bucket's tags ({e}): ownership decided by `match:` globs alone, tags not checked"
-            )),
-            Err(_) => notes.push(format!(
-                "could not read the bucket's tags within {} s: ownership decided by `match:` globs alone, tags not checked",
-                TAGS_TIMEOUT.as_secs()
-            )),
+            Err(_) => {
+                read = Some(Err(()));
+                notes.push(format!(
+                    "could not read the bucket's tags within {} s: ownership decided by `match:` globs alone, tags not checked",
+                    TAGS_TIMEOUT.as_secs()
+                ));
+            }
         }
-        let candidates: Vec<&BucketEntry> = policies
-            .policy
-            .buckets
-            .iter()
-            .filter(|e| matches!(&e.selector, Selector::Match(m) if m.glob.is_match(bucket)))
-            .collect();
-        return match candidates.as_slice() {
-            [one] => Ok(one),
-            many => anyhow::bail!(
-                "bucket {bucket} is selected by {} `match:` entries ({}) that differ by tags, and its tags could not be read; pass credentials/--endpoint-url so explain can read them, or use --live",
-                many.len(),
-                many.iter().map(|e| place(e)).collect::<Vec<_>>().join(", ")
-            ),
-        };
     }
-    match ownership.owner(bucket, None) {
-        Ok(Some(entry)) => Ok(entry),
-        Ok(None) => anyhow::bail!(
+    let tags = match &read {
+        None => Tags::NotRead,
+        Some(Ok(tags)) => Tags::Read(tags),
+        Some(Err(())) => Tags::Unreadable,
+    };
+    match (ownership.choose(bucket, tags), tags) {
+        (Choice::Owner(entry), Tags::Read(tags)) => {
+            notes.push(format!(
+                "ownership decided with the bucket's live tags ({})",
+                show_tags(tags.iter())
+            ));
+            Ok(entry)
+        }
+        (Choice::Owner(entry), _) => Ok(entry),
+        (Choice::Unmanaged, Tags::Read(tags)) => anyhow::bail!(
+            "no policy entry manages bucket {bucket}: `match:` globs select its name, but its tags ({}) match none of their `tags:`; use --live to explain its live configuration",
+            show_tags(tags.iter())
+        ),
+        (Choice::Unmanaged, _) => anyhow::bail!(
             "no policy entry manages bucket {bucket} (no `name:` entry, no `match:` glob selects it); use --live to explain its live configuration"
         ),
-        Err(d) => anyhow::bail!("{}", d.message),
+        (Choice::Ambiguous(many), _) => anyhow::bail!(
+            "bucket {bucket} is selected by {} `match:` entries ({}) that differ by tags, and its tags could not be read; pass credentials/--endpoint-url so explain can read them, or use --live",
+            many.len(),
+            many.iter().map(|e| place(e)).collect::<Vec<_>>().join(", ")
+        ),
+        (Choice::Conflict(d), _) => anyhow::bail!("{}", d.message),
     }
 }
 

@@ -8,6 +8,7 @@ use futures::{StreamExt, stream};
 
 use super::{Exit, Outcome};
 use crate::cli::{Global, ImportArgs};
+use crate::endpoint::Endpoint;
 use crate::model::CorsConfig;
 use crate::policy::raw::{Bucket, PolicyFile, Rule, RuleItem};
 use crate::s3::{BucketTarget, S3Api, S3ErrorKind};
@@ -73,7 +74,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> 
     }
 
     let endpoint = super::endpoint_of(&s3);
-    let yaml = to_policy_yaml(&configs, endpoint.as_deref(), &super::utc_now())?;
+    let yaml = to_policy_yaml(&configs, &endpoint, &super::utc_now())?;
     match &args.output {
         Some(path) => {
             super::plan::write_atomically(path, yaml.as_bytes())
@@ -96,7 +97,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> 
 /// (`rules: []` for buckets without CORS), with a header saying where from.
 pub fn to_policy_yaml(
     configs: &BTreeMap<String, Option<CorsConfig>>,
-    endpoint: Option<&str>,
+    endpoint: &Endpoint,
     now: &str,
 ) -> anyhow::Result<String> {
     let file = PolicyFile {
@@ -130,8 +131,7 @@ pub fn to_policy_yaml(
     };
     let body = serde_yaml::to_string(&file).context("writing YAML")?;
     Ok(format!(
-        "# Imported by `s3cors import` from {} at {now}.\n# `rules: []` means the bucket has no CORS configuration and must keep none.\n{body}",
-        endpoint.unwrap_or("AWS")
+        "# Imported by `s3cors import` from {endpoint} at {now}.\n# `rules: []` means the bucket has no CORS configuration and must keep none.\n{body}"
     ))
 }
 
@@ -163,8 +163,12 @@ mod tests {
             ("without".to_owned(), None),
         ]
         .into();
-        let yaml =
-            to_policy_yaml(&configs, Some("http://127.0.0.1:1"), "2026-01-01T00:00:00Z").unwrap();
+        let yaml = to_policy_yaml(
+            &configs,
+            &Endpoint::Custom("http://127.0.0.1:1".into()),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
         let mut sources = Sources::new();
         sources.add(SourceFile::new("imported.yaml", yaml.clone()));
         let loaded = crate::policy::load(&sources);

@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, SourceFile, Sources};
+use crate::diag::{Diagnostic, ErrorCode, SourceFile, Sources};
 use crate::policy::{self, Policy};
 
 /// Largest policy file read; a fleet of 50,000 exact entries fits in about 8 MiB.
@@ -81,7 +81,7 @@ pub fn read_policies(paths: &[PathBuf]) -> (Sources, Vec<Diagnostic>) {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         diags.push(
             Diagnostic::error(
-                "no-policy-files",
+                ErrorCode::NoPolicyFiles,
                 format!("no *.yaml or *.yml policy files under {}", shown.join(", ")),
             )
             .help("give the folder that holds your policies, e.g. `s3cors validate policies/`"),
@@ -104,8 +104,11 @@ fn collect(
         Ok(m) => m,
         Err(e) => {
             diags.push(
-                Diagnostic::error("io-error", format!("cannot read {}: {e}", path.display()))
-                    .help("check the path and its permissions"),
+                Diagnostic::error(
+                    ErrorCode::IoError,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+                .help("check the path and its permissions"),
             );
             return;
         }
@@ -123,8 +126,11 @@ fn collect(
             Ok(e) => e,
             Err(e) => {
                 diags.push(
-                    Diagnostic::error("io-error", format!("cannot list {}: {e}", path.display()))
-                        .help("check the folder's permissions"),
+                    Diagnostic::error(
+                        ErrorCode::IoError,
+                        format!("cannot list {}: {e}", path.display()),
+                    )
+                    .help("check the folder's permissions"),
                 );
                 return;
             }
@@ -147,7 +153,7 @@ fn collect(
         // Checked on metadata, never opened: opening a FIFO waits for a writer.
         diags.push(
             Diagnostic::error(
-                "not-a-file",
+                ErrorCode::NotAFile,
                 format!(
                     "{} is not a regular file (a FIFO, socket or device); it was not read",
                     path.display()
@@ -167,8 +173,11 @@ fn is_policy_file(path: &Path) -> bool {
 
 fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let io_err = |e: std::io::Error| {
-        Diagnostic::error("io-error", format!("cannot read {}: {e}", path.display()))
-            .help("check the file's permissions")
+        Diagnostic::error(
+            ErrorCode::IoError,
+            format!("cannot read {}: {e}", path.display()),
+        )
+        .help("check the file's permissions")
     };
     let file = fs::File::open(path).map_err(io_err)?;
     let mut bytes = Vec::new();
@@ -178,7 +187,7 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         .map_err(io_err)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::error(
-            "file-too-large",
+            ErrorCode::FileTooLarge,
             format!(
                 "{} is over {} MiB; policy files are much smaller",
                 path.display(),
@@ -189,7 +198,7 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
     }
     let not_text = |why: String| {
         Diagnostic::error(
-            "not-utf8",
+            ErrorCode::NotUtf8,
             format!("{} is not UTF-8 text: {why}", path.display()),
         )
         .help("policy files are YAML text; check that this is the right file")

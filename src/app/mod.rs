@@ -17,6 +17,7 @@ pub mod validate;
 pub mod verify;
 
 use crate::cli::{Cli, ColorChoice, Command, Format, Global};
+use crate::endpoint::Endpoint;
 use crate::s3::{AwsS3, ConnectOptions};
 
 /// Exit codes, everywhere (README, "Exit codes").
@@ -186,10 +187,8 @@ fn rfc3339(secs: u64) -> String {
 /// The endpoint the client talks to, as recorded in plan files, imported policies
 /// and reports: `None` for AWS's own regional endpoints (whether set by
 /// `--endpoint-url` or `AWS_ENDPOINT_URL`), and never with a `user:password@`.
-pub fn endpoint_of(s3: &AwsS3) -> Option<String> {
-    Some(s3.endpoint_description())
-        .filter(|e| e != "aws")
-        .map(|e| crate::text::without_userinfo(&e).into_owned())
+pub fn endpoint_of(s3: &AwsS3) -> Endpoint {
+    Endpoint::from_url(s3.endpoint_url())
 }
 
 #[cfg(test)]

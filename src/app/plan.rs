@@ -9,7 +9,7 @@ use super::policies::{self, Policies};
 use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
-use crate::diag::{Diagnostic, Sources};
+use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
@@ -179,7 +179,7 @@ pub async fn make(
             );
             for v in &violations {
                 problems.push(
-                    Diagnostic::error("guardrail-violation", v.to_string())
+                    Diagnostic::error(ErrorCode::GuardrailViolation, v.to_string())
                         .at(m.entry.span)
                         .help("change the rules of this entry, or narrow the guardrail's `buckets:` scope"),
                 );

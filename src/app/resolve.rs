@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, stream};
 
 use crate::cli::Shard;
-use crate::diag::{Diagnostic, Sources};
+use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::plan::{DesiredBucket, shard};
 use crate::policy::ownership::Ownership;
 use crate::policy::{BucketEntry, Policy, Selector};
@@ -162,7 +162,7 @@ pub async fn managed<'p>(
         let known = found.contains_key(target) || unresolved.iter().any(|u| &u.bucket == target);
         if !known {
             let d = Diagnostic::error(
-                "unmanaged-target",
+                ErrorCode::UnmanagedTarget,
                 format!("--target {target}: no policy entry manages this bucket"),
             )
             .help("name a bucket that a `name:` entry declares or a `match:` entry selects");

@@ -16,7 +16,8 @@ use super::apply::{self, check_endpoint, execute, finish, read_journal};
 use super::{Console, Exit, Outcome, lock};
 use crate::cli::{Format, Global, RollbackArgs};
 use crate::plan::compare::digest;
-use crate::plan::file::{BucketStatus, PlanFile, RollbackOf};
+use crate::plan::file::{PlanFile, RollbackOf};
+use crate::plan::journal::BucketStatus;
 use crate::plan::{Action, BucketPlan, Plan};
 
 pub async fn run(
@@ -127,7 +128,7 @@ fn rollback_path(plan_path: &Path) -> PathBuf {
 
 /// The plan that takes every journalled bucket from what the apply wrote back to
 /// what it had before. Buckets the apply never began are not touched.
-fn reverse(applied: &PlanFile, journal: &crate::plan::file::JournalState) -> Plan {
+fn reverse(applied: &PlanFile, journal: &crate::plan::journal::JournalState) -> Plan {
     let planned = applied.to_plan();
     let mut out = Plan::default();
     for b in &planned.buckets {

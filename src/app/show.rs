@@ -12,13 +12,13 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
     if global.format == Format::Human {
         // A plan file may come from elsewhere (a CI artifact): its values are shown,
         // never obeyed, and an old file's endpoint password is not shown.
-        let endpoint = file.endpoint.as_deref().map(crate::text::without_userinfo);
+        let endpoint = file.endpoint.without_userinfo();
         let header = format!(
             "Plan {} made {} by s3cors {} against {} ({}).",
             args.plan_file.display(),
             file.created_at,
             file.tool_version,
-            endpoint.as_deref().unwrap_or("AWS"),
+            endpoint,
             file.region,
         );
         stdout.push_str(&crate::text::terminal_safe(&header));

@@ -104,7 +104,7 @@ async fn verify_buckets(
     let located: Vec<(Managed, Result<String, String>)> = stream::iter(resolution.buckets)
         .map(|m| {
             let s3 = &s3;
-            let endpoint = endpoint.as_deref();
+            let endpoint = endpoint.url();
             async move {
                 let region = match (&m.target.region, endpoint) {
                     (Some(r), _) => Ok(r.clone()),
@@ -135,7 +135,7 @@ async fn verify_buckets(
         };
         let url = |key: &str| {
             object_url(
-                endpoint.as_deref(),
+                endpoint.url(),
                 global.path_style,
                 &region,
                 &managed.name,

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::simulate::{self, Mismatch, Outcome, Request, ResponseHeader, S3Error, Verdict};
+use crate::endpoint::Endpoint;
 use crate::model::{CorsConfig, CorsRule};
 use crate::style::{BOLD, DIM, GREEN, RED, paint};
 use crate::text::{markdown_safe, terminal_safe};
@@ -34,8 +35,21 @@ pub enum RulesFrom {
     /// The desired rules of the policy entry at `entry` (`file:line`), which selects
     /// the bucket by `selector` (`name: b` or `match: "static-*"`).
     Policy { entry: String, selector: String },
-    /// The bucket's live configuration, read from S3 at `endpoint` (`aws` for AWS).
-    Live { endpoint: String },
+    /// The bucket's live configuration, read from S3 at `endpoint` (shown as `aws`
+    /// for AWS).
+    Live {
+        #[serde(serialize_with = "serialize_endpoint")]
+        endpoint: Endpoint,
+    },
+}
+
+/// How an explanation names an endpoint: its URL, or `aws`.
+fn endpoint_name(endpoint: &Endpoint) -> &str {
+    endpoint.url().unwrap_or("aws")
+}
+
+fn serialize_endpoint<S: serde::Serializer>(endpoint: &Endpoint, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(endpoint_name(endpoint))
 }
 
 /// The request explained.
@@ -220,12 +234,12 @@ fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
         }
     }
     if let Some(origin) = &request.origin {
-        let after_scheme = origin.split_once("://").map(|(_, r)| r);
-        match after_scheme {
+        let parts = super::origin::parse(origin);
+        match parts.scheme {
             None if origin != "null" => notes.push(format!(
                 "browsers send Origin as scheme://host[:port]; `{origin}` has no scheme"
             )),
-            Some(rest) if rest.contains('/') => notes.push(format!(
+            Some(_) if parts.rest.contains('/') => notes.push(format!(
                 "browsers send Origin without a path or trailing slash; `{origin}` has one"
             )),
             _ => {}
@@ -303,7 +317,10 @@ fn describe_source(e: &Explanation) -> String {
         RulesFrom::Policy { entry, selector } => {
             format!("desired rules of `{selector}` at {entry} ({rules})")
         }
-        RulesFrom::Live { endpoint } => format!("live configuration from {endpoint} ({rules})"),
+        RulesFrom::Live { endpoint } => format!(
+            "live configuration from {} ({rules})",
+            endpoint_name(endpoint)
+        ),
     }
 }
 

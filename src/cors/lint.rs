@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::origin;
 use super::pattern::{self, Case};
 use crate::model::{CorsConfig, CorsRule, Method};
 
@@ -300,18 +301,18 @@ fn wildcard_origin_with_writes(out: &mut Findings) {
 
 fn http_origin(out: &mut Findings) {
     for (k, origin) in out.rule.allowed_origins.iter().enumerate() {
-        let Some(rest) = origin.strip_prefix("http://") else {
-            continue;
-        };
-        if !is_remote_http(origin) {
+        let parts = origin::parse(origin);
+        if !is_remote_http(&parts) {
             continue;
         }
         let message = format!(
             "origin \"{origin}\" is plain http: pages served over http can be altered in \
              transit, so anyone on the network can act as this origin"
         );
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-        let help = format!("serve the site over https and write \"https://{authority}\"");
+        let help = format!(
+            "serve the site over https and write \"https://{}\"",
+            parts.authority
+        );
         out.push(
             LintCode::HttpOrigin,
             Field::AllowedOrigins,
@@ -639,13 +640,13 @@ fn can_match_browser_origin(pattern: &str) -> bool {
 /// Why `origin` can never match, when it cannot: the reasons a reader recognises.
 fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
     let literal = !origin.contains('*');
+    let parts = origin::parse(origin);
     let default_port = literal
-        && ((origin.starts_with("https://") && origin.ends_with(":443"))
-            || (origin.starts_with("http://") && origin.ends_with(":80")));
+        && ((parts.scheme == Some("https") && origin.ends_with(":443"))
+            || (parts.scheme == Some("http") && origin.ends_with(":80")));
     if can_match_browser_origin(origin) && !default_port {
         return None;
     }
-    let after_scheme = origin.split_once("://").map(|(_, rest)| rest);
     let mut reasons = Vec::new();
     if origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
         reasons.push("it contains whitespace");
@@ -653,12 +654,11 @@ fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
     if origin.chars().any(|c| c.is_ascii_uppercase()) {
         reasons.push("it has upper case");
     }
-    if after_scheme.is_none() && literal {
+    if parts.scheme.is_none() && literal {
         reasons.push("it has no scheme");
     }
-    if let Some(rest) = after_scheme {
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let tail = &rest[authority_end..];
+    if parts.scheme.is_some() {
+        let tail = parts.rest;
         let path = tail.split(['?', '#']).next().unwrap_or_default();
         if path == "/" {
             reasons.push("it has a trailing slash");
@@ -671,7 +671,7 @@ fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
         if tail.contains('#') {
             reasons.push("it has a fragment");
         }
-        if rest[..authority_end].contains('@') {
+        if parts.authority.contains('@') {
             reasons.push("it has user information");
         }
     }
@@ -689,13 +689,13 @@ fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
 /// added when the scheme is missing.
 fn suggest_origin(origin: &str) -> Option<String> {
     let trimmed = origin.trim();
-    let (scheme, rest) = match trimmed.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None if !trimmed.contains('*') => ("https".to_string(), trimmed),
+    let parts = origin::parse(trimmed);
+    let scheme = match parts.scheme {
+        Some(scheme) => scheme.to_ascii_lowercase(),
+        None if !trimmed.contains('*') => "https".to_string(),
         None => return None,
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let mut authority = authority.to_ascii_lowercase();
+    let mut authority = parts.authority.to_ascii_lowercase();
     let default_port = if scheme == "https" { ":443" } else { ":80" };
     if authority.ends_with(default_port) && (scheme == "https" || scheme == "http") {
         authority.truncate(authority.len() - default_port.len());
@@ -709,17 +709,10 @@ fn suggest_origin(origin: &str) -> Option<String> {
 
 /// An `http://` origin whose host is not the local machine (`localhost`, `*.localhost`,
 /// `127.0.0.1`, `[::1]`).
-fn is_remote_http(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("http://") else {
-        return false;
-    };
-    let host = if rest.starts_with('[') {
-        rest.split_inclusive(']').next().unwrap_or(rest)
-    } else {
-        rest.split([':', '/', '?', '#']).next().unwrap_or(rest)
-    };
+fn is_remote_http(origin: &origin::Parts<'_>) -> bool {
+    let host = origin.host;
     let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost");
-    !local
+    origin.scheme == Some("http") && !local
 }
 
 #[cfg(test)]

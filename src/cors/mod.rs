@@ -14,6 +14,7 @@ pub mod explain;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod lint;
+pub mod origin;
 pub mod pattern;
 pub mod simulate;
 pub mod verify;

@@ -7,7 +7,7 @@
 //! (rolled back, edited by hand), that is reported, never "already applied".
 
 use super::compare::{digest, equivalent};
-use super::file::BucketStatus;
+use super::journal::BucketStatus;
 use super::outcome::Applied;
 use super::{BucketPlan, LiveBucket};
 use crate::model::CorsConfig;

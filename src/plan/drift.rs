@@ -2,13 +2,19 @@
 //! missing or unreadable; optionally the unmanaged buckets that carry CORS; and
 //! guardrail violations of live configurations. Pure: built from [`LiveState`]
 //! and rendered as human text, versioned JSON (`s3cors-drift-report`, version 1,
-//! see docs/plan-format.md) or markdown.
+//! see docs/plan-format.md) or markdown. The decisions `s3cors drift` makes
+//! (which listed buckets are unmanaged, which live configurations break a
+//! guardrail, the overall [`Verdict`] behind the exit code) are made here too.
+
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use super::compare::equivalent;
-use super::file::{ConsoleRule, to_console};
+use super::console::{ConsoleRule, to_console};
 use super::{DesiredBucket, LiveBucket, LiveState};
+use crate::policy::Guardrail;
+use crate::policy::guardrail;
 use crate::text::{markdown_safe, terminal_safe};
 
 /// Where a managed bucket stands.
@@ -129,6 +135,81 @@ impl DriftReport {
         s.guardrail_violations = self.violations.len();
         s
     }
+}
+
+/// What a drift run found, as a whole: what its exit code says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every managed bucket is in sync, and nothing failed or broke a guardrail.
+    InSync,
+    /// Some managed bucket differs from its policy or does not exist.
+    Drifted,
+    /// Some bucket could not be read or resolved (`problems`), or a live
+    /// configuration breaks a guardrail. Outranks drift.
+    Failed,
+}
+
+/// The verdict on a run whose report sums to `summary`, with `problems` buckets
+/// that could not be resolved (conflicting claims, unreadable tags).
+pub fn verdict(summary: &DriftSummary, problems: usize) -> Verdict {
+    if summary.errors + summary.guardrail_violations + problems > 0 {
+        Verdict::Failed
+    } else if summary.drifted + summary.missing > 0 {
+        Verdict::Drifted
+    } else {
+        Verdict::InSync
+    }
+}
+
+/// Whether a bucket ListBuckets returned is unmanaged: no entry manages it, it is
+/// not one whose resolution failed (reported as a problem instead), and it is in
+/// this run's shard (`(index, count)`, when sharded).
+pub fn is_unmanaged(
+    bucket: &str,
+    managed: &BTreeSet<&str>,
+    unresolved: &BTreeSet<&str>,
+    shard: Option<(u32, u32)>,
+) -> bool {
+    !managed.contains(bucket)
+        && !unresolved.contains(bucket)
+        && shard.is_none_or(|(index, count)| super::shard::in_shard(bucket, index, count))
+}
+
+/// The unmanaged buckets (of `unmanaged`, in that order) whose live state, as
+/// read, has a CORS configuration; unreadable and missing ones are left out.
+pub fn unmanaged_with_cors<'a>(
+    unmanaged: impl IntoIterator<Item = &'a str>,
+    live: &LiveState,
+) -> Vec<UnmanagedBucket> {
+    unmanaged
+        .into_iter()
+        .filter_map(|bucket| match live.get(bucket) {
+            Some(LiveBucket::Found(Some(cfg))) => Some(UnmanagedBucket {
+                bucket: bucket.to_owned(),
+                rules: cfg.cors_rules.len(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every guardrail violation of a live configuration that was read, managed or
+/// not, by bucket name.
+pub fn live_violations(guardrails: &[Guardrail], live: &LiveState) -> Vec<LiveViolation> {
+    live.iter()
+        .filter_map(|(bucket, state)| match state {
+            LiveBucket::Found(Some(cfg)) => Some(guardrail::check(guardrails, bucket, Some(cfg))),
+            _ => None,
+        })
+        .flatten()
+        .map(|v| LiveViolation {
+            bucket: v.bucket,
+            guardrail: v.guardrail,
+            rule: v.rule,
+            value: v.value,
+            message: v.message,
+        })
+        .collect()
 }
 
 /// `Drift: N in sync, N drifted, N missing, ...`.
@@ -281,7 +362,7 @@ pub fn markdown(report: &DriftReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Method;
+    use crate::model::{CorsConfig, Method};
     use crate::plan::tests::{cfg, desired};
 
     fn sample() -> DriftReport {
@@ -350,6 +431,144 @@ mod tests {
             ),
             (2, 1, 1, 1, 1, 1)
         );
+    }
+
+    #[test]
+    fn verdict_failures_outrank_drift() {
+        let summary = |drifted, missing, errors, guardrail_violations| DriftSummary {
+            in_sync: 3,
+            drifted,
+            missing,
+            errors,
+            unmanaged_with_cors: 4,
+            guardrail_violations,
+        };
+        // (drifted, missing, errors, violations, problems) -> verdict
+        let cases = [
+            ((0, 0, 0, 0, 0), Verdict::InSync),
+            ((1, 0, 0, 0, 0), Verdict::Drifted),
+            ((0, 1, 0, 0, 0), Verdict::Drifted),
+            ((0, 0, 1, 0, 0), Verdict::Failed),
+            ((0, 0, 0, 1, 0), Verdict::Failed),
+            ((0, 0, 0, 0, 1), Verdict::Failed),
+            ((2, 2, 0, 1, 0), Verdict::Failed),
+            ((2, 0, 0, 0, 3), Verdict::Failed),
+        ];
+        for ((d, m, e, v, p), want) in cases {
+            assert_eq!(
+                verdict(&summary(d, m, e, v), p),
+                want,
+                "{:?}",
+                (d, m, e, v, p)
+            );
+        }
+    }
+
+    #[test]
+    fn unmanaged_buckets_are_neither_managed_nor_unresolved_and_in_shard() {
+        let managed: BTreeSet<&str> = ["app"].into();
+        let unresolved: BTreeSet<&str> = ["conflict"].into();
+        let (mine, other) = ["a", "b", "c", "d", "e", "f"]
+            .into_iter()
+            .partition::<Vec<&str>, _>(|b| super::super::shard::in_shard(b, 1, 2));
+        assert!(!mine.is_empty() && !other.is_empty());
+        let mut cases = vec![
+            ("app", None, false),
+            ("conflict", None, false),
+            ("stray", None, true),
+            ("app", Some((1, 1)), false),
+            ("stray", Some((1, 1)), true),
+        ];
+        cases.extend(mine.iter().map(|b| (*b, Some((1, 2)), true)));
+        cases.extend(other.iter().map(|b| (*b, Some((1, 2)), false)));
+        for (bucket, shard, want) in cases {
+            assert_eq!(
+                is_unmanaged(bucket, &managed, &unresolved, shard),
+                want,
+                "{bucket} {shard:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_unmanaged_buckets_with_cors_are_listed() {
+        let two = CorsConfig::new(vec![
+            cfg(&["https://a.example"], &[Method::Get]).cors_rules[0].clone(),
+            cfg(&["https://b.example"], &[Method::Get]).cors_rules[0].clone(),
+        ]);
+        let live: LiveState = [
+            ("with".to_owned(), LiveBucket::Found(Some(two))),
+            ("without".to_owned(), LiveBucket::Found(None)),
+            ("gone".to_owned(), LiveBucket::Missing),
+            (
+                "denied".to_owned(),
+                LiveBucket::Error("AccessDenied".into()),
+            ),
+        ]
+        .into();
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, usize)]);
+        let cases: &[Case] = &[
+            (&[], &[]),
+            (&["with"], &[("with", 2)]),
+            (&["without", "gone", "denied", "not-read"], &[]),
+            (&["denied", "with", "without"], &[("with", 2)]),
+        ];
+        for (names, want) in cases {
+            let got: Vec<(String, usize)> = unmanaged_with_cors(names.iter().copied(), &live)
+                .into_iter()
+                .map(|u| (u.bucket, u.rules))
+                .collect();
+            let want: Vec<(String, usize)> =
+                want.iter().map(|(b, n)| (b.to_string(), *n)).collect();
+            assert_eq!(got, want, "{names:?}");
+        }
+    }
+
+    #[test]
+    fn guardrails_hold_for_every_live_configuration_read() {
+        let text = "version: 1\nguardrails:\n  - id: https-only\n    buckets: 'web-*'\n    require: {origin_scheme: https}\n";
+        let mut sources = crate::diag::Sources::new();
+        sources.add(crate::diag::SourceFile::new("g.yaml", text));
+        let loaded = crate::policy::load(&sources);
+        assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+        let guardrails = &loaded.policy.guardrails;
+        let http = || cfg(&["http://x.example"], &[Method::Get]);
+        let https = || cfg(&["https://x.example"], &[Method::Get]);
+        let cases: Vec<(LiveState, Vec<&str>)> = vec![
+            (LiveState::new(), vec![]),
+            (
+                [("web-a".to_owned(), LiveBucket::Found(Some(https())))].into(),
+                vec![],
+            ),
+            (
+                [("web-a".to_owned(), LiveBucket::Found(Some(http())))].into(),
+                vec!["web-a"],
+            ),
+            (
+                [("api".to_owned(), LiveBucket::Found(Some(http())))].into(),
+                vec![],
+            ),
+            (
+                [
+                    ("web-b".to_owned(), LiveBucket::Found(Some(http()))),
+                    ("web-a".to_owned(), LiveBucket::Found(Some(http()))),
+                    ("web-c".to_owned(), LiveBucket::Found(None)),
+                    ("web-d".to_owned(), LiveBucket::Missing),
+                    ("web-e".to_owned(), LiveBucket::Error("denied".into())),
+                ]
+                .into(),
+                vec!["web-a", "web-b"],
+            ),
+        ];
+        for (live, want) in cases {
+            let got = live_violations(guardrails, &live);
+            let buckets: Vec<&str> = got.iter().map(|v| v.bucket.as_str()).collect();
+            assert_eq!(buckets, want, "{live:?}");
+            assert!(
+                got.iter()
+                    .all(|v| v.guardrail == "https-only" && v.rule == 0)
+            );
+        }
     }
 
     #[test]

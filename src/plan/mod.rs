@@ -10,9 +10,11 @@
 //! saved plan file and the apply journal), [`render`] (human, JSON and Markdown).
 
 pub mod compare;
+pub mod console;
 pub mod decide;
 pub mod drift;
 pub mod file;
+pub mod journal;
 pub mod outcome;
 pub mod render;
 pub mod shard;

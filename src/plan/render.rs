@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 
-use super::file::{ConsoleRule, FileAction, FileErrorKind, to_console};
+use super::console::{ConsoleRule, to_console};
+use super::file::{FileAction, FileErrorKind};
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
 use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};

@@ -30,11 +30,16 @@ use std::collections::HashSet;
 
 use super::guardrail::{self, Hit};
 use super::{BucketEntry, Guardrail, Policy, PolicyRule, RuleSpans, Selector};
-use crate::cors::lint::{self, Field, Finding};
-use crate::diag::{Diagnostic, Span};
+use crate::cors::lint::{self, Field, Finding, LintCode};
+use crate::diag::{Diagnostic, ErrorCode, Span, WarningKind};
 
-/// The code of a guardrail violation (docs/errors.md).
-pub const GUARDRAIL_VIOLATION: &str = "guardrail-violation";
+/// Lint findings become warnings here, so this is where lint codes become
+/// diagnostic codes.
+impl WarningKind for LintCode {
+    fn as_str(self) -> &'static str {
+        LintCode::as_str(self)
+    }
+}
 
 /// Every lint warning and guardrail error over the desired configurations of `policy`,
 /// in entry order, then lints before guardrails within an entry.
@@ -44,7 +49,7 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
     let mut push = |d: Diagnostic, out: &mut Vec<Diagnostic>| {
         // Guardrail findings also key on the guardrail, so two guardrails breaking one
         // value both show.
-        let guard = (d.code == GUARDRAIL_VIOLATION)
+        let guard = (d.code == ErrorCode::GuardrailViolation.as_str())
             .then(|| d.related.last().map(|l| l.span))
             .flatten();
         if seen.insert((d.code, d.span, guard)) {
@@ -119,7 +124,7 @@ fn overlapping_matches(policy: &Policy) -> Vec<Diagnostic> {
         if let Some((_, (first, other))) = covered_by {
             out.push(
                 Diagnostic::error(
-                    "overlapping-match",
+                    ErrorCode::OverlappingMatch,
                     format!(
                         "every bucket `match: \"{}\"` selects is also selected by `match: \"{}\"`",
                         m.pattern, other.pattern
@@ -247,13 +252,10 @@ fn reference_label(
 
 fn lint_diagnostic(entry: &BucketEntry, f: &Finding) -> Diagnostic {
     let rule = &entry.rules[f.rule];
-    let mut d = Diagnostic::warning(
-        f.code.as_str(),
-        format!("{}: {}", entry_name(entry), f.message),
-    )
-    .at(field_span(&rule.spans, f.field, f.value))
-    .path(value_path(entry, f.rule, f.field, f.value))
-    .help(&f.help);
+    let mut d = Diagnostic::warning(f.code, format!("{}: {}", entry_name(entry), f.message))
+        .at(field_span(&rule.spans, f.field, f.value))
+        .path(value_path(entry, f.rule, f.field, f.value))
+        .help(&f.help);
     if let Some(other) = f
         .related_rule
         .and_then(|r| entry.rules.get(r).map(|o| (r, o)))
@@ -279,7 +281,7 @@ fn guardrail_diagnostic(entry: &BucketEntry, g: &Guardrail, hit: &Hit) -> Diagno
         None => "change the rule, or narrow the guardrail's `buckets:` scope".to_string(),
     };
     let d = Diagnostic::error(
-        GUARDRAIL_VIOLATION,
+        ErrorCode::GuardrailViolation,
         format!(
             "guardrail `{}`: {name} of {}: {}",
             g.id,

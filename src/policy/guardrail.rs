@@ -41,6 +41,7 @@
 use std::fmt;
 
 use crate::cors::lint::Field;
+use crate::cors::origin;
 use crate::cors::pattern::{Case, pattern_covers};
 use crate::model::{CorsConfig, CorsRule};
 
@@ -338,7 +339,7 @@ impl RuleHits<'_> {
         };
         let prefix = format!("{scheme}://");
         for (k, origin) in self.rule.allowed_origins.iter().enumerate() {
-            if !origin.starts_with(&prefix) {
+            if origin::parse(origin).scheme != Some(scheme.as_str()) {
                 let message = if origin == "*" {
                     format!("origin \"*\" admits every scheme; only {prefix} origins are allowed")
                 } else {

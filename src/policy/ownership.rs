@@ -7,7 +7,32 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{BucketEntry, Policy, Selector};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
+
+/// What is known of a bucket's tags when its owner is chosen.
+#[derive(Debug, Clone, Copy)]
+pub enum Tags<'t> {
+    /// Not read: [`Ownership::needs_tags`] said they were not needed.
+    NotRead,
+    /// Read from S3 (empty when the bucket has none).
+    Read(&'t BTreeMap<String, String>),
+    /// Needed, but they could not be read.
+    Unreadable,
+}
+
+/// The owner of a bucket when its tags may be unknown (`s3cors explain`).
+#[derive(Debug, Clone)]
+pub enum Choice<'p> {
+    /// This entry manages the bucket.
+    Owner(&'p BucketEntry),
+    /// No entry manages it.
+    Unmanaged,
+    /// Its tags could not be read, and these `match` entries (two or more,
+    /// differing by tags) select its name.
+    Ambiguous(Vec<&'p BucketEntry>),
+    /// Two `match` entries select it (see [`Ownership::owner`]).
+    Conflict(Diagnostic),
+}
 
 /// Lookup structure over a policy's bucket entries.
 pub struct Ownership<'p> {
@@ -95,7 +120,7 @@ impl<'p> Ownership<'p> {
             [] => Ok(None),
             [one] => Ok(Some(one)),
             [first, second, ..] => Err(Diagnostic::error(
-                "overlapping-match",
+                ErrorCode::OverlappingMatch,
                 format!("bucket `{bucket}` is selected by two `match` entries"),
             )
             .at(second.span)
@@ -103,6 +128,29 @@ impl<'p> Ownership<'p> {
                 "narrow one glob (or its tags), or add an exact `name: {bucket}` entry, which wins"
             ))
             .related(first.span, "also selected by this entry")),
+        }
+    }
+
+    /// The owner of `bucket` given what is known of its tags: [`Self::owner`], or,
+    /// when the tags it needs could not be read, the one `match` entry whose glob
+    /// selects the name, decided by the globs alone.
+    pub fn choose(&self, bucket: &str, tags: Tags<'_>) -> Choice<'p> {
+        let known = match tags {
+            Tags::NotRead => None,
+            Tags::Read(tags) => Some(tags),
+            Tags::Unreadable if self.exact(bucket).is_some() => None,
+            Tags::Unreadable => {
+                return match self.glob_candidates(bucket).as_slice() {
+                    [] => Choice::Unmanaged,
+                    [one] => Choice::Owner(one),
+                    many => Choice::Ambiguous(many.to_vec()),
+                };
+            }
+        };
+        match self.owner(bucket, known) {
+            Ok(Some(entry)) => Choice::Owner(entry),
+            Ok(None) => Choice::Unmanaged,
+            Err(d) => Choice::Conflict(d),
         }
     }
 }
@@ -158,5 +206,49 @@ mod tests {
         assert_eq!(err.span, Some(p.buckets[1].span));
         assert_eq!(err.related[0].span, p.buckets[0].span);
         assert!(o.owner("app-dev", None).unwrap().is_some());
+    }
+
+    #[test]
+    fn choose_falls_back_to_globs_when_tags_are_unreadable() {
+        let p = policy(&format!(
+            "version: 1\nbuckets:\n  - name: web-special\n    {RULES}\n  - match: 'web-*'\n    tags: {{team: web}}\n    {RULES}\n  - match: 'web-*'\n    tags: {{team: ops}}\n    {RULES}\n  - match: 'img-*'\n    tags: {{team: web}}\n    {RULES}\n  - match: 'logs-*'\n    {RULES}\n  - match: '*-prod'\n    {RULES}\n"
+        ));
+        let o = Ownership::new(&p);
+        let web: BTreeMap<String, String> = [("team".to_string(), "web".to_string())].into();
+        let none = BTreeMap::new();
+        // The chosen entries' indexes, or what else was chosen.
+        let show = |c: Choice| match c {
+            Choice::Owner(e) => format!("owner {}", index(&p, e)),
+            Choice::Unmanaged => "unmanaged".to_string(),
+            Choice::Ambiguous(many) => format!(
+                "ambiguous {:?}",
+                many.iter().map(|e| index(&p, e)).collect::<Vec<_>>()
+            ),
+            Choice::Conflict(d) => format!("conflict {}", d.code),
+        };
+        let cases: Vec<(&str, Tags, &str)> = vec![
+            ("web-special", Tags::NotRead, "owner 0"),
+            ("web-special", Tags::Unreadable, "owner 0"),
+            ("web-a", Tags::Read(&web), "owner 1"),
+            ("web-a", Tags::Read(&none), "unmanaged"),
+            ("web-a", Tags::Unreadable, "ambiguous [1, 2]"),
+            ("img-a", Tags::Read(&web), "owner 3"),
+            ("img-a", Tags::Read(&none), "unmanaged"),
+            ("img-a", Tags::Unreadable, "owner 3"),
+            ("logs-1", Tags::NotRead, "owner 4"),
+            ("logs-prod", Tags::NotRead, "conflict overlapping-match"),
+            ("other", Tags::NotRead, "unmanaged"),
+            ("other", Tags::Unreadable, "unmanaged"),
+        ];
+        for (bucket, tags, want) in cases {
+            assert_eq!(show(o.choose(bucket, tags)), want, "{bucket} {tags:?}");
+        }
+    }
+
+    fn index(p: &Policy, e: &BucketEntry) -> usize {
+        p.buckets
+            .iter()
+            .position(|b| b.span == e.span)
+            .expect("an entry of the policy")
     }
 }

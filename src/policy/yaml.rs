@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use crate::diag::{Diagnostic, FileId, Span};
+use crate::diag::{Diagnostic, ErrorCode, FileId, Span};
 
 /// Deepest nesting accepted. Policy files need about 6 levels.
 pub const MAX_DEPTH: usize = 64;
@@ -86,7 +86,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
             let span = builder.span_at(*e.marker(), 1);
-            Diagnostic::error("yaml-syntax", format!("invalid YAML: {}", e.info()))
+            Diagnostic::error(ErrorCode::YamlSyntax, format!("invalid YAML: {}", e.info()))
                 .at(span)
                 .help("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)")
         })?;
@@ -168,7 +168,7 @@ impl Builder<'_> {
                 self.documents += 1;
                 if self.documents > 1 {
                     return Err(Diagnostic::error(
-                        "multiple-documents",
+                        ErrorCode::MultipleDocuments,
                         "a policy file holds one YAML document; this is a second one",
                     )
                     .at(self.span_at(mark, 3))
@@ -255,11 +255,12 @@ impl Builder<'_> {
             }
             Event::Alias(id) => {
                 let Some(&(_, count)) = self.anchors.get(&id) else {
-                    return Err(
-                        Diagnostic::error("yaml-syntax", "alias to an unknown anchor")
-                            .at(self.span_at(mark, 1))
-                            .help("define the anchor (`&name`) before using it (`*name`)"),
-                    );
+                    return Err(Diagnostic::error(
+                        ErrorCode::YamlSyntax,
+                        "alias to an unknown anchor",
+                    )
+                    .at(self.span_at(mark, 1))
+                    .help("define the anchor (`&name`) before using it (`*name`)"));
                 };
                 // Count before cloning, so an alias bomb never gets materialised.
                 self.nodes += count;
@@ -278,7 +279,7 @@ impl Builder<'_> {
         self.check_size(mark)?;
         if self.stack.len() >= MAX_DEPTH {
             return Err(Diagnostic::error(
-                "yaml-too-complex",
+                ErrorCode::YamlTooComplex,
                 format!("YAML nested deeper than {MAX_DEPTH} levels"),
             )
             .at(self.span_at(mark, 1))
@@ -290,7 +291,7 @@ impl Builder<'_> {
     fn check_size(&self, mark: Marker) -> Result<(), Diagnostic> {
         if self.nodes > MAX_NODES {
             return Err(Diagnostic::error(
-                "yaml-too-complex",
+                ErrorCode::YamlTooComplex,
                 format!("YAML expands to more than {MAX_NODES} nodes (alias expansion?)"),
             )
             .at(self.span_at(mark, 1))

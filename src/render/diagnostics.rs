@@ -227,11 +227,14 @@ mod tests {
         let mut sources = Sources::new();
         let text = "origin: \"a\x1b[2Jb\"\n";
         let file = sources.add(SourceFile::new("p\x07.yaml", text));
-        let d = Diagnostic::warning("http-origin", "origin `a\x1b[2Jb\u{9b}` is odd")
-            .at(Span::new(file, 8, text.len() - 1))
-            .path("rules[0]\r")
-            .help("fix `\x1b]0;title\x07`")
-            .related(Span::new(file, 0, 6), "see\x1b");
+        let d = Diagnostic::warning(
+            crate::cors::lint::LintCode::HttpOrigin,
+            "origin `a\x1b[2Jb\u{9b}` is odd",
+        )
+        .at(Span::new(file, 8, text.len() - 1))
+        .path("rules[0]\r")
+        .help("fix `\x1b]0;title\x07`")
+        .related(Span::new(file, 0, 6), "see\x1b");
         for color in [false, true] {
             let out = human(&sources, std::slice::from_ref(&d), color);
             if !color {

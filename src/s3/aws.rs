@@ -223,9 +223,9 @@ impl AwsS3 {
         self
     }
 
-    /// The endpoint URL, or `"aws"` for the regional AWS endpoints (recorded in plans).
-    pub fn endpoint_description(&self) -> String {
-        self.sdk.endpoint_url().unwrap_or("aws").to_owned()
+    /// The endpoint URL as configured; `None` for the regional AWS endpoints.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.sdk.endpoint_url()
     }
 
     /// The region used for buckets without a known region.

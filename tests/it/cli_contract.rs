@@ -321,7 +321,7 @@ fn endpoint_userinfo_is_never_written() {
     // password was stripped; sealed again so it reads): show hides it, and apply
     // compares endpoints without it.
     let mut old = s3cors::plan::file::PlanFile::from_json(&plan_file).expect("a plan");
-    old.endpoint = Some(with_secret.clone());
+    old.endpoint = s3cors::endpoint::Endpoint::Custom(with_secret.clone());
     old.content_digest = old.content_digest();
     std::fs::write(dir.path().join("old-plan.json"), old.to_json()).expect("write old plan");
     let (code, old_shown) = s3cors(&["show", "old-plan.json"]);

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use s3cors::cors::lint::LintCode;
-use s3cors::diag::{ERROR_CODES, WARNING_CODES};
+use s3cors::diag::{ErrorCode, WarningCode};
 use s3cors::policy::raw::{self, PolicyFile};
 
 fn root() -> &'static Path {
@@ -31,24 +31,25 @@ fn documented_error_codes() -> BTreeSet<String> {
 
 #[test]
 fn errors_md_documents_exactly_the_error_codes() {
-    let in_code: BTreeSet<String> = ERROR_CODES
+    let in_code: BTreeSet<String> = ErrorCode::ALL
         .iter()
-        .chain(WARNING_CODES)
-        .map(|(c, _)| c.to_string())
+        .map(|c| c.as_str())
+        .chain(WarningCode::ALL.iter().map(|c| c.as_str()))
+        .map(str::to_string)
         .collect();
     assert_eq!(
         in_code.len(),
-        ERROR_CODES.len() + WARNING_CODES.len(),
-        "diag::ERROR_CODES and WARNING_CODES list a code twice"
+        ErrorCode::ALL.len() + WarningCode::ALL.len(),
+        "diag::ErrorCode and WarningCode spell a code twice"
     );
     let documented = documented_error_codes();
     let undocumented: Vec<_> = in_code.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&in_code).collect();
     assert!(
         undocumented.is_empty() && stale.is_empty(),
-        "docs/errors.md and diag::ERROR_CODES + WARNING_CODES differ.\n  \
+        "docs/errors.md and diag::ErrorCode + WarningCode differ.\n  \
          codes without a `### `code`` section in docs/errors.md: {undocumented:?}\n  \
-         sections for codes not in ERROR_CODES: {stale:?}"
+         sections for codes not in ErrorCode or WarningCode: {stale:?}"
     );
 }
 
@@ -83,8 +84,8 @@ fn every_lint_has_a_page_and_a_row_in_the_index() {
 
 #[test]
 fn error_and_lint_codes_are_disjoint_and_stable() {
-    let errors: Vec<&str> = ERROR_CODES.iter().map(|(c, _)| *c).collect();
-    let warnings: Vec<&str> = WARNING_CODES.iter().map(|(c, _)| *c).collect();
+    let errors: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let warnings: Vec<&str> = WarningCode::ALL.iter().map(|c| c.as_str()).collect();
     let lints: Vec<&str> = LintCode::ALL.iter().map(|c| c.as_str()).collect();
     for code in errors.iter().chain(&warnings).chain(&lints) {
         assert!(

@@ -35,7 +35,7 @@ fn localstack_round_trips_configuration_b_and_paginates_via_connect() {
             timeout: None,
         };
         let s3 = AwsS3::connect(&options).await;
-        assert_eq!(s3.endpoint_description(), endpoint);
+        assert_eq!(s3.endpoint_url(), Some(endpoint.as_str()));
         let bucket = BucketTarget::new(&name);
         let b = CorsConfig::new(vec![CorsRule {
             id: None,

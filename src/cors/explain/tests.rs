@@ -111,7 +111,7 @@ fn a_miss_names_each_failed_part() {
 fn live_rules_and_no_configuration() {
     let (config, _) = example_c();
     let live = || RulesFrom::Live {
-        endpoint: "aws".into(),
+        endpoint: Endpoint::Aws,
     };
     let request = Request::actual(Some("https://cdn.example.com"), "GET");
     let e = explain("b", live(), Some(&config), &[], &request, vec![]);
@@ -166,7 +166,7 @@ fn hostile_live_rules_are_shown_not_obeyed() {
     let e = explain(
         "b",
         RulesFrom::Live {
-            endpoint: "http://127.0.0.1:1".into(),
+            endpoint: Endpoint::Custom("http://127.0.0.1:1".into()),
         },
         Some(&evil),
         &[],

@@ -1,0 +1,308 @@
+//! Validation's tests: each finding's code and place, many cases per test.
+
+use crate::diag::{SourceFile, Sources};
+
+/// Validates files given as (name, text) and returns `code@name:line:col` for
+/// each diagnostic, in report order.
+fn findings(files: &[(&str, &str)]) -> Vec<String> {
+    let mut sources = Sources::new();
+    for (name, text) in files {
+        sources.add(SourceFile::new(*name, *text));
+    }
+    crate::policy::load(&sources)
+        .diagnostics
+        .iter()
+        .map(|d| match d.span {
+            Some(span) => format!("{}@{}", d.code, sources.place(span)),
+            None => d.code.to_string(),
+        })
+        .collect()
+}
+
+fn check(text: &str, want: &[&str]) {
+    let got = findings(&[("p.yaml", text)]);
+    let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+    assert_eq!(got, want, "for:\n{text}");
+}
+
+const HEAD: &str = "version: 1\nbuckets:\n  - name: bk1\n    rules:\n";
+
+fn rule(body: &str) -> String {
+    format!("{HEAD}      - {body}\n")
+}
+
+#[test]
+fn valid_files_have_no_findings() {
+    check(&rule("{AllowedOrigins: ['*'], AllowedMethods: [GET]}"), &[]);
+    check(
+        &format!("{HEAD}      []\n").replace("rules:\n      []", "rules: []"),
+        &[],
+    );
+    check("version: 1\n", &[]);
+    check(
+        "version: 1\nrulesets:\n  r: [{AllowedOrigins: [a], AllowedMethods: [PUT], MaxAgeSeconds: 0, ID: x}]\nbuckets:\n  - match: 'x-*'\n    tags: {team: web}\n    account: '123456789012'\n    region: eu-west-1\n    rules: [{ruleset: r}]\n",
+        &[],
+    );
+}
+
+#[test]
+fn s3_rejections_are_caught_with_their_place() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "{AllowedMethods: [GET]}",
+            &["missing-allowed-origins@p.yaml:5:9"],
+        ),
+        (
+            "{AllowedOrigins: ['*']}",
+            &["missing-allowed-methods@p.yaml:5:9"],
+        ),
+        (
+            "{AllowedOrigins: [], AllowedMethods: [GET]}",
+            &["missing-allowed-origins@p.yaml:5:26"],
+        ),
+        (
+            "{AllowedOrigins: ['*'], AllowedMethods: [get]}",
+            &["unsupported-method@p.yaml:5:50"],
+        ),
+        (
+            "{AllowedOrigins: ['*'], AllowedMethods: [PATCH]}",
+            &["unsupported-method@p.yaml:5:50"],
+        ),
+        (
+            "{AllowedOrigins: ['https://*.*.com'], AllowedMethods: [GET]}",
+            &["multiple-wildcards@p.yaml:5:27"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['**']}",
+            &["multiple-wildcards@p.yaml:5:71"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: [x-*]}",
+            &["wildcard-expose-header@p.yaml:5:70"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -1}",
+            &["invalid-max-age@p.yaml:5:69"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: 1.5}",
+            &["invalid-max-age@p.yaml:5:69"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: 99999999999}",
+            &["invalid-max-age@p.yaml:5:69"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: [1]}",
+            &["invalid-max-age@p.yaml:5:69"],
+        ),
+        (
+            "{AllowedOrigins: [''], AllowedMethods: [GET]}",
+            &["empty-value@p.yaml:5:27"],
+        ),
+        (
+            "{AllowedOrigins: a, AllowedMethods: [GET]}",
+            &["wrong-type@p.yaml:5:26"],
+        ),
+        (
+            "{AllowedOrigin: [a], AllowedMethods: [GET]}",
+            &["unknown-key@p.yaml:5:10"],
+        ),
+        (
+            "{allowed_methods: [GET], AllowedOrigins: [a]}",
+            &["unknown-key@p.yaml:5:10"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedMethods: [PUT]}",
+            &["duplicate-key@p.yaml:5:54"],
+        ),
+    ];
+    for (body, want) in cases {
+        check(&rule(body), want);
+    }
+    let long_id = format!(
+        "{{ID: {}, AllowedOrigins: [a], AllowedMethods: [GET]}}",
+        "x".repeat(256)
+    );
+    check(&rule(&long_id), &["id-too-long@p.yaml:5:14"]);
+    let ok_id = format!(
+        "{{ID: {}, AllowedOrigins: [a], AllowedMethods: [GET]}}",
+        "é".repeat(255)
+    );
+    check(&rule(&ok_id), &[]);
+}
+
+#[test]
+fn whole_configuration_limits() {
+    let many: String = (0..101)
+        .map(|i| {
+            format!(
+                "      - {{AllowedOrigins: ['https://{i}.example.com'], AllowedMethods: [GET]}}\n"
+            )
+        })
+        .collect();
+    check(&format!("{HEAD}{many}"), &["too-many-rules@p.yaml:5:7"]);
+    let origins: Vec<String> = (0..3000)
+        .map(|i| format!("https://host{i}.example.com"))
+        .collect();
+    let big = format!(
+        "{{AllowedOrigins: [{}], AllowedMethods: [GET]}}",
+        origins.join(", ")
+    );
+    check(&rule(&big), &["config-too-large@p.yaml:5:7"]);
+}
+
+#[test]
+fn file_level_problems() {
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["empty-file@p.yaml:1:1"]),
+        ("buckets: []\n", &["missing-version@p.yaml:1:1"]),
+        (
+            "version: 2\nbuckets: 7\n",
+            &["unsupported-version@p.yaml:1:10"],
+        ),
+        ("version: '1'\n", &["unsupported-version@p.yaml:1:10"]),
+        ("version: 1\nbucket: []\n", &["unknown-key@p.yaml:2:1"]),
+        ("- a\n- b\n", &["wrong-type@p.yaml:1:1"]),
+        ("version: 1\nbuckets: {a: 1}\n", &["wrong-type@p.yaml:2:10"]),
+        (
+            "version: 1\nbuckets:\n  - name: x y\n    rules: []\n",
+            &["invalid-bucket-name@p.yaml:3:11"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: 'app-*'\n    rules: []\n",
+            &["invalid-bucket-name@p.yaml:3:11"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - match: 'app-[*'\n    rules: []\n",
+            &["invalid-glob@p.yaml:3:12"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    match: 'a*'\n    rules: []\n",
+            &["conflicting-keys@p.yaml:4:5"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - rules: []\n",
+            &["missing-key@p.yaml:3:5"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n",
+            &["missing-key@p.yaml:3:5"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    tags: {a: b}\n    rules: []\n",
+            &["conflicting-keys@p.yaml:4:5"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    account: 42\n    rules: []\n",
+            &["invalid-account@p.yaml:4:14"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    region: EU West\n    rules: []\n",
+            &["invalid-region@p.yaml:4:13"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    region: eu-west-9\n    rules: []\n",
+            &["unknown-region@p.yaml:4:13"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    region: ap-southeast-2\n    rules: []\n",
+            &[],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    rules: [{ruleset: nope}]\n",
+            &["unknown-ruleset@p.yaml:4:23"],
+        ),
+        (
+            "version: 1\nrulesets:\n  r: []\n",
+            &["empty-ruleset@p.yaml:3:6"],
+        ),
+        (
+            "version: 1\nbuckets:\n  - name: abc\n    rules: []\n  - name: abc\n    rules: []\n",
+            &["duplicate-bucket@p.yaml:5:11"],
+        ),
+        ("version: 1\na: [\n", &["yaml-syntax@p.yaml:3:1"]),
+    ];
+    for (text, want) in cases {
+        check(text, want);
+    }
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let text = "version: 1\nbuckets:\n  - name: bk1\n    rules:\n      - {AllowedOrigins: [a], AllowedMethods: [get]}\n      - {AllowedOrigins: ['**'], AllowedMethods: [GET]}\n  - name: 'x'\n    rules: []\n";
+    check(
+        text,
+        &[
+            "unsupported-method@p.yaml:5:48",
+            "multiple-wildcards@p.yaml:6:27",
+            "invalid-bucket-name@p.yaml:7:11",
+        ],
+    );
+}
+
+#[test]
+fn rulesets_and_names_span_files() {
+    let rulesets =
+        "version: 1\nrulesets:\n  shared: [{AllowedOrigins: ['*'], AllowedMethods: [GET]}]\n";
+    let user = "version: 1\nbuckets:\n  - name: abc\n    rules: [{ruleset: shared}]\n";
+    assert_eq!(
+        findings(&[("a.yaml", rulesets), ("b.yaml", user)]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        findings(&[("a.yaml", rulesets), ("b.yaml", rulesets)]),
+        vec!["duplicate-ruleset@b.yaml:3:3"]
+    );
+    assert_eq!(
+        findings(&[("a.yaml", user), ("b.yaml", user), ("c.yaml", rulesets)]),
+        vec!["duplicate-bucket@b.yaml:3:11"]
+    );
+}
+
+#[test]
+fn guardrails_parse_and_reject_nonsense() {
+    let good = "version: 1\nguardrails:\n  - id: g\n    buckets: 'prod-*'\n    forbid: {origins: ['*'], methods: [PUT]}\n    require: {origin_scheme: https, max_age_seconds_at_most: 60, origins_within: ['https://*.example.com'], methods_within: [GET]}\n";
+    check(good, &[]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "version: 1\nguardrails:\n  - id: g\n",
+            &["invalid-guardrail@p.yaml:3:5"],
+        ),
+        (
+            "version: 1\nguardrails:\n  - forbid: {methods: [PUT]}\n",
+            &["missing-key@p.yaml:3:5"],
+        ),
+        (
+            "version: 1\nguardrails:\n  - id: g\n    require: {origin_scheme: ftp}\n",
+            &["invalid-guardrail@p.yaml:4:30"],
+        ),
+        (
+            "version: 1\nguardrails:\n  - id: g\n    forbid: {method: [PUT]}\n",
+            &["unknown-key@p.yaml:4:14"],
+        ),
+        (
+            "version: 1\nguardrails:\n  - id: g\n    forbid: {methods: [PUT]}\n  - id: g\n    forbid: {methods: [PUT]}\n",
+            &["duplicate-guardrail@p.yaml:5:9"],
+        ),
+    ];
+    for (text, want) in cases {
+        check(text, want);
+    }
+}
+
+#[test]
+fn suggestions() {
+    let known = super::rules::RULE_KEYS;
+    for (typed, want) in [
+        ("AllowedOrigin", Some("AllowedOrigins")),
+        ("allowed_origins", Some("AllowedOrigins")),
+        ("origins", Some("AllowedOrigins")),
+        ("MaxAge", Some("MaxAgeSeconds")),
+        ("MaxAgeSecond", Some("MaxAgeSeconds")),
+        ("Id", Some("ID")),
+        ("colour", None),
+    ] {
+        assert_eq!(super::suggest(typed, known), want, "{typed}");
+    }
+}
