@@ -59,8 +59,7 @@ async fn a_change_made_during_the_write_phase_is_left_alone_and_reported() {
     // One bucket at a time, each call 150 ms away: the last bucket is read about
     // three seconds after the first is written.
     let proxy = Proxy::start(moto().endpoint(), &["--delay-ms", "150"]);
-    let mut w = Work::new();
-    w.endpoint = proxy.endpoint().to_owned();
+    let w = through(&proxy);
     let names = fleet(&w, "window", 8, "https://planned.example.com").await;
     w.ok(&["plan", "--out", "plan.json"], 0);
     let child = spawn(
@@ -334,8 +333,7 @@ async fn an_edited_plan_is_refused_and_a_forged_one_still_meets_its_guardrails()
 #[tokio::test(flavor = "multi_thread")]
 async fn two_applies_of_one_plan_never_run_at_once() {
     let proxy = Proxy::start(moto().endpoint(), &["--delay-ms", "200"]);
-    let mut w = Work::new();
-    w.endpoint = proxy.endpoint().to_owned();
+    let w = through(&proxy);
     let names = fleet(&w, "locked", 6, "https://locked.example.com").await;
     w.ok(&["plan", "--out", "plan.json"], 0);
     let first = spawn(
