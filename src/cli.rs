@@ -63,6 +63,20 @@ pub struct Global {
         help_heading = "Global options"
     )]
     pub shard: Option<Shard>,
+    /// Work on shard I (0-based, as Kubernetes' JOB_COMPLETION_INDEX) of --shard-count
+    #[arg(
+        long,
+        global = true,
+        value_name = "I",
+        requires = "shard_count",
+        conflicts_with = "shard",
+        help_heading = "Global options"
+    )]
+    pub shard_index: Option<u32>,
+    /// How many shards, with --shard-index
+    #[arg(long, global = true, value_name = "N", requires = "shard_index",
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Global options")]
+    pub shard_count: Option<u32>,
     /// Output format of reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Global options")]
     pub format: Format,
@@ -97,11 +111,75 @@ pub enum ColorChoice {
     Never,
 }
 
+impl Global {
+    /// The shard this run works on, from `--shard K/N`, `--shard-index I
+    /// --shard-count N`, or else the environment: `S3CORS_SHARD=K/N`, or
+    /// `S3CORS_SHARD_COUNT=N` with `S3CORS_SHARD_INDEX=I` or Kubernetes'
+    /// `JOB_COMPLETION_INDEX=I` (0-based). `env` looks a variable up.
+    pub fn resolve_shard(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Shard>, String> {
+        if self.shard.is_some() {
+            return Ok(self.shard);
+        }
+        if let (Some(index), Some(count)) = (self.shard_index, self.shard_count) {
+            return Shard::zero_based(index, count).map(Some);
+        }
+        if let Some(k_n) = env("S3CORS_SHARD") {
+            return k_n
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("S3CORS_SHARD: {e}"));
+        }
+        let Some(count) = env("S3CORS_SHARD_COUNT") else {
+            return Ok(None);
+        };
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("S3CORS_SHARD_COUNT: `{count}` is not a number of shards"))?;
+        let (name, index) = match (env("S3CORS_SHARD_INDEX"), env("JOB_COMPLETION_INDEX")) {
+            (Some(i), _) => ("S3CORS_SHARD_INDEX", i),
+            (None, Some(i)) => ("JOB_COMPLETION_INDEX", i),
+            (None, None) => {
+                return Err(
+                    "S3CORS_SHARD_COUNT is set, but neither S3CORS_SHARD_INDEX nor \
+                            JOB_COMPLETION_INDEX says which shard this is"
+                        .to_owned(),
+                );
+            }
+        };
+        let index: u32 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}: `{index}` is not a shard index"))?;
+        Shard::zero_based(index, count)
+            .map(Some)
+            .map_err(|e| format!("{name}: {e}"))
+    }
+}
+
 /// `K/N`: shard K (1-based) of N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     pub index: u32,
     pub count: u32,
+}
+
+impl Shard {
+    /// Shard `index` (0-based) of `count`.
+    pub fn zero_based(index: u32, count: u32) -> Result<Shard, String> {
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard index {index} is not in 0..{count} (0-based, as JOB_COMPLETION_INDEX)"
+            ));
+        }
+        Ok(Shard {
+            index: index + 1,
+            count,
+        })
+    }
 }
 
 impl FromStr for Shard {
@@ -214,9 +292,9 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A plan file written by `s3cors plan --out`
-    #[arg(value_name = "PLAN_FILE")]
-    pub plan_file: PathBuf,
+    /// A plan file written by `s3cors plan --out`; several: one per shard, shown as one plan
+    #[arg(value_name = "PLAN_FILE", required = true, num_args = 1..)]
+    pub plan_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -376,6 +454,72 @@ mod tests {
         ] {
             let msg = endpoint_url(bad).expect_err(bad);
             assert!(msg.contains("is not an S3 endpoint URL"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn shard_comes_from_flags_then_the_environment() {
+        let global = |args: &[&str]| {
+            let mut argv = vec!["s3cors"];
+            argv.extend_from_slice(args);
+            argv.push("validate");
+            Cli::try_parse_from(argv).map(|c| c.global)
+        };
+        let shard = |index, count| Ok(Some(Shard { index, count }));
+        type Case<'a> = (
+            &'a [&'a str],
+            &'a [(&'a str, &'a str)],
+            Result<Option<Shard>, String>,
+        );
+        let cases: Vec<Case> = vec![
+            (&[], &[], Ok(None)),
+            (&["--shard", "2/4"], &[("S3CORS_SHARD", "1/4")], shard(2, 4)),
+            (&["--shard-index", "0", "--shard-count", "4"], &[], shard(1, 4)),
+            (&["--shard-index", "3", "--shard-count", "4"], &[], shard(4, 4)),
+            (&[], &[("S3CORS_SHARD", "3/5")], shard(3, 5)),
+            (&[], &[("S3CORS_SHARD_COUNT", "3"), ("JOB_COMPLETION_INDEX", "2")], shard(3, 3)),
+            (
+                &[],
+                &[("S3CORS_SHARD_COUNT", "3"), ("S3CORS_SHARD_INDEX", "0"), ("JOB_COMPLETION_INDEX", "2")],
+                shard(1, 3),
+            ),
+            (
+                &["--shard-index", "4", "--shard-count", "4"],
+                &[],
+                Err("shard index 4 is not in 0..4 (0-based, as JOB_COMPLETION_INDEX)".to_owned()),
+            ),
+            (
+                &[],
+                &[("S3CORS_SHARD_COUNT", "3")],
+                Err("S3CORS_SHARD_COUNT is set, but neither S3CORS_SHARD_INDEX nor JOB_COMPLETION_INDEX says which shard this is".to_owned()),
+            ),
+            (
+                &[],
+                &[("S3CORS_SHARD_COUNT", "3"), ("JOB_COMPLETION_INDEX", "x")],
+                Err("JOB_COMPLETION_INDEX: `x` is not a shard index".to_owned()),
+            ),
+            (
+                &[],
+                &[("S3CORS_SHARD", "5/4")],
+                Err("S3CORS_SHARD: `5/4` is not K/N with 1 <= K <= N (for example 2/8)".to_owned()),
+            ),
+        ];
+        for (args, env, want) in cases {
+            let g = global(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let lookup = |name: &str| {
+                env.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            assert_eq!(g.resolve_shard(lookup), want, "{args:?} {env:?}");
+        }
+        // The two forms cannot be mixed, and each half needs the other.
+        for args in [
+            &["--shard", "1/2", "--shard-index", "0", "--shard-count", "2"][..],
+            &["--shard-index", "0"],
+            &["--shard-count", "2"],
+        ] {
+            assert!(global(args).is_err(), "{args:?}");
         }
     }
 

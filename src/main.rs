@@ -8,10 +8,17 @@ use s3cors::app::{self, Console};
 use s3cors::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage(&err),
     };
+    match cli.global.resolve_shard(|name| std::env::var(name).ok()) {
+        Ok(shard) => cli.global.shard = shard,
+        Err(message) => {
+            print_error(&message);
+            return ExitCode::from(app::Exit::Error as u8);
+        }
+    }
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

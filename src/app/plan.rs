@@ -10,7 +10,7 @@ use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
-use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
+use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, ShardRecord, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::guardrail::{self, GuardrailRecord};
@@ -67,6 +67,8 @@ pub struct Made {
     /// Findings that stop some buckets from being planned (ownership
     /// conflicts, unmanaged `--target`s, guardrail violations): exit 1.
     pub problems: Vec<Diagnostic>,
+    /// The shard planned (`--shard`), recorded in the plan file.
+    pub shard: Option<crate::cli::Shard>,
 }
 
 impl Made {
@@ -116,6 +118,10 @@ impl Made {
                     .map(GuardrailRecord::from)
                     .collect(),
                 rollback_of: None,
+                shard: self.shard.map(|s| ShardRecord {
+                    index: s.index,
+                    count: s.count,
+                }),
             },
         )
     }
@@ -203,7 +209,11 @@ pub async fn make(
     }
     plan.errors.extend(errors);
     plan.errors.sort_by(|a, b| a.bucket.cmp(&b.bucket));
-    Ok(Made { plan, problems })
+    Ok(Made {
+        plan,
+        problems,
+        shard: global.shard,
+    })
 }
 
 /// The plan in the chosen format.

@@ -7,6 +7,7 @@
 //! values; the app layer reads, writes and flushes the file. Configurations are
 //! in the S3 console's form (`super::console`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,18 @@ pub struct PlanMeta {
     pub guardrails: Vec<GuardrailRecord>,
     /// For a rollback plan: the plan and journal it reverses.
     pub rollback_of: Option<RollbackOf>,
+    /// The shard the plan covers (`--shard`), if any.
+    pub shard: Option<ShardRecord>,
+}
+
+/// Shard `index` (1-based) of `count`, as `--shard K/N` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardRecord {
+    /// K, 1-based.
+    pub index: u32,
+    /// N.
+    pub count: u32,
 }
 
 /// What a rollback plan was made from; it is refused for anything else.
@@ -57,7 +70,7 @@ pub struct RollbackOf {
     pub journal_digest: String,
 }
 
-/// A saved plan, as written to disk (format `s3cors-plan`, version 1).
+/// A saved plan, as written to disk (format `s3cors-plan`, version 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
@@ -85,6 +98,9 @@ pub struct PlanFile {
     /// See [`PlanMeta::rollback_of`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<RollbackOf>,
+    /// See [`PlanMeta::shard`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
     /// Every planned bucket, unchanged ones included, sorted by name.
     pub buckets: Vec<PlanFileBucket>,
     /// Buckets that could not be planned.
@@ -345,6 +361,7 @@ impl PlanFile {
             policy_paths: meta.policy_paths,
             guardrails: meta.guardrails,
             rollback_of: meta.rollback_of,
+            shard: meta.shard,
             buckets: plan
                 .buckets
                 .iter()
@@ -423,6 +440,7 @@ impl PlanFile {
             policy_paths: self.policy_paths.clone(),
             guardrails: self.guardrails.clone(),
             rollback_of: self.rollback_of.clone(),
+            shard: self.shard,
         }
     }
 
@@ -569,6 +587,84 @@ impl PlanFile {
     }
 }
 
+/// The one plan that the plans of all shards of one run make together
+/// (`show PLAN...`). `files` are (name, plan) pairs in any order. Refused, with
+/// the file named: a plan made without `--shard`, different shard counts, a
+/// shard given twice or missing, plans made from different policies or against
+/// different endpoints, and a bucket in two plans.
+pub fn merge_shards(files: &[(String, PlanFile)]) -> Result<Plan, String> {
+    let Some((first_name, first)) = files.first() else {
+        return Err("no plan files given".to_owned());
+    };
+    let shard_of = |name: &str, f: &PlanFile| {
+        f.shard.ok_or_else(|| {
+            format!("{name} was not made with --shard, so it is not one shard of a larger plan")
+        })
+    };
+    let count = shard_of(first_name, first)?.count;
+    let mut by_index: BTreeMap<u32, &str> = BTreeMap::new();
+    for (name, f) in files {
+        let shard = shard_of(name, f)?;
+        if shard.count != count {
+            return Err(format!(
+                "{name} is shard {}/{}, but {first_name} is one of {count} shards",
+                shard.index, shard.count
+            ));
+        }
+        if let Some(other) = by_index.insert(shard.index, name) {
+            return Err(format!(
+                "shard {}/{count} is given twice: {other} and {name}",
+                shard.index
+            ));
+        }
+        if f.policy_digest != first.policy_digest {
+            return Err(format!(
+                "{name} was made from other policies than {first_name} (policy digests differ); \
+                 plan every shard from the same commit"
+            ));
+        }
+        if f.endpoint != first.endpoint {
+            return Err(format!(
+                "{name} was made against {}, but {first_name} against {}",
+                f.endpoint, first.endpoint
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=count)
+        .filter(|i| !by_index.contains_key(i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        let (noun, verb) = if missing.len() == 1 {
+            ("shard", "is")
+        } else {
+            ("shards", "are")
+        };
+        return Err(format!(
+            "{noun} {} {verb} missing: give the plan of every shard",
+            missing.join(", ")
+        ));
+    }
+    let mut merged = Plan::default();
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, f) in files {
+        let plan = f.to_plan();
+        for b in plan.buckets {
+            if let Some(other) = owner.insert(b.bucket.clone(), name) {
+                return Err(format!(
+                    "bucket {:?} is in both {other} and {name}",
+                    b.bucket
+                ));
+            }
+            merged.buckets.push(b);
+        }
+        merged.errors.extend(plan.errors);
+    }
+    merged.buckets.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    merged.errors.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    Ok(merged)
+}
+
 /// Whether `version` (`MAJOR.MINOR.PATCH`, pre-release ignored) is newer than
 /// this build. A version that does not parse counts as newer: it was not written
 /// by any s3cors this one knows.
@@ -618,6 +714,94 @@ pub(crate) mod tests {
             policy_paths: vec!["policies".into()],
             guardrails: Vec::new(),
             rollback_of: None,
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn shard_plans_merge_into_one_or_say_why_not() {
+        let plan = sample_plan();
+        // Split the sample plan's buckets over three shards, as `--shard K/3` would.
+        let shard = |index: u32, count: u32, keep: &dyn Fn(usize) -> bool| {
+            let mut part = plan.clone();
+            part.buckets = plan
+                .buckets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, b)| b.clone())
+                .collect();
+            part.errors = if index == 1 {
+                plan.errors.clone()
+            } else {
+                Vec::new()
+            };
+            let mut m = meta();
+            m.shard = Some(ShardRecord { index, count });
+            PlanFile::new(&part, m)
+        };
+        let one = shard(1, 3, &|i| i % 3 == 0);
+        let two = shard(2, 3, &|i| i % 3 == 1);
+        let three = shard(3, 3, &|i| i % 3 == 2);
+        let named = |files: &[(&str, &PlanFile)]| -> Vec<(String, PlanFile)> {
+            files
+                .iter()
+                .map(|(n, f)| ((*n).to_owned(), (*f).clone()))
+                .collect()
+        };
+        let merged = merge_shards(&named(&[("c", &three), ("a", &one), ("b", &two)]));
+        assert_eq!(merged, Ok(plan.clone()));
+
+        let mut other_policies = two.clone();
+        other_policies.policy_digest = policy_digest([("p.yaml", b"x".as_slice())]);
+        let mut unsharded = two.clone();
+        unsharded.shard = None;
+        let mut other_count = two.clone();
+        other_count.shard = Some(ShardRecord { index: 2, count: 4 });
+        let overlapping = shard(2, 3, &|i| i % 3 != 1);
+        type Named = Vec<(String, PlanFile)>;
+        let cases: Vec<(&str, Named, &str)> = vec![
+            (
+                "missing",
+                named(&[("a", &one), ("c", &three)]),
+                "shard 2/3 is missing",
+            ),
+            (
+                "missing two",
+                named(&[("a", &one)]),
+                "shards 2/3, 3/3 are missing",
+            ),
+            (
+                "twice",
+                named(&[("a", &one), ("b", &two), ("b2", &two), ("c", &three)]),
+                "shard 2/3 is given twice: b and b2",
+            ),
+            (
+                "policies",
+                named(&[("a", &one), ("b", &other_policies), ("c", &three)]),
+                "b was made from other policies than a",
+            ),
+            (
+                "unsharded",
+                named(&[("a", &one), ("b", &unsharded)]),
+                "b was not made with --shard",
+            ),
+            (
+                "counts",
+                named(&[("a", &one), ("b", &other_count)]),
+                "b is shard 2/4, but a is one of 3 shards",
+            ),
+            (
+                "overlap",
+                named(&[("a", &one), ("b", &overlapping), ("c", &three)]),
+                "is in both a and b",
+            ),
+        ];
+        for (what, files, want) in cases {
+            match merge_shards(&files) {
+                Ok(_) => panic!("{what}: merged"),
+                Err(e) => assert!(e.contains(want), "{what}: {e}"),
+            }
         }
     }
 

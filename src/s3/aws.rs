@@ -338,11 +338,17 @@ impl AwsS3 {
             }
             tokio::time::sleep(wait).await;
             let result = tokio::time::timeout_at(deadline.into(), call(client.clone())).await;
+            // A call that was throttled before and then runs out of time failed
+            // because of the throttling: say so, not only "timed out".
+            let out_of_time = |throttled: Option<S3Error>| match throttled {
+                Some(e) => e.still_throttled(attempt - 1, start.elapsed()),
+                None => timed_out(start),
+            };
             let err = match result {
-                Err(_) => return Err(timed_out(start)),
+                Err(_) => return Err(out_of_time(throttled)),
                 Ok(Err(e)) if e.kind == S3ErrorKind::TimedOut => {
                     tracing::debug!(op, bucket, error = ?e.message, "timed out");
-                    return Err(timed_out(start));
+                    return Err(out_of_time(throttled));
                 }
                 Ok(Err(e)) if e.kind == S3ErrorKind::Throttled => e,
                 Ok(done) => return done,

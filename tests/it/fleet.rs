@@ -615,17 +615,51 @@ async fn shard_plans_are_applied_one_by_one_to_the_whole_fleet() {
     let policy = dir.path().join("fleet.yaml");
     let plan_file = |k: u32| dir.path().join(format!("shard-{k}.json"));
 
-    // A CI matrix: every shard plans first, then the plans are applied in turn.
-    for k in 1..=3 {
-        let out = s3cors(endpoint)
-            .arg("plan")
-            .arg(&policy)
-            .args(["--shard", &format!("{k}/3"), "--out"])
-            .arg(plan_file(k))
-            .output()
-            .expect("run s3cors plan");
+    // A CI matrix: every shard plans first, each naming its shard another way
+    // (`--shard K/N`; 0-based flags; a Kubernetes Indexed Job's environment), ...
+    for k in 1..=3u32 {
+        let mut cmd = s3cors(endpoint);
+        cmd.arg("plan").arg(&policy).arg("--out").arg(plan_file(k));
+        match k {
+            1 => cmd.args(["--shard", "1/3"]),
+            2 => cmd.args(["--shard-index", "1", "--shard-count", "3"]),
+            _ => cmd
+                .env("S3CORS_SHARD_COUNT", "3")
+                .env("JOB_COMPLETION_INDEX", "2"),
+        };
+        let out = cmd.output().expect("run s3cors plan");
         assert_eq!(out.status.code(), Some(0), "shard {k}: {out:?}");
     }
+    // ... then one merged plan is shown (a PR comment) ...
+    let show = |files: &[u32]| {
+        let mut cmd = s3cors(endpoint);
+        cmd.args(["--format", "json", "show"]);
+        for k in files {
+            cmd.arg(plan_file(*k));
+        }
+        cmd.output().expect("run s3cors show")
+    };
+    let out = show(&[3, 1, 2]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut shown: Vec<String> = report["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, names, "every bucket once");
+    for (files, why) in [
+        (&[1, 3][..], "shard 2/3 is missing"),
+        (&[1, 2, 2, 3], "shard 2/3 is given twice"),
+    ] {
+        let out = show(files);
+        assert_eq!(out.status.code(), Some(1), "{files:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{files:?}: {stderr}");
+    }
+    // ... and the plans are applied in turn.
     let s3 = AwsS3::from_sdk_config(sdk_config(endpoint).await, true);
     let live = |name: String| {
         let s3 = &s3;
