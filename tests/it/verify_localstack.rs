@@ -1,12 +1,13 @@
-//! `verify` against LocalStack, the CORS enforcement backend (EMULATORS.md):
+//! `verify` against LocalStack, the CORS enforcement backend (docs/emulators.md):
 //! - the cross-check: the simulator predicts LocalStack's status, error code and every
 //!   CORS header for a matrix of real preflights and actual GET/HEAD requests, on the
 //!   three example configurations and one with wildcards; LocalStack's documented
 //!   deviations are excluded case by case, each named with its reason, and each
-//!   exclusion must still be seen deviating (so the list stays honest). EMULATORS.md's
-//!   "permissive CORS for localhost origins on buckets without configuration" is not
-//!   excluded: LocalStack 2026.3 in this setup answers those as S3 does (checked here
-//!   with `http://localhost:3000` on the bucket without configuration);
+//!   exclusion must still be seen deviating (so the list stays honest). The
+//!   documented "permissive CORS for localhost origins on buckets without
+//!   configuration" (docs/emulators.md) is not excluded: LocalStack 2026.3 in this
+//!   setup answers those as S3 does (checked here with `http://localhost:3000` on
+//!   the bucket without configuration);
 //! - the `s3cors verify` CLI: passes on a correctly applied bucket, fails naming the
 //!   case when the bucket's CORS is changed out of band;
 //! - `verify --url` against a small local HTTP server that drops `Vary`.
@@ -66,7 +67,7 @@ fn wildcards() -> CorsConfig {
     ])
 }
 
-/// A LocalStack deviation from S3 (EMULATORS.md), and which requests it affects.
+/// A LocalStack deviation from S3 (docs/emulators.md), and which requests it affects.
 struct Exclusion {
     name: &'static str,
     reason: &'static str,
