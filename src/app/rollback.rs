@@ -41,7 +41,7 @@ pub async fn run(
     };
     let origin = RollbackOf {
         plan_digest: applied.digest(),
-        journal_digest: bytes_digest(&journal_bytes),
+        journal_digest: crate::plan::compare::sha256(&journal_bytes),
     };
     let path = rollback_path(&args.plan_file);
     let rollback = if path.exists() {
@@ -111,12 +111,6 @@ pub async fn run(
     let mut report = execute(global, console, &s3, &path, &rollback, wait).await?;
     report.run = crate::plan::outcome::Run::Rollback;
     Ok(finish(global, &report, &path, prelude))
-}
-
-/// `sha256:` of a file's bytes.
-fn bytes_digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// `PLAN.rollback.json`, beside the plan.

@@ -108,6 +108,12 @@ pub fn digest(live: Option<&CorsConfig>) -> String {
     format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
+/// `sha256:` and the lower-case hex SHA-256 of `bytes`: the form of every digest in
+/// plan files and journals.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
 /// Whether `s` has the shape of a [`digest`]: `sha256:` and 64 lower-case hex digits.
 pub fn is_digest(s: &str) -> bool {
     s.strip_prefix("sha256:").is_some_and(|hex| {

@@ -396,10 +396,7 @@ impl PlanFile {
     pub fn content_digest(&self) -> String {
         let mut unsealed = self.clone();
         unsealed.content_digest = String::new();
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(unsealed.to_json().as_bytes()))
-        )
+        compare::sha256(unsealed.to_json().as_bytes())
     }
 
     /// The guardrails recorded in the plan, as guardrails.
@@ -484,10 +481,7 @@ impl PlanFile {
 
     /// `sha256:<hex>` of [`PlanFile::to_json`]: names this plan in its journal.
     pub fn digest(&self) -> String {
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(self.to_json().as_bytes()))
-        )
+        compare::sha256(self.to_json().as_bytes())
     }
 
     /// Read a plan file, rejecting anything that is not a consistent
