@@ -59,7 +59,7 @@ async fn a_change_made_during_the_write_phase_is_left_alone_and_reported() {
     // One bucket at a time, each call 150 ms away: the last bucket is read about
     // three seconds after the first is written.
     let proxy = Proxy::start(moto().endpoint(), &["--delay-ms", "150"]);
-    let w = through(&proxy);
+    let w = Work::through(&proxy);
     let names = fleet(&w, "window", 8, "https://planned.example.com").await;
     w.ok(&["plan", "--out", "plan.json"], 0);
     let child = spawn(
@@ -107,14 +107,10 @@ async fn applying_again_after_a_rollback_reports_the_change_instead_of_success()
     let old = get_rule("https://old.example.com");
     let a = bucket_with("again-a", Some(&old)).await;
     let b = bucket_with("again-b", None).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://new.example.com"),
-            entry(&b, "https://new.example.com")
-        ),
-    );
+    w.manage(&[
+        (&a, "https://new.example.com"),
+        (&b, "https://new.example.com"),
+    ]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     w.ok(&["apply", "plan.json"], 0);
     w.ok(&["rollback", "plan.json", "--auto-approve"], 0);
@@ -142,13 +138,7 @@ async fn a_leftover_rollback_of_an_earlier_plan_of_the_same_name_is_refused() {
     let w = Work::new();
     let first = get_rule("https://first.example.com");
     let a = bucket_with("leftover", Some(&first)).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}",
-            entry(&a, "https://second.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://second.example.com")]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     w.ok(&["apply", "plan.json"], 0);
     w.ok(&["rollback", "plan.json", "--auto-approve"], 0);
@@ -156,13 +146,7 @@ async fn a_leftover_rollback_of_an_earlier_plan_of_the_same_name_is_refused() {
 
     // A new plan under the same name: --force past the applied plan, and its
     // journal moved away by hand. The old plan.json.rollback.json is still there.
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}",
-            entry(&a, "https://third.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://third.example.com")]);
     let refused = w.run(&["plan", "--out", "plan.json"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr_of(&refused).contains("it was applied, and its journal"));
@@ -202,14 +186,10 @@ async fn a_plan_with_errors_applies_what_it_planned_names_the_rest_and_exits_1()
     let w = Work::new();
     let a = bucket_with("partial", None).await;
     let missing = unique_bucket("never-created");
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://a.example.com"),
-            entry(&missing, "https://a.example.com")
-        ),
-    );
+    w.manage(&[
+        (&a, "https://a.example.com"),
+        (&missing, "https://a.example.com"),
+    ]);
     w.ok(&["plan", "--out", "plan.json"], 1);
     let out = w.ok(&["apply", "plan.json"], 1);
     assert!(out.contains(&format!("{a}: created")), "{out}");
@@ -333,7 +313,7 @@ async fn an_edited_plan_is_refused_and_a_forged_one_still_meets_its_guardrails()
 #[tokio::test(flavor = "multi_thread")]
 async fn two_applies_of_one_plan_never_run_at_once() {
     let proxy = Proxy::start(moto().endpoint(), &["--delay-ms", "200"]);
-    let w = through(&proxy);
+    let w = Work::through(&proxy);
     let names = fleet(&w, "locked", 6, "https://locked.example.com").await;
     w.ok(&["plan", "--out", "plan.json"], 0);
     let first = spawn(
@@ -458,28 +438,17 @@ async fn apply_and_rollback_killed_at_random_points_finish_exactly() {
 
 // --- faults injected by the proxy, state checked through the S3 API ---------------
 
-/// A `Work` whose runs go through `proxy`.
-fn through(proxy: &Proxy) -> Work {
-    let mut w = Work::new();
-    w.endpoint = proxy.endpoint().to_owned();
-    w
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_write_is_resumed_and_a_failed_rollback_is_finished() {
     let proxy = Proxy::start(moto().endpoint(), &[]);
-    let w = through(&proxy);
+    let w = Work::through(&proxy);
     let old = get_rule("https://old.example.com");
     let a = bucket_with("fault-a", Some(&old)).await;
     let b = bucket_with("fault-b", Some(&old)).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://new.example.com"),
-            entry(&b, "https://new.example.com")
-        ),
-    );
+    w.manage(&[
+        (&a, "https://new.example.com"),
+        (&b, "https://new.example.com"),
+    ]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     let new = get_rule("https://new.example.com");
 
@@ -527,17 +496,11 @@ async fn a_failed_write_is_resumed_and_a_failed_rollback_is_finished() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_that_fails_just_before_a_write_leaves_the_bucket_unwritten_and_unjournalled() {
     let proxy = Proxy::start(moto().endpoint(), &[]);
-    let w = through(&proxy);
+    let w = Work::through(&proxy);
     // A bucket with a configuration, so the read answers 200 with a body to spoil.
     let old = get_rule("https://old.example.com");
     let a = bucket_with("preread", Some(&old)).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}",
-            entry(&a, "https://a.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://a.example.com")]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     for fault in [
         Fault::new("truncate").ops("GetBucketCors"),
@@ -558,18 +521,11 @@ async fn a_read_that_fails_just_before_a_write_leaves_the_bucket_unwritten_and_u
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_never_reports_in_sync_for_a_bucket_it_could_not_read() {
     let proxy = Proxy::start(moto().endpoint(), &[]);
-    let w = through(&proxy);
+    let w = Work::through(&proxy);
     let rule = get_rule("https://a.example.com");
     let a = bucket_with("drift-ok", Some(&rule)).await;
     let b = bucket_with("drift-spoiled", Some(&rule)).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://a.example.com"),
-            entry(&b, "https://a.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://a.example.com"), (&b, "https://a.example.com")]);
     w.ok(&["drift"], 0);
     for fault in ["truncate", "no-origins", "hang", "html-message"] {
         proxy.set_fault(&Fault::new(fault).ops("GetBucketCors").buckets(&b));

@@ -73,25 +73,9 @@ fn plan_json(endpoint: &str, dir: &Path, args: &[&str]) -> (i32, serde_json::Val
     (out.status.code().unwrap_or(-1), report, stderr, took)
 }
 
-/// bucket -> action of a JSON plan report.
-fn planned(report: &serde_json::Value) -> BTreeMap<String, String> {
-    report["buckets"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|b| {
-            (
-                b["bucket"].as_str().unwrap_or_default().to_owned(),
-                b["action"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// The error messages of a JSON plan report, by bucket.
-fn errors(report: &serde_json::Value) -> BTreeMap<String, String> {
-    report["errors"]
+/// `field` of every entry of a JSON plan report's `list`, by bucket.
+fn by_bucket(report: &serde_json::Value, list: &str, field: &str) -> BTreeMap<String, String> {
+    report[list]
         .as_array()
         .map(|a| a.as_slice())
         .unwrap_or_default()
@@ -99,10 +83,20 @@ fn errors(report: &serde_json::Value) -> BTreeMap<String, String> {
         .map(|e| {
             (
                 e["bucket"].as_str().unwrap_or_default().to_owned(),
-                e["message"].as_str().unwrap_or_default().to_owned(),
+                e[field].as_str().unwrap_or_default().to_owned(),
             )
         })
         .collect()
+}
+
+/// bucket -> action of a JSON plan report.
+fn planned(report: &serde_json::Value) -> BTreeMap<String, String> {
+    by_bucket(report, "buckets", "action")
+}
+
+/// The error messages of a JSON plan report, by bucket.
+fn errors(report: &serde_json::Value) -> BTreeMap<String, String> {
+    by_bucket(report, "errors", "message")
 }
 
 /// The live configuration of `name`, read directly from moto.

@@ -100,14 +100,7 @@ async fn target_limits_the_plan_and_the_apply() {
     let w = Work::new();
     let a = bucket_with("target-a", None).await;
     let b = bucket_with("target-b", None).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://a.example.com"),
-            entry(&b, "https://b.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://a.example.com"), (&b, "https://b.example.com")]);
     let report = w.plan_json(&["--target", &a]);
     assert_eq!(actions(&report), vec![(a.clone(), "create".to_owned())]);
     w.ok(&["apply", "--auto-approve", "--target", &a], 0);
@@ -185,14 +178,10 @@ async fn saved_plan_is_applied_exactly_stale_buckets_refused_and_twice_is_a_no_o
     let w = Work::new();
     let a = bucket_with("saved-a", None).await;
     let b = bucket_with("saved-b", Some(&get_rule("https://old.example.com"))).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&a, "https://planned.example.com"),
-            entry(&b, "https://planned.example.com")
-        ),
-    );
+    w.manage(&[
+        (&a, "https://planned.example.com"),
+        (&b, "https://planned.example.com"),
+    ]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     let shown = w.ok(&["show", "plan.json"], 0);
     assert!(shown.contains("Plan: 1 to create, 1 to update"), "{shown}");
@@ -200,13 +189,7 @@ async fn saved_plan_is_applied_exactly_stale_buckets_refused_and_twice_is_a_no_o
     // After the plan, the policy changes: the plan no longer says what the
     // policies say, so apply refuses it whole and writes nothing.
     let planned_policy = std::fs::read_to_string(w.path("policies/p.yaml")).unwrap();
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}",
-            entry(&a, "https://other.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://other.example.com")]);
     let refused = w.run(&["apply", "plan.json"]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -248,13 +231,7 @@ async fn saved_plan_is_applied_exactly_stale_buckets_refused_and_twice_is_a_no_o
 async fn plan_against_another_endpoint_is_refused() {
     let w = Work::new();
     let a = bucket_with("endpoint", None).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}",
-            entry(&a, "https://x.example.com")
-        ),
-    );
+    w.manage(&[(&a, "https://x.example.com")]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     let out = Command::cargo_bin("s3cors")
         .unwrap()
@@ -355,15 +332,11 @@ async fn rollback_restores_previous_configurations_and_refuses_stale_ones() {
     let a = bucket_with("rollback-a", Some(&old_a)).await;
     let b = bucket_with("rollback-b", None).await;
     let c = bucket_with("rollback-c", Some(&get_rule("https://old-c.example.com"))).await;
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}{}",
-            entry(&a, "https://new.example.com"),
-            entry(&b, "https://new.example.com"),
-            entry(&c, "https://new.example.com"),
-        ),
-    );
+    w.manage(&[
+        (&a, "https://new.example.com"),
+        (&b, "https://new.example.com"),
+        (&c, "https://new.example.com"),
+    ]);
     w.ok(&["plan", "--out", "plan.json"], 0);
     w.ok(&["apply", "plan.json"], 0);
     // c is changed after the apply: rollback must not clobber that change.
@@ -384,14 +357,10 @@ async fn drift_reports_in_sync_drifted_missing_and_unmanaged() {
     let in_sync = bucket_with("drift-sync", Some(&want)).await;
     let drifted = bucket_with("drift-changed", Some(&want)).await;
     let missing = unique_bucket("drift-missing");
-    w.policy(
-        "p.yaml",
-        &format!(
-            "version: 1\nbuckets:\n{}{}",
-            entry(&in_sync, "https://drift.example.com"),
-            entry(&drifted, "https://drift.example.com"),
-        ),
-    );
+    w.manage(&[
+        (&in_sync, "https://drift.example.com"),
+        (&drifted, "https://drift.example.com"),
+    ]);
     let out = w.ok(&["drift"], 0);
     assert!(out.contains("2 in sync, 0 drifted"), "{out}");
 

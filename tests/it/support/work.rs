@@ -36,6 +36,19 @@ impl Work {
         std::fs::write(path, text).unwrap();
     }
 
+    /// Writes `policies/p.yaml` managing each `(bucket, origin)` with [`entry`].
+    pub fn manage(&self, buckets: &[(&str, &str)]) {
+        let entries: String = buckets.iter().map(|(b, o)| entry(b, o)).collect();
+        self.policy("p.yaml", &format!("version: 1\nbuckets:\n{entries}"));
+    }
+
+    /// A scratch dir whose runs go through `proxy` instead of straight to moto.
+    pub fn through(proxy: &super::Proxy) -> Work {
+        let mut w = Work::new();
+        w.endpoint = proxy.endpoint().to_owned();
+        w
+    }
+
     /// Runs `s3cors ARGS` in the scratch dir against moto.
     pub fn run(&self, args: &[&str]) -> Output {
         Command::cargo_bin("s3cors")
