@@ -59,9 +59,8 @@ pub async fn run(
         if !args.target.is_empty() {
             bail!("--target cannot narrow a saved plan: plan again with --target instead");
         }
-        // Read once before locking, so a mistyped path leaves no lock file behind;
-        // read again under the lock, which is the copy that counts.
-        super::show::read_plan(path)?;
+        // A mistyped path must not leave a lock file behind.
+        require_file(path)?;
         let _lock = lock::acquire(path, "apply", Duration::from_secs(args.lock_timeout)).await?;
         let file = super::show::read_plan(path)?;
         if file.rollback_of.is_some() {
@@ -123,12 +122,16 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// Fails, naming the plan file, unless `path` exists.
+pub fn require_file(path: &Path) -> anyhow::Result<()> {
+    std::fs::metadata(path)
+        .map(|_| ())
+        .with_context(|| format!("reading the plan file {}", path.display()))
+}
+
 /// A folder or a `.yaml`/`.yml` file: what `plan` reads, never what it writes.
 fn looks_like_policies(path: &Path) -> bool {
-    path.is_dir()
-        || path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+    path.is_dir() || super::plan::has_yaml_extension(path)
 }
 
 /// `.s3cors/runs/<time>-<digest>.plan.json`: unique per plan, sorted by time.

@@ -237,10 +237,7 @@ fn check_out(out: &Path, sources: &Sources) -> anyhow::Result<()> {
             out.display()
         )
     };
-    if out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
-    {
+    if has_yaml_extension(out) {
         return Err(refuse(
             "a .yaml/.yml name is where policies live, not plans".to_owned(),
         ));
@@ -282,6 +279,12 @@ fn check_out(out: &Path, sources: &Sources) -> anyhow::Result<()> {
         return Err(refuse("it exists and is not an s3cors plan".to_owned()));
     }
     Ok(())
+}
+
+/// A `.yaml`/`.yml` name, in any case: where policies live, never a plan.
+pub fn has_yaml_extension(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// Writes a plan file atomically (temporary file in the same folder, fsync,

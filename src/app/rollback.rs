@@ -28,7 +28,7 @@ pub async fn run(
     let color = super::use_color(global, console.stdout_is_terminal);
     let lock_timeout = Duration::from_secs(args.lock_timeout);
     // The applied plan's lock: no apply of it runs while it is rolled back.
-    super::show::read_plan(&args.plan_file)?;
+    apply::require_file(&args.plan_file)?;
     let _lock = lock::acquire(&args.plan_file, "rollback", lock_timeout).await?;
     let applied = super::show::read_plan(&args.plan_file)?;
     let s3 = super::connect(global).await;
