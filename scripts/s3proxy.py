@@ -178,6 +178,19 @@ def classify(method, target):
     return BUCKET_OPS.get((method, sub), f"{method} bucket"), bucket
 
 
+def classify_post(head, body):
+    """(operation, subject) of a POST to `/` from STS or Organizations, which share
+    the endpoint with S3 on a local server: AssumeRole's subject is its RoleArn, so
+    --fault-buckets can name the role whose assumption fails."""
+    amz_target = head.get("X-Amz-Target") or ""
+    if amz_target:
+        return amz_target.rpartition(".")[2], None
+    form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+    if form.get("Action"):
+        return form["Action"], form.get("RoleArn")
+    return "POST /", None
+
+
 def error_xml(code, message, **extra):
     fields = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
     return (
@@ -370,7 +383,7 @@ class Proxy:
                 if target.startswith("/__proxy/"):
                     writer.write(self.control(method, target))
                 else:
-                    answer = await self.handle(method, target, head)
+                    answer = await self.handle(method, target, head, body)
                     if isinstance(answer, str):  # a fault mode that acts on the connection
                         if answer in AFTER_FORWARD:
                             sink = Sink()
@@ -419,9 +432,11 @@ class Proxy:
             return response_bytes(200, "OK", b"{}", [("Content-Type", "application/json")])
         return response_bytes(404, "Not Found", b"unknown proxy control path\n")
 
-    async def handle(self, method, target, head):
+    async def handle(self, method, target, head, body=b""):
         """Count the request, wait, and answer it here when a fault applies."""
         op, bucket = classify(method, target)
+        if op == "POST /":
+            op, bucket = classify_post(head, body)
         stats = self.stats
         stats.requests[op] += 1
         if bucket:

@@ -77,6 +77,15 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N", requires = "shard_index",
           value_parser = clap::value_parser!(u32).range(1..), help_heading = "Global options")]
     pub shard_count: Option<u32>,
+    /// Only buckets in this account (repeatable): its 12-digit ID, one that
+    /// `accounts:` declares or the organisation lists
+    #[arg(
+        long = "account",
+        global = true,
+        value_name = "ID",
+        help_heading = "Global options"
+    )]
+    pub account: Vec<String>,
     /// Output format of reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Global options")]
     pub format: Format,
@@ -346,6 +355,10 @@ pub struct ImportArgs {
     /// Write the policy YAML to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Import from every account the `accounts:` of these policy files or
+    /// folders cover (repeatable); each entry gets its `account:`
+    #[arg(long, value_name = "PATH")]
+    pub accounts_from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

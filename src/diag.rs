@@ -264,11 +264,14 @@ pub enum ErrorCode {
     GuardrailViolation,
     UnmanagedTarget,
     ReadFailed,
+    DuplicateAccount,
+    InvalidRoleArn,
+    UndeclaredAccount,
 }
 
 impl ErrorCode {
     /// Every error code, in the order docs/errors.md lists them.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::IoError,
         ErrorCode::NoPolicyFiles,
         ErrorCode::FileTooLarge,
@@ -310,6 +313,9 @@ impl ErrorCode {
         ErrorCode::GuardrailViolation,
         ErrorCode::UnmanagedTarget,
         ErrorCode::ReadFailed,
+        ErrorCode::DuplicateAccount,
+        ErrorCode::InvalidRoleArn,
+        ErrorCode::UndeclaredAccount,
     ];
 
     /// The kebab-case code shown to people and in JSON.
@@ -356,6 +362,9 @@ impl ErrorCode {
             ErrorCode::GuardrailViolation => "guardrail-violation",
             ErrorCode::UnmanagedTarget => "unmanaged-target",
             ErrorCode::ReadFailed => "read-failed",
+            ErrorCode::DuplicateAccount => "duplicate-account",
+            ErrorCode::InvalidRoleArn => "invalid-role-arn",
+            ErrorCode::UndeclaredAccount => "undeclared-account",
         }
     }
 
@@ -379,7 +388,7 @@ impl ErrorCode {
             ErrorCode::MissingVersion => "the file has no `version`",
             ErrorCode::UnsupportedVersion => "`version` is not 1",
             ErrorCode::InvalidBucketName => "a bucket name S3 would not accept",
-            ErrorCode::InvalidAccount => "`account` is not a 12-digit AWS account ID",
+            ErrorCode::InvalidAccount => "an account ID that is not 12 digits",
             ErrorCode::InvalidRegion => "`region` does not look like an AWS region",
             ErrorCode::InvalidGlob => "a `match` or guardrail `buckets` glob that does not parse",
             ErrorCode::InvalidTag => "a `tags` entry that is not a string pair",
@@ -405,6 +414,13 @@ impl ErrorCode {
             ErrorCode::GuardrailViolation => "a rule breaks a guardrail that applies to its bucket",
             ErrorCode::UnmanagedTarget => "a --target bucket no policy entry manages",
             ErrorCode::ReadFailed => "a bucket's tags or configuration could not be read",
+            ErrorCode::DuplicateAccount => {
+                "two `accounts:` items for one account, or two `organization` items"
+            }
+            ErrorCode::InvalidRoleArn => "a `role_arn` that is not an IAM role ARN of its account",
+            ErrorCode::UndeclaredAccount => {
+                "an `account:` (or `--account`) that no `accounts:` item declares"
+            }
         }
     }
 }

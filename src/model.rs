@@ -101,6 +101,39 @@ impl CorsConfig {
     }
 }
 
+/// How s3cors reaches one account's buckets: the caller's own credentials (the
+/// standard AWS chain, `--profile`), a role assumed through STS, or a named profile.
+/// At most one of `role_arn` and `profile` is set (validation sees to it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// The role to assume, `arn:aws:iam::ACCOUNT:role/NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The `ExternalId` the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// A profile of the shared AWS config files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl Access {
+    /// The caller's own credentials.
+    pub fn is_default(&self) -> bool {
+        self.role_arn.is_none() && self.profile.is_none()
+    }
+
+    /// How people read it: `role arn:...`, `profile NAME`, `default credentials`.
+    pub fn describe(&self) -> String {
+        match (&self.role_arn, &self.profile) {
+            (Some(role), _) => format!("role {role}"),
+            (None, Some(profile)) => format!("profile {profile}"),
+            (None, None) => "default credentials".to_owned(),
+        }
+    }
+}
+
 /// S3's limit on the PutBucketCors XML document.
 pub const MAX_XML_BYTES: usize = 64 * 1024;
 /// S3's limit on rules per configuration.

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::{StreamExt, stream};
 
-use super::policies;
 use super::{Console, Exit, Outcome, fetch, lock};
+use super::{accounts, policies};
 use crate::cli::{ApplyArgs, Format, Global};
 use crate::model::CorsConfig;
 use crate::plan::compare::equivalent;
@@ -59,6 +59,9 @@ pub async fn run(
         if !args.target.is_empty() {
             bail!("--target cannot narrow a saved plan: plan again with --target instead");
         }
+        if !global.account.is_empty() {
+            bail!("--account cannot narrow a saved plan: plan again with --account instead");
+        }
         // A mistyped path must not leave a lock file behind.
         require_file(path)?;
         let _lock = lock::acquire(path, "apply", Duration::from_secs(args.lock_timeout)).await?;
@@ -71,10 +74,13 @@ pub async fn run(
         }
         check_guardrails(path, &file)?;
         let note = check_policies(path, &file)?;
-        let s3 = super::connect(global).await;
-        check_endpoint(&file, &s3)?;
-        let report = execute(global, console, &s3, path, &file, wait).await?;
+        let fleet = accounts::for_plan(global, &file).await;
+        check_endpoint(&file, fleet.default_client())?;
+        let report = execute(global, console, &fleet, path, &file, wait).await?;
         let mut outcome = finish(global, &report, path, String::new());
+        outcome
+            .stderr
+            .push_str(&accounts::plan_failure_report(&fleet, &file));
         outcome.stderr.push_str(&note);
         return Ok(outcome);
     }
@@ -83,8 +89,8 @@ pub async fn run(
         Ok(p) => p,
         Err(outcome) => return Ok(outcome),
     };
-    let s3 = super::connect(global).await;
-    let made = super::plan::make(global, &policies, &s3, &args.target, console).await?;
+    let roster = accounts::connect(global, &policies.policy).await?;
+    let made = super::plan::make(global, &policies, &roster, &args.target, console).await?;
     let shown = super::plan::render_plan(Format::Human, &made.plan, color);
     if made.failed() {
         let mut outcome = Outcome::new(shown, Exit::Error);
@@ -112,11 +118,11 @@ pub async fn run(
             return Ok(Outcome::new("Apply cancelled.\n".to_owned(), Exit::Error));
         }
     }
-    let file = made.file(&policies, &args.paths, &s3);
+    let file = made.file(&policies, &args.paths, roster.fleet.default_client());
     let path = run_path(&file);
     let _lock = lock::acquire(&path, "apply", Duration::from_secs(args.lock_timeout)).await?;
     super::plan::write_plan(&path, &file)?;
-    let report = execute(global, console, &s3, &path, &file, wait).await?;
+    let report = execute(global, console, &roster.fleet, &path, &file, wait).await?;
     let mut outcome = finish(global, &report, &path, prelude);
     outcome.stderr = policies.warnings;
     Ok(outcome)
@@ -499,6 +505,7 @@ fn target(b: &BucketPlan) -> BucketTarget {
         name: b.bucket.clone(),
         region: b.region.clone(),
         expected_owner: b.account.clone(),
+        access: b.access.clone(),
     }
 }
 

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use super::policies;
 use super::resolve::{self, Problem, Scope};
 use super::{Console, Exit, Outcome, fetch};
+use super::{accounts, policies};
 use crate::cli::{DriftArgs, Format, Global};
 use crate::plan::DesiredBucket;
 use crate::plan::drift::{self, Verdict};
@@ -25,7 +25,8 @@ pub async fn run(
         Ok(p) => p,
         Err(outcome) => return Ok(outcome),
     };
-    let s3 = super::connect(global).await;
+    let roster = accounts::connect(global, &policies.policy).await?;
+    let s3 = &roster.fleet;
     let scope = Scope {
         targets: Vec::new(),
         shard: global.shard,
@@ -34,7 +35,7 @@ pub async fn run(
     let resolution = resolve::managed(
         &policies.policy,
         &policies.sources,
-        &s3,
+        &roster,
         &scope,
         args.unmanaged,
     )
@@ -64,12 +65,11 @@ pub async fn run(
         .listed
         .iter()
         .flatten()
-        .filter(|b| drift::is_unmanaged(&b.name, &managed_names, &unresolved_names, shard))
-        .map(|b| BucketTarget {
-            name: b.name.clone(),
-            region: b.region.clone(),
-            expected_owner: None,
+        .filter(|b| {
+            roster.wanted(b.account.as_deref())
+                && drift::is_unmanaged(&b.info.name, &managed_names, &unresolved_names, shard)
         })
+        .map(resolve::Listed::target)
         .collect();
 
     let mut targets: Vec<BucketTarget> = resolution
@@ -79,7 +79,7 @@ pub async fn run(
         .collect();
     targets.extend(unmanaged.iter().cloned());
     let bar = super::progress(global, console, targets.len(), "reading");
-    let live = fetch::live_state(&s3, &targets, scope.parallelism, &bar).await;
+    let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
     let live = live?;
 
@@ -102,12 +102,15 @@ pub async fn run(
         Format::Json => drift::json(&report),
         Format::Markdown => drift::markdown(&report),
     };
-    let exit = match drift::verdict(&report.summary(), problems.len()) {
+    let unreachable = accounts::unreachable_report(&roster, &resolution.unlisted);
+    let failures = problems.len() + usize::from(!unreachable.is_empty());
+    let exit = match drift::verdict(&report.summary(), failures) {
         Verdict::Failed => Exit::Error,
         Verdict::Drifted => Exit::Changes,
         Verdict::InSync => Exit::Success,
     };
     let mut stderr = policies.warnings.clone();
+    stderr.push_str(&unreachable);
     if !problems.is_empty() {
         stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
     }

@@ -6,57 +6,53 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use futures::{StreamExt, stream};
 
+use super::accounts::Roster;
+use super::resolve::Listed;
 use super::{Exit, Outcome};
 use crate::cli::{Global, ImportArgs};
 use crate::endpoint::Endpoint;
+use crate::model::Access;
 use crate::model::CorsConfig;
+use crate::policy::Policy;
 use crate::policy::raw::{Bucket, PolicyFile, Rule, RuleItem};
 use crate::s3::{BucketTarget, S3Api, S3ErrorKind};
 
 pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> {
-    let s3 = super::connect(global).await;
-    let targets: Vec<BucketTarget> = if !args.bucket.is_empty() {
-        let mut names = args.bucket.clone();
-        names.sort();
-        names.dedup();
-        names.into_iter().map(BucketTarget::new).collect()
+    let policy = if args.accounts_from.is_empty() {
+        Policy::default()
     } else {
-        let glob = match &args.glob {
-            Some(g) => Some(
-                globset::Glob::new(g)
-                    .with_context(|| format!("--match {g:?} is not a valid glob"))?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
-        let listed = s3.list_buckets(None).await.context("listing buckets")?;
-        listed
-            .into_iter()
-            .filter(|b| glob.as_ref().is_none_or(|g| g.is_match(&b.name)))
-            .map(|b| BucketTarget {
-                name: b.name,
-                region: b.region,
-                expected_owner: None,
-            })
-            .collect()
+        match super::policies::load(&args.accounts_from, false, global, false) {
+            Ok(p) => p.policy,
+            Err(outcome) => return Ok(outcome),
+        }
     };
+    let roster = super::accounts::connect(global, &policy).await?;
+    let s3 = &roster.fleet;
+    let targets = targets(args, &roster).await?;
     if targets.is_empty() {
         bail!("no buckets to import: nothing matched");
     }
 
     let parallelism = usize::from(global.parallelism).max(1);
     let read: BTreeMap<String, _> = stream::iter(&targets)
-        .map(|t| async { (t.name.clone(), s3.get_cors(t).await) })
+        .map(|t| async {
+            (
+                t.name.clone(),
+                (t.expected_owner.clone(), s3.get_cors(t).await),
+            )
+        })
         .buffer_unordered(parallelism)
         .collect()
         .await;
-    let mut configs = BTreeMap::new();
+    let mut imported = Vec::new();
     let mut failures = Vec::new();
-    for (name, result) in read {
+    for (name, (account, result)) in read {
         match result {
-            Ok(cfg) => {
-                configs.insert(name, cfg);
-            }
+            Ok(config) => imported.push(Imported {
+                name,
+                account,
+                config,
+            }),
             // Every read fails alike without credentials: say it once.
             Err(e) if e.kind == S3ErrorKind::NoCredentials => return Err(e.into()),
             Err(e) if e.kind == S3ErrorKind::NoSuchBucket => {
@@ -73,45 +69,154 @@ pub async fn run(global: &Global, args: &ImportArgs) -> anyhow::Result<Outcome> 
         );
     }
 
-    let endpoint = super::endpoint_of(&s3);
-    let yaml = to_policy_yaml(&configs, &endpoint, &super::utc_now())?;
-    match &args.output {
+    let endpoint = super::endpoint_of(s3.default_client());
+    let yaml = to_policy_yaml(&imported, &endpoint, &super::utc_now())?;
+    let unreachable = super::accounts::unreachable_report(&roster, &[]);
+    let exit = if unreachable.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    };
+    let mut outcome = match &args.output {
         Some(path) => {
             super::plan::write_atomically(path, yaml.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
-            Ok(Outcome::new(
+            let shown = crate::text::terminal_safe(&path.display().to_string()).into_owned();
+            Outcome::new(
                 format!(
-                    "Imported {} bucket(s) into {}. `s3cors plan {}` should report no changes.\n",
-                    configs.len(),
-                    crate::text::terminal_safe(&path.display().to_string()),
-                    crate::text::terminal_safe(&path.display().to_string())
+                    "Imported {} bucket(s){} into {shown}. `s3cors plan {shown}` should report \
+                     no changes.\n",
+                    imported.len(),
+                    per_account(&imported),
                 ),
-                Exit::Success,
-            ))
+                exit,
+            )
         }
-        None => Ok(Outcome::new(yaml, Exit::Success)),
+        None => Outcome::new(yaml, exit),
+    };
+    outcome.stderr = unreachable;
+    Ok(outcome)
+}
+
+/// One bucket read for import, and the account it is in (when known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub name: String,
+    pub account: Option<String>,
+    pub config: Option<CorsConfig>,
+}
+
+/// The buckets to import: `--bucket` names as they are (the caller's own
+/// account), or, with `--accounts-from`, `--match` or `--all`, what ListBuckets
+/// returns in each account, filtered.
+async fn targets(args: &ImportArgs, roster: &Roster) -> anyhow::Result<Vec<BucketTarget>> {
+    if !args.bucket.is_empty() && roster.accounts.is_empty() {
+        let mut names = args.bucket.clone();
+        names.sort();
+        names.dedup();
+        return Ok(names.into_iter().map(BucketTarget::new).collect());
     }
+    let glob = match &args.glob {
+        Some(g) => Some(
+            globset::Glob::new(g)
+                .with_context(|| format!("--match {g:?} is not a valid glob"))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let accounts: Vec<(Option<String>, Access)> = if roster.accounts.is_empty() {
+        vec![(None, Access::default())]
+    } else {
+        roster
+            .accounts
+            .iter()
+            .filter(|a| roster.fleet.failure(&a.access).is_none())
+            .map(|a| (Some(a.id.clone()), a.access.clone()))
+            .collect()
+    };
+    let mut targets = Vec::new();
+    for (account, access) in accounts {
+        let s3 = roster
+            .fleet
+            .client(&access)
+            .map_err(|why| anyhow::anyhow!("{why}"))?;
+        let listed = s3
+            .list_buckets(None)
+            .await
+            .with_context(|| match &account {
+                Some(id) => format!("listing the buckets of account {id}"),
+                None => "listing buckets".to_owned(),
+            })?;
+        targets.extend(listed.into_iter().filter_map(|info| {
+            let chosen = if args.bucket.is_empty() {
+                glob.as_ref().is_none_or(|g| g.is_match(&info.name))
+            } else {
+                args.bucket.contains(&info.name)
+            };
+            chosen.then(|| {
+                Listed {
+                    info,
+                    account: account.clone(),
+                    access: access.clone(),
+                }
+                .target()
+            })
+        }));
+    }
+    let missing: Vec<&String> = args
+        .bucket
+        .iter()
+        .filter(|name| !targets.iter().any(|t| &t.name == *name))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "not found in any covered account: {}",
+            missing
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(targets)
+}
+
+/// ` from 3 accounts (111111111111: 2, ...)` when the buckets span accounts.
+fn per_account(imported: &[Imported]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in imported {
+        if let Some(account) = &i.account {
+            *counts.entry(account).or_default() += 1;
+        }
+    }
+    if counts.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = counts.iter().map(|(a, n)| format!("{a}: {n}")).collect();
+    format!(" from {} account(s) ({})", counts.len(), list.join(", "))
 }
 
 /// A policy file declaring each bucket's configuration exactly as it is
 /// (`rules: []` for buckets without CORS), with a header saying where from.
 pub fn to_policy_yaml(
-    configs: &BTreeMap<String, Option<CorsConfig>>,
+    imported: &[Imported],
     endpoint: &Endpoint,
     now: &str,
 ) -> anyhow::Result<String> {
     let file = PolicyFile {
+        accounts: Vec::new(),
         version: 1,
         rulesets: BTreeMap::new(),
-        buckets: configs
-            .iter()
-            .map(|(name, cfg)| Bucket {
-                name: Some(name.clone()),
+        buckets: sorted(imported)
+            .into_iter()
+            .map(|i| Bucket {
+                name: Some(i.name.clone()),
                 match_: None,
                 tags: None,
-                account: None,
+                account: i.account.clone(),
                 region: None,
-                rules: cfg
+                rules: i
+                    .config
                     .iter()
                     .flat_map(|c| &c.cors_rules)
                     .map(|r| {
@@ -133,6 +238,13 @@ pub fn to_policy_yaml(
     Ok(format!(
         "# Imported by `s3cors import` from {endpoint} at {now}.\n# `rules: []` means the bucket has no CORS configuration and must keep none.\n{body}"
     ))
+}
+
+/// Grouped by account, then by name.
+fn sorted(imported: &[Imported]) -> Vec<&Imported> {
+    let mut out: Vec<&Imported> = imported.iter().collect();
+    out.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
+    out
 }
 
 #[cfg(test)]
@@ -163,8 +275,16 @@ mod tests {
             ("without".to_owned(), None),
         ]
         .into();
+        let imported: Vec<Imported> = configs
+            .iter()
+            .map(|(name, config)| Imported {
+                name: name.clone(),
+                account: (name == "without").then(|| "111111111111".to_owned()),
+                config: config.clone(),
+            })
+            .collect();
         let yaml = to_policy_yaml(
-            &configs,
+            &imported,
             &Endpoint::Custom("http://127.0.0.1:1".into()),
             "2026-01-01T00:00:00Z",
         )

@@ -1,6 +1,7 @@
 //! The application shell: one thin module per command that reads files, calls
 //! S3 through `s3`, runs the pure core and renders. Only `main` prints.
 
+pub mod accounts;
 pub mod apply;
 pub mod drift;
 pub mod explain;
@@ -114,17 +115,22 @@ pub fn show_progress(global: &Global, console: &Console<'_>) -> bool {
     console.stderr_is_terminal && !global.quiet && global.format != Format::Json
 }
 
-/// The S3 client the global options describe (standard AWS chain underneath).
-pub async fn connect(global: &Global) -> AwsS3 {
-    AwsS3::connect(&ConnectOptions {
+/// How the global options say to reach S3 (standard AWS chain underneath).
+pub fn connect_options(global: &Global) -> ConnectOptions {
+    ConnectOptions {
         endpoint_url: global.endpoint_url.clone(),
         region: global.region.clone(),
         profile: global.profile.clone(),
         path_style: global.path_style,
         max_attempts: None,
         timeout: Some(std::time::Duration::from_secs(u64::from(global.timeout))),
-    })
-    .await
+        access: crate::model::Access::default(),
+    }
+}
+
+/// The S3 client of the caller's own credentials, as the global options describe.
+pub async fn connect(global: &Global) -> AwsS3 {
+    AwsS3::connect(&connect_options(global)).await
 }
 
 /// A progress bar on stderr for `len` steps, drawn only when [`show_progress`]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::accounts::{self, Roster};
 use super::policies::{self, Policies};
 use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
@@ -32,10 +33,17 @@ pub async fn run(
     {
         check_out(out, &policies.sources)?;
     }
-    let s3 = super::connect(global).await;
-    let made = make(global, &policies, &s3, &args.target, console).await?;
+    let roster = accounts::connect(global, &policies.policy).await?;
+    let made = make(global, &policies, &roster, &args.target, console).await?;
     if let Some(out) = &args.out {
-        write_plan(out, &made.file(&policies, &args.policies.paths, &s3))?;
+        write_plan(
+            out,
+            &made.file(
+                &policies,
+                &args.policies.paths,
+                roster.fleet.default_client(),
+            ),
+        )?;
     }
     let mut stdout = render_plan(global.format, &made.plan, color);
     if let Some(out) = &args.out
@@ -69,17 +77,20 @@ pub struct Made {
     pub problems: Vec<Diagnostic>,
     /// The shard planned (`--shard`), recorded in the plan file.
     pub shard: Option<crate::cli::Shard>,
+    /// Accounts that could not be reached or listed, one paragraph each: exit 1.
+    pub unreachable: String,
 }
 
 impl Made {
     /// Whether the run must exit 1.
     pub fn failed(&self) -> bool {
-        !self.problems.is_empty() || !self.plan.errors.is_empty()
+        !self.problems.is_empty() || !self.plan.errors.is_empty() || !self.unreachable.is_empty()
     }
 
     /// Policy warnings and problems, rendered for stderr.
     pub fn stderr(&self, policies: &Policies, color: bool) -> String {
         let mut out = policies.warnings.clone();
+        out.push_str(&self.unreachable);
         if !self.problems.is_empty() {
             out.push_str(&diagnostics::human(
                 &policies.sources,
@@ -141,18 +152,20 @@ pub fn sources_digest(sources: &Sources) -> String {
 pub async fn make(
     global: &Global,
     policies: &Policies,
-    s3: &impl S3Api,
+    roster: &Roster,
     targets: &[String],
     console: &Console<'_>,
 ) -> anyhow::Result<Made> {
+    let s3 = &roster.fleet;
     let scope = Scope {
         targets: targets.to_vec(),
         shard: global.shard,
         parallelism: usize::from(global.parallelism),
     };
-    let resolution = resolve::managed(&policies.policy, &policies.sources, s3, &scope, false)
+    let resolution = resolve::managed(&policies.policy, &policies.sources, roster, &scope, false)
         .await
         .context("listing the buckets that `match:` entries select")?;
+    let unreachable = accounts::unreachable_report(roster, &resolution.unlisted);
     let Resolution {
         buckets,
         unresolved,
@@ -213,6 +226,7 @@ pub async fn make(
         plan,
         problems,
         shard: global.shard,
+        unreachable,
     })
 }
 

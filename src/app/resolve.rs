@@ -1,14 +1,16 @@
 //! Which buckets the policies manage: exact names directly, `match:` entries via
-//! ListBuckets (and GetBucketTagging only for names that passed a glob that has
-//! tags), then `--target` and `--shard` filters. Ownership rules are the core's
+//! ListBuckets once per account (and GetBucketTagging only for names that passed a
+//! glob that has tags), then `--target`, `--account` and `--shard` filters. Ownership rules are the core's
 //! (`policy::ownership`); this module only gathers the facts they need.
 
 use std::collections::BTreeMap;
 
 use futures::{StreamExt, stream};
 
+use super::accounts::Roster;
 use crate::cli::Shard;
 use crate::diag::{Diagnostic, ErrorCode, Sources};
+use crate::model::Access;
 use crate::plan::{DesiredBucket, shard};
 use crate::policy::ownership::Ownership;
 use crate::policy::{BucketEntry, Policy, Selector};
@@ -32,7 +34,7 @@ pub struct Managed<'p> {
     pub entry: &'p BucketEntry,
     /// The entry's place, `file:line`.
     pub source: String,
-    /// How to address it: declared or listed region, expected owner.
+    /// How to address it: declared or listed region, account, credentials.
     pub target: BucketTarget,
 }
 
@@ -45,6 +47,7 @@ impl Managed<'_> {
             desired: self.entry.desired(),
             region: self.target.region.clone(),
             account: self.target.expected_owner.clone(),
+            access: self.target.access.clone(),
         }
     }
 }
@@ -65,97 +68,173 @@ pub enum Problem {
     S3(S3Error),
 }
 
+/// A bucket ListBuckets returned, and the account it was listed in.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub info: BucketInfo,
+    /// The account listed (`None`: the caller's own, when `accounts:` declares none).
+    pub account: Option<String>,
+    pub access: Access,
+}
+
+impl Listed {
+    /// How to address the bucket with the credentials that listed it.
+    pub fn target(&self) -> BucketTarget {
+        BucketTarget {
+            name: self.info.name.clone(),
+            region: self.info.region.clone(),
+            expected_owner: self.account.clone(),
+            access: self.access.clone(),
+        }
+    }
+}
+
 /// The buckets to work on, sorted by name, and those that failed to resolve.
 #[derive(Debug, Default)]
 pub struct Resolution<'p> {
     pub buckets: Vec<Managed<'p>>,
     pub unresolved: Vec<Unresolved>,
     /// Every bucket ListBuckets returned, when it was called (drift --unmanaged uses it).
-    pub listed: Option<Vec<BucketInfo>>,
+    pub listed: Option<Vec<Listed>>,
+    /// Accounts whose ListBuckets failed: their `match:` buckets are unknown.
+    pub unlisted: Vec<(String, S3Error)>,
 }
 
-/// Resolves the managed buckets. Fails only when ListBuckets itself fails.
+/// Resolves the managed buckets in every account of `roster`. Fails only when
+/// ListBuckets fails for the caller's own account (one account, no `accounts:`);
+/// in a fleet of accounts, one account's failure is in [`Resolution::unlisted`]
+/// and the others go on.
 pub async fn managed<'p>(
     policy: &'p Policy,
     sources: &Sources,
-    s3: &impl S3Api,
+    roster: &Roster,
     scope: &Scope,
     list_all: bool,
 ) -> Result<Resolution<'p>, S3Error> {
-    let ownership = Ownership::new(policy);
-    let wanted = |name: &str| {
+    let fleet = &roster.fleet;
+    let wanted = |name: &str, account: Option<&str>| {
         (scope.targets.is_empty() || scope.targets.iter().any(|t| t == name))
+            && roster.wanted(account)
             && scope
                 .shard
                 .is_none_or(|s| shard::in_shard(name, s.index, s.count))
     };
     let mut found: BTreeMap<String, Managed<'p>> = BTreeMap::new();
     let mut unresolved = Vec::new();
-    for entry in ownership.exact_entries() {
+    let exact = Ownership::new(policy);
+    for entry in exact.exact_entries() {
+        let account = entry.account.as_deref();
+        let access = roster.access(account);
+        // An unreachable account is reported once (`Roster::failure_report`).
         if let Selector::Name(name) = &entry.selector
-            && wanted(name)
+            && wanted(name, account)
+            && fleet.failure(&access).is_none()
         {
-            found.insert(name.clone(), managed_bucket(name, entry, sources, None));
+            let m = managed_bucket(name, entry, sources, None, None, access);
+            found.insert(name.clone(), m);
         }
     }
 
-    // Only buckets that exist can match a glob: list them (one paginated call,
-    // narrowed by the globs' common literal prefix when there is one).
+    // Only buckets that exist can match a glob: list them, once per account
+    // (one paginated call, narrowed by the globs' common literal prefix).
     let mut listed = None;
-    if ownership.has_globs() || list_all {
+    let mut unlisted = Vec::new();
+    if exact.has_globs() || list_all {
         let prefix = if list_all {
             None
         } else {
             common_literal_prefix(policy)
         };
-        let buckets = s3.list_buckets(prefix.as_deref()).await?;
-        let mut need_tags = Vec::new();
-        for info in &buckets {
-            if ownership.exact(&info.name).is_some() {
-                // Learn the region of exact entries that did not declare one.
-                if let Some(m) = found.get_mut(&info.name)
-                    && m.target.region.is_none()
-                {
-                    m.target.region = info.region.clone();
+        let accounts: Vec<(Option<String>, Access)> = if roster.accounts.is_empty() {
+            vec![(None, Access::default())]
+        } else {
+            roster
+                .accounts
+                .iter()
+                .filter(|a| fleet.failure(&a.access).is_none())
+                .map(|a| (Some(a.id.clone()), a.access.clone()))
+                .collect()
+        };
+        let lists: Vec<_> = stream::iter(accounts)
+            .map(|(account, access)| {
+                let prefix = prefix.as_deref();
+                async move {
+                    let list = match fleet.client(&access) {
+                        Ok(s3) => s3.list_buckets(prefix).await,
+                        Err(why) => Err(S3Error::other("ListBuckets", None, why)),
+                    };
+                    (account, access, list)
                 }
-                continue;
+            })
+            .buffer_unordered(scope.parallelism.clamp(1, 8))
+            .collect()
+            .await;
+        let mut all = Vec::new();
+        let mut need_tags = Vec::new();
+        for (account, access, list) in lists {
+            let buckets = match (list, &account) {
+                (Ok(buckets), _) => buckets,
+                (Err(e), None) => return Err(e),
+                (Err(e), Some(id)) => {
+                    unlisted.push((id.clone(), e));
+                    continue;
+                }
+            };
+            let ownership = Ownership::in_account(policy, account.as_deref());
+            for info in buckets {
+                let listing = Listed {
+                    info,
+                    account: account.clone(),
+                    access: access.clone(),
+                };
+                let name = listing.info.name.clone();
+                if ownership.exact(&name).is_some() {
+                    // Learn the region (and, when it declared none, the account)
+                    // of exact entries.
+                    if let Some(m) = found.get_mut(&name) {
+                        if m.target.region.is_none() {
+                            m.target.region = listing.info.region.clone();
+                        }
+                        if m.entry.account.is_none() && listing.account.is_some() {
+                            m.target.expected_owner = listing.account.clone();
+                            m.target.access = listing.access.clone();
+                        }
+                    }
+                } else if wanted(&name, entry_account(&ownership, &name, &listing)) {
+                    if ownership.needs_tags(&name) {
+                        need_tags.push((listing.clone(), account.clone()));
+                    } else {
+                        let owner = ownership.owner(&name, None);
+                        settle(&listing, owner, sources, &mut found, &mut unresolved);
+                    }
+                }
+                all.push(listing);
             }
-            if !wanted(&info.name) {
-                continue;
-            }
-            if ownership.needs_tags(&info.name) {
-                need_tags.push(info);
-                continue;
-            }
-            let owner = ownership.owner(&info.name, None);
-            settle(info, owner, sources, &mut found, &mut unresolved);
         }
         // Tags only for names that already passed a glob with tags.
         let tagged: Vec<_> = stream::iter(need_tags)
-            .map(|info| async move {
-                let target = BucketTarget {
-                    name: info.name.clone(),
-                    region: info.region.clone(),
-                    expected_owner: None,
-                };
-                (info, s3.get_tags(&target).await)
+            .map(|(listing, account)| async move {
+                let tags = fleet.get_tags(&listing.target()).await;
+                (listing, account, tags)
             })
             .buffer_unordered(scope.parallelism.max(1))
             .collect()
             .await;
-        for (info, tags) in tagged {
+        for (listing, account, tags) in tagged {
             match tags {
                 Ok(tags) => {
-                    let owner = ownership.owner(&info.name, Some(&tags));
-                    settle(info, owner, sources, &mut found, &mut unresolved);
+                    let ownership = Ownership::in_account(policy, account.as_deref());
+                    let owner = ownership.owner(&listing.info.name, Some(&tags));
+                    settle(&listing, owner, sources, &mut found, &mut unresolved);
                 }
                 Err(e) => unresolved.push(Unresolved {
-                    bucket: info.name.clone(),
+                    bucket: listing.info.name.clone(),
                     problem: Problem::S3(e),
                 }),
             }
         }
-        listed = Some(buckets);
+        all.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        listed = Some(all);
     }
 
     for target in &scope.targets {
@@ -177,35 +256,66 @@ pub async fn managed<'p>(
         buckets: found.into_values().collect(),
         unresolved,
         listed,
+        unlisted,
     })
+}
+
+/// The account a listed bucket counts under for `--account`: the one it was
+/// listed in, else (the caller's own listing) the `account:` of the entries that
+/// may select it, when they agree.
+fn entry_account<'a>(
+    ownership: &Ownership<'a>,
+    name: &str,
+    listing: &'a Listed,
+) -> Option<&'a str> {
+    if let Some(account) = listing.account.as_deref() {
+        return Some(account);
+    }
+    match ownership.owner(name, None) {
+        Ok(Some(entry)) => entry.account.as_deref(),
+        _ => None,
+    }
 }
 
 /// Records what ownership said about a listed bucket: managed, unmanaged, or a conflict.
 fn settle<'p>(
-    info: &BucketInfo,
+    listing: &Listed,
     owner: Result<Option<&'p BucketEntry>, Diagnostic>,
     sources: &Sources,
     found: &mut BTreeMap<String, Managed<'p>>,
     unresolved: &mut Vec<Unresolved>,
 ) {
+    let name = &listing.info.name;
     match owner {
         Ok(Some(entry)) => {
-            let m = managed_bucket(&info.name, entry, sources, info.region.clone());
-            found.insert(info.name.clone(), m);
+            let m = managed_bucket(
+                name,
+                entry,
+                sources,
+                listing.info.region.clone(),
+                listing.account.clone(),
+                listing.access.clone(),
+            );
+            found.insert(name.clone(), m);
         }
         Ok(None) => {}
         Err(d) => unresolved.push(Unresolved {
-            bucket: info.name.clone(),
+            bucket: name.clone(),
             problem: Problem::Policy(Box::new(d)),
         }),
     }
 }
 
+/// A managed bucket: addressed in its declared region (else the listed one), as
+/// owned by the entry's `account:` (else the account it was listed in), with that
+/// account's credentials.
 fn managed_bucket<'p>(
     name: &str,
     entry: &'p BucketEntry,
     sources: &Sources,
     listed_region: Option<String>,
+    listed_account: Option<String>,
+    access: Access,
 ) -> Managed<'p> {
     Managed {
         name: name.to_owned(),
@@ -214,7 +324,8 @@ fn managed_bucket<'p>(
         target: BucketTarget {
             name: name.to_owned(),
             region: entry.region.clone().or(listed_region),
-            expected_owner: entry.account.clone(),
+            expected_owner: entry.account.clone().or(listed_account),
+            access,
         },
     }
 }

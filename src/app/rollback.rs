@@ -31,8 +31,8 @@ pub async fn run(
     apply::require_file(&args.plan_file)?;
     let _lock = lock::acquire(&args.plan_file, "rollback", lock_timeout).await?;
     let applied = super::show::read_plan(&args.plan_file)?;
-    let s3 = super::connect(global).await;
-    check_endpoint(&applied, &s3)?;
+    let fleet = super::accounts::for_plan(global, &applied).await;
+    check_endpoint(&applied, fleet.default_client())?;
     let journal_file = apply::journal_path(&args.plan_file);
     let journal_bytes = match std::fs::read(&journal_file) {
         Ok(bytes) => bytes,
@@ -108,7 +108,7 @@ pub async fn run(
         super::plan::write_plan(&path, &rollback)?;
     }
     let wait = Duration::from_secs(args.wait_timeout);
-    let mut report = execute(global, console, &s3, &path, &rollback, wait).await?;
+    let mut report = execute(global, console, &fleet, &path, &rollback, wait).await?;
     report.run = crate::plan::outcome::Run::Rollback;
     Ok(finish(global, &report, &path, prelude))
 }
@@ -144,6 +144,7 @@ fn reverse(applied: &PlanFile, journal: &crate::plan::journal::JournalState) -> 
             after: recorded.before.clone(),
             region: b.region.clone(),
             account: b.account.clone(),
+            access: b.access.clone(),
         });
         if let BucketStatus::Failed { error } = &recorded.status {
             tracing::info!(bucket = %b.bucket, %error, "the apply failed on this bucket; rolling back from its planned state");

@@ -76,16 +76,32 @@ async fn verify_buckets(
     policies: &Policies,
     prober: &Prober,
 ) -> anyhow::Result<VerifyReport> {
-    let s3 = super::connect(global).await;
+    let roster = super::accounts::connect(global, &policies.policy).await?;
+    let s3 = roster.fleet.default_client();
     let parallelism = usize::from(global.parallelism).max(1);
     let scope = Scope {
         targets: args.bucket.clone(),
         shard: global.shard,
         parallelism,
     };
-    let resolution = resolve::managed(&policies.policy, &policies.sources, &s3, &scope, false)
+    let resolution = resolve::managed(&policies.policy, &policies.sources, &roster, &scope, false)
         .await
         .context("listing the buckets that `match:` entries select")?;
+    // An account that could not be reached is one problem, not one per bucket.
+    let unreachable = roster
+        .failures()
+        .into_iter()
+        .map(|(account, why)| BucketProblem {
+            bucket: format!("(account {})", account.id),
+            message: format!(
+                "could not be reached with {}: {why}",
+                account.access.describe()
+            ),
+        })
+        .chain(resolution.unlisted.iter().map(|(id, e)| BucketProblem {
+            bucket: format!("(account {id})"),
+            message: format!("its buckets could not be listed: {e}"),
+        }));
     let mut problems: Vec<BucketProblem> = resolution
         .unresolved
         .into_iter()
@@ -96,14 +112,14 @@ async fn verify_buckets(
                 Problem::S3(e) => e.to_string(),
             },
         })
+        .chain(unreachable)
         .collect();
 
     // Where each bucket is: with an endpoint, no region is needed; on AWS, the
     // bucket's own region, declared, listed or discovered.
-    let endpoint = super::endpoint_of(&s3);
+    let endpoint = super::endpoint_of(s3);
     let located: Vec<(Managed, Result<String, String>)> = stream::iter(resolution.buckets)
         .map(|m| {
-            let s3 = &s3;
             let endpoint = endpoint.url();
             async move {
                 let region = match (&m.target.region, endpoint) {

@@ -79,6 +79,7 @@ mod tests {
             after,
             region: None,
             account: None,
+            access: Default::default(),
         }
     }
 

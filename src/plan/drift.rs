@@ -37,6 +37,9 @@ pub struct ManagedBucket {
     pub bucket: String,
     /// The policy entry, `file:line`.
     pub source: String,
+    /// The account the bucket is in, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     #[serde(flatten)]
     pub state: State,
     /// Live configuration (console form) when drifted.
@@ -102,6 +105,7 @@ pub fn report(desired: &[DesiredBucket], live: &LiveState) -> DriftReport {
             ManagedBucket {
                 bucket: d.name.clone(),
                 source: d.source.clone(),
+                account: d.account.clone(),
                 state,
                 live: live_cfg.and_then(|c| to_console(c.as_ref())),
                 desired: if drifted {

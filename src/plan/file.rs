@@ -17,6 +17,7 @@ use super::compare;
 use super::console::{ConsoleRule, from_console, to_console};
 use super::{Action, BucketPlan, Plan, PlanError, PlanErrorKind};
 use crate::endpoint::Endpoint;
+use crate::model::Access;
 use crate::policy::Guardrail;
 use crate::policy::guardrail::{self, GuardrailRecord, Violation};
 
@@ -129,9 +130,13 @@ pub struct PlanFileBucket {
     /// The bucket's region: declared, or named by S3 during the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// The expected bucket owner (`account:`), sent with every call.
+    /// The account the bucket is in (the expected bucket owner, sent with every call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Whose credentials apply uses for it: `role_arn` (with `external_id`) or
+    /// `profile`; absent for the caller's own.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// The action names of the plan file format.
@@ -374,6 +379,7 @@ impl PlanFile {
                     live_digest: b.live_digest.clone(),
                     region: b.region.clone(),
                     account: b.account.clone(),
+                    access: b.access.clone(),
                 })
                 .collect(),
             errors: plan
@@ -456,6 +462,7 @@ impl PlanFile {
                     live_digest: b.live_digest.clone(),
                     region: b.region.clone(),
                     account: b.account.clone(),
+                    access: b.access.clone(),
                 })
                 .collect(),
             errors: self

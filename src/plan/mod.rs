@@ -24,7 +24,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::CorsConfig;
+use crate::model::{Access, CorsConfig};
 
 /// One bucket as the policies declare it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,9 +38,13 @@ pub struct DesiredBucket {
     /// The bucket's region when declared or listed (else discovered on first call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// The expected bucket owner (`account:`), sent with every call.
+    /// The account the bucket is in, sent as the expected bucket owner with every
+    /// call: the entry's `account:`, or the account it was listed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Whose credentials reach it (an assumed role, a profile, or the caller's).
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// What reading one bucket's live CORS configuration gave.
@@ -133,6 +137,9 @@ pub struct BucketPlan {
     /// See [`DesiredBucket::account`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// See [`DesiredBucket::access`].
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// Why a bucket could not be planned. The names are stable (kebab-case in JSON).
@@ -284,6 +291,7 @@ pub fn plan(desired: &[DesiredBucket], live: &LiveState) -> Plan {
                     live_digest: compare::digest(current.as_ref()),
                     region: d.region.clone(),
                     account: d.account.clone(),
+                    access: d.access.clone(),
                 });
             }
             Some(LiveBucket::Missing) => out.errors.push(error(
@@ -327,6 +335,7 @@ pub(crate) mod tests {
             desired,
             region: None,
             account: None,
+            access: Access::default(),
         }
     }
 

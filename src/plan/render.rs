@@ -287,6 +287,9 @@ pub struct ReportBucket {
     pub after: Option<Vec<ConsoleRule>>,
     /// `sha256:<hex>` of the exact live configuration.
     pub live_digest: String,
+    /// The account the bucket is in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A bucket that could not be planned, in the JSON report.
@@ -326,6 +329,7 @@ impl JsonReport {
                     before: to_console(b.before.as_ref()),
                     after: to_console(b.after.as_ref()),
                     live_digest: b.live_digest.clone(),
+                    account: b.account.clone(),
                 })
                 .collect(),
             errors: plan

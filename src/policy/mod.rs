@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use globset::GlobMatcher;
 
 use crate::diag::{Diagnostic, Sources, Span};
-use crate::model::{CorsConfig, CorsRule, Method};
+use crate::model::{Access, CorsConfig, CorsRule, Method};
 
 /// The only policy file `version` so far.
 pub const VERSION: i64 = 1;
@@ -29,13 +29,68 @@ pub const VERSION: i64 = 1;
 pub struct Policy {
     pub buckets: Vec<BucketEntry>,
     pub guardrails: Vec<Guardrail>,
+    /// The `accounts:` items of every file; empty means the caller's own account.
+    pub accounts: Vec<AccountDecl>,
+}
+
+impl Policy {
+    /// The `organization:` item, if any.
+    pub fn organization(&self) -> Option<&Organization> {
+        self.accounts.iter().find_map(|a| match &a.kind {
+            AccountKind::Organization(org) => Some(org),
+            AccountKind::Account { .. } => None,
+        })
+    }
+
+    /// The accounts declared by id, with how to reach each.
+    pub fn declared_accounts(&self) -> impl Iterator<Item = (&str, &Access)> {
+        self.accounts.iter().filter_map(|a| match &a.kind {
+            AccountKind::Account { id, access } => Some((id.as_str(), access)),
+            AccountKind::Organization(_) => None,
+        })
+    }
+}
+
+/// One item of an `accounts:` list.
+#[derive(Debug, Clone)]
+pub struct AccountDecl {
+    pub kind: AccountKind,
+    /// The item's `id:` (or `organization:`) value.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountKind {
+    /// One account by id.
+    Account { id: String, access: Access },
+    /// Every active account AWS Organizations lists, reached through the same role.
+    Organization(Organization),
+}
+
+/// `organization: {role_name, external_id}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub role_name: String,
+    pub external_id: Option<String>,
+}
+
+impl Organization {
+    /// How to reach account `id` of the organisation: its role `role_name`.
+    pub fn access(&self, partition: &str, id: &str) -> Access {
+        Access {
+            role_arn: Some(format!("arn:{partition}:iam::{id}:role/{}", self.role_name)),
+            external_id: self.external_id.clone(),
+            profile: None,
+        }
+    }
 }
 
 /// One entry of a file's `buckets:` list.
 #[derive(Debug, Clone)]
 pub struct BucketEntry {
     pub selector: Selector,
-    /// Expected bucket owner, sent with every call for this bucket.
+    /// The account the buckets are in: its credentials are used when `accounts:`
+    /// declares it, and it is sent as the expected bucket owner with every call.
     pub account: Option<String>,
     /// Declared region: skips region discovery.
     pub region: Option<String>,

@@ -42,6 +42,14 @@ pub struct Ownership<'p> {
 
 impl<'p> Ownership<'p> {
     pub fn new(policy: &'p Policy) -> Self {
+        Self::in_account(policy, None)
+    }
+
+    /// Ownership of the buckets listed in `account`: a `match:` entry with an
+    /// `account:` selects only buckets of that account. `None` (the caller's own
+    /// listing, when `accounts:` declares none) keeps every entry, as `account:` is
+    /// then only the expected owner.
+    pub fn in_account(policy: &'p Policy, account: Option<&str>) -> Self {
         let mut exact = HashMap::new();
         let mut globs = Vec::new();
         for entry in &policy.buckets {
@@ -50,7 +58,15 @@ impl<'p> Ownership<'p> {
                 Selector::Name(name) => {
                     exact.entry(name.as_str()).or_insert(entry);
                 }
-                Selector::Match(_) => globs.push(entry),
+                Selector::Match(_) => {
+                    let here = match (account, entry.account.as_deref()) {
+                        (Some(listed), Some(declared)) => listed == declared,
+                        _ => true,
+                    };
+                    if here {
+                        globs.push(entry);
+                    }
+                }
             }
         }
         Ownership { exact, globs }
@@ -193,6 +209,25 @@ mod tests {
         assert!(!o.needs_tags("static-special"));
         assert!(!o.needs_tags("logs-1"));
         assert!(o.has_globs());
+    }
+
+    #[test]
+    fn a_match_with_an_account_selects_only_that_accounts_buckets() {
+        let p = policy(&format!(
+            "version: 1\nbuckets:\n  - match: 'a-*'\n    account: '111111111111'\n    {RULES}\n  - match: 'b-*'\n    {RULES}\n"
+        ));
+        let owner = |account: Option<&str>, bucket: &str| {
+            Ownership::in_account(&p, account)
+                .owner(bucket, None)
+                .unwrap()
+                .map(|e| e.span.start)
+        };
+        let (a, b) = (Some(p.buckets[0].span.start), Some(p.buckets[1].span.start));
+        assert_eq!(owner(Some("111111111111"), "a-1"), a);
+        assert_eq!(owner(Some("222222222222"), "a-1"), None);
+        assert_eq!(owner(Some("222222222222"), "b-1"), b);
+        // The caller's own listing (no `accounts:`): `account:` is only the owner.
+        assert_eq!(owner(None, "a-1"), a);
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct PolicyFile {
     /// Format version; the only one so far is 1.
     #[schemars(range(min = 1, max = 1))]
     pub version: u32,
+    /// The AWS accounts these policies cover and how to reach each; usable from any
+    /// file. Without it, every call uses the caller's own credentials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
     /// Named rule lists, usable from any file with `- ruleset: NAME`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rulesets: BTreeMap<String, Vec<Rule>>,
@@ -27,6 +31,39 @@ pub struct PolicyFile {
     /// Organisation rules every matching bucket's CORS rules must follow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<Guardrail>,
+}
+
+/// An `accounts:` item: one account by `id` (with `role_arn` or `profile`, or
+/// neither for the caller's own credentials), or an `organization` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The 12-digit account ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub id: Option<String>,
+    /// A role in this account, assumed through STS with the caller's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    pub role_arn: Option<String>,
+    /// The ExternalId the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// A named profile of the shared AWS config files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Every active account AWS Organizations lists, through role `role_name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationItem>,
+}
+
+/// `organization:`: assume `arn:aws:iam::ID:role/ROLE_NAME` in every account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationItem {
+    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// A bucket entry: exactly one of `name` or `match`.
@@ -42,7 +79,8 @@ pub struct Bucket {
     /// With `match`: only buckets carrying all these tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
-    /// Expected bucket owner (12-digit account ID), sent on every call.
+    /// The account the buckets are in (12-digit ID): its `accounts:` credentials are
+    /// used, and it is sent as the expected bucket owner on every call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub account: Option<String>,

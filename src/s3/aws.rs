@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::InterceptorContext;
 use aws_sdk_s3::config::retry::{
@@ -46,7 +47,7 @@ use super::answer::CorsAnswerCheck;
 use super::convert::{cors_from_sdk, cors_to_sdk};
 use super::pace::{Pacer, backoff, jitter};
 use super::{BucketInfo, BucketTarget, S3Api, S3Error, S3ErrorKind};
-use crate::model::CorsConfig;
+use crate::model::{Access, CorsConfig};
 
 /// The region used when neither the options nor the environment name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -101,6 +102,9 @@ pub struct ConnectOptions {
     /// The longest one attempt may take (`--timeout`, else [`DEFAULT_TIMEOUT`]); a call
     /// may take [`CALL_BUDGET_TIMEOUTS`] times this.
     pub timeout: Option<Duration>,
+    /// Whose credentials: the chain above (default), a role assumed with them
+    /// through STS (cached, refreshed before expiry), or another profile.
+    pub access: Access,
 }
 
 /// The AWS SDK implementation of [`S3Api`]. Cheap to share (`&AwsS3` across tasks).
@@ -137,9 +141,10 @@ impl AwsS3 {
     /// attempt and per call, and fleet-sized retries under throttling.
     pub async fn connect(opts: &ConnectOptions) -> AwsS3 {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &opts.profile {
+        if let Some(profile) = opts.access.profile.as_ref().or(opts.profile.as_ref()) {
             loader = loader.profile_name(profile);
         }
+
         if let Some(region) = &opts.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -148,7 +153,38 @@ impl AwsS3 {
         }
         let attempt = opts.timeout.unwrap_or(DEFAULT_TIMEOUT);
         loader = loader.timeout_config(timeouts(attempt));
-        let sdk = loader.load().await;
+        let mut sdk = loader.load().await;
+        if let Some(profile) = &opts.access.profile {
+            // An account's profile is its way in: its credentials, even when the
+            // environment holds the caller's (which the standard chain prefers).
+            let conf = aws_config::provider_config::ProviderConfig::default()
+                .with_region(sdk.region().cloned());
+            let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .configure(&conf)
+                .build();
+            sdk = sdk
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        if let Some(role) = &opts.access.role_arn {
+            // The caller's credentials assume the role; STS is reached like S3 is
+            // (`--endpoint-url`, else AWS_ENDPOINT_URL_STS, else AWS), with the same
+            // time limits. The SDK's identity cache refreshes the role's credentials
+            // before they expire.
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("s3cors")
+                .configure(&sdk);
+            if let Some(id) = &opts.access.external_id {
+                builder = builder.external_id(id);
+            }
+            let provider = builder.build().await;
+            sdk = sdk
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
         // The attempts: the option, else what the environment or profile asked for,
         // else the fleet budget under throttling and the SDK's 3 otherwise.
         let configured = match opts.max_attempts {
@@ -241,6 +277,50 @@ impl AwsS3 {
     /// The longest one attempt may take, and one call with all its retries.
     pub fn time_limits(&self) -> (Duration, Duration) {
         (self.attempt_timeout, self.call_budget)
+    }
+
+    /// Resolves the credentials once, within the call budget, so an identity that
+    /// cannot be had (a role that cannot be assumed, a profile that does not exist)
+    /// is known before any bucket is touched. The SDK caches what it got.
+    pub async fn check_credentials(&self) -> Result<(), String> {
+        let Some(provider) = self.sdk.credentials_provider() else {
+            return Err("no credentials provider is configured".to_owned());
+        };
+        match tokio::time::timeout(self.call_budget, provider.provide_credentials()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()),
+            Err(_) => Err(format!("no answer within {}s", self.call_budget.as_secs())),
+        }
+    }
+
+    /// Every active account AWS Organizations lists for the caller's organisation
+    /// (ListAccounts, all pages), sorted.
+    pub async fn organization_accounts(&self) -> Result<Vec<String>, String> {
+        let client = aws_sdk_organizations::Client::new(&self.sdk);
+        let mut pages = client.list_accounts().into_paginator().send();
+        let listing = async {
+            let mut ids = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
+                for account in page.accounts() {
+                    let active = account.status().is_none_or(|s| s.as_str() == "ACTIVE");
+                    if let (Some(id), true) = (account.id(), active) {
+                        ids.push(id.to_owned());
+                    }
+                }
+            }
+            ids.sort();
+            ids.dedup();
+            Ok(ids)
+        };
+        match tokio::time::timeout(self.call_budget * 4, listing).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "ListAccounts gave no complete answer within {}s",
+                (self.call_budget * 4).as_secs()
+            )),
+        }
     }
 
     /// The regions this value has a client for, sorted (one client per region).

@@ -14,18 +14,20 @@ mod answer;
 mod aws;
 mod convert;
 mod error;
+mod fleet;
 mod pace;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use crate::model::CorsConfig;
+use crate::model::{Access, CorsConfig};
 
 pub use aws::{
     AwsS3, CALL_BUDGET_TIMEOUTS, ConnectOptions, DEFAULT_REGION, DEFAULT_TIMEOUT,
     FLEET_MAX_ATTEMPTS, OTHER_MAX_ATTEMPTS,
 };
 pub use error::{S3Error, S3ErrorKind};
+pub use fleet::Fleet;
 
 /// A bucket to read or write, with what the policy declares about it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +37,8 @@ pub struct BucketTarget {
     pub region: Option<String>,
     /// The expected bucket owner (account id), sent on every call when set.
     pub expected_owner: Option<String>,
+    /// Whose credentials reach it (the caller's own by default).
+    pub access: Access,
 }
 
 impl BucketTarget {
@@ -44,6 +48,7 @@ impl BucketTarget {
             name: name.into(),
             region: None,
             expected_owner: None,
+            access: Access::default(),
         }
     }
 }

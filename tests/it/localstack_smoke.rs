@@ -33,6 +33,7 @@ fn localstack_round_trips_configuration_b_and_paginates_via_connect() {
             path_style: true,
             max_attempts: Some(3),
             timeout: None,
+            access: Default::default(),
         };
         let s3 = AwsS3::connect(&options).await;
         assert_eq!(s3.endpoint_url(), Some(endpoint.as_str()));

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod accounts;
 mod apply_trust;
 mod cli_contract;
 mod cli_validate;

@@ -99,7 +99,9 @@ impl Validator {
         let account = fields.get("account").and_then(|n| {
             let account_path = join(path, "account");
             let account = self.string(n, &account_path)?;
-            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+            if super::accounts::is_account_id(&account) {
+                self.entry_accounts
+                    .push((account.clone(), n.span, account_path.clone()));
                 Some(account)
             } else {
                 self.error(ErrorCode::InvalidAccount, n.span, &account_path,

@@ -10,6 +10,7 @@
 //! rules), `buckets` (bucket entries) and `guardrails`; `suggest` finds the key
 //! the user meant.
 
+mod accounts;
 mod buckets;
 mod guardrails;
 mod rules;
@@ -22,10 +23,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::yaml::{self, Node, NodeKind};
 use super::{Loaded, Policy, PolicyRule, VERSION};
 use crate::diag::{Diagnostic, ErrorCode, FileId, Sources, Span};
+pub use accounts::is_account_id;
 pub use buckets::AWS_REGIONS;
 use suggest::suggest;
 
-const TOP_KEYS: &[&str] = &["version", "rulesets", "buckets", "guardrails"];
+const TOP_KEYS: &[&str] = &["version", "accounts", "rulesets", "buckets", "guardrails"];
 
 /// Validates every file of `sources` together (rulesets are shared across files).
 pub fn validate(sources: &Sources) -> Loaded {
@@ -60,7 +62,11 @@ pub fn validate(sources: &Sources) -> Loaded {
         if let Some(node) = top.guardrails {
             v.guardrails(node, &mut policy.guardrails);
         }
+        if let Some(node) = top.accounts {
+            v.accounts(node, &mut policy.accounts);
+        }
     }
+    v.check_entry_accounts(&policy.accounts);
     Loaded {
         policy,
         diagnostics: v.diags,
@@ -68,6 +74,7 @@ pub fn validate(sources: &Sources) -> Loaded {
 }
 
 struct TopLevel<'n> {
+    accounts: Option<&'n Node>,
     rulesets: Option<&'n Node>,
     buckets: Option<&'n Node>,
     guardrails: Option<&'n Node>,
@@ -86,6 +93,9 @@ struct Validator {
     broken_rulesets: Vec<String>,
     /// Where each exact bucket name was first declared, valid entry or not.
     names: HashMap<String, Span>,
+    /// Every valid bucket entry `account:` with its span and path, checked against
+    /// `accounts:` once every file is read.
+    entry_accounts: Vec<(String, Span, String)>,
 }
 
 /// A mapping's entries by key, after duplicate and unknown keys were reported.
@@ -264,6 +274,7 @@ impl Validator {
             }
         }
         Some(TopLevel {
+            accounts: fields.get("accounts"),
             rulesets: fields.get("rulesets"),
             buckets: fields.get("buckets"),
             guardrails: fields.get("guardrails"),

@@ -306,3 +306,79 @@ fn suggestions() {
         assert_eq!(super::suggest(typed, known), want, "{typed}");
     }
 }
+
+#[test]
+fn accounts_parse_and_reject_nonsense() {
+    let good = "version: 1\naccounts:\n  - id: '111111111111'\n    role_arn: arn:aws:iam::111111111111:role/s3cors\n    external_id: x\n  - id: 222222222222\n    profile: prod\n  - id: '333333333333'\nbuckets:\n  - name: bk1\n    account: '222222222222'\n    rules: []\n";
+    check(good, &[]);
+    let org = "version: 1\naccounts:\n  - organization: {role_name: ops/s3cors}\nbuckets:\n  - name: bk1\n    account: '999999999999'\n    rules: []\n";
+    check(org, &[]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "version: 1\naccounts:\n  - id: '1234'\n",
+            &["invalid-account@p.yaml:3:9"],
+        ),
+        (
+            "version: 1\naccounts:\n  - role_arn: arn:aws:iam::111111111111:role/r\n",
+            &["missing-key@p.yaml:3:5"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\n  - id: '111111111111'\n",
+            &["duplicate-account@p.yaml:4:9"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\n    role_arn: arn:aws:iam::222222222222:role/r\n",
+            &["invalid-role-arn@p.yaml:4:15"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\n    role_arn: s3cors\n",
+            &["invalid-role-arn@p.yaml:4:15"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\n    role_arn: arn:aws:iam::111111111111:role/r\n    profile: p\n",
+            &["conflicting-keys@p.yaml:5:14"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\n    external_id: x\n",
+            &["conflicting-keys@p.yaml:4:18"],
+        ),
+        (
+            "version: 1\naccounts:\n  - organization: {role_name: 'arn:aws:iam::1:role/x'}\n",
+            &["invalid-role-arn@p.yaml:3:31"],
+        ),
+        (
+            "version: 1\naccounts:\n  - organization: {}\n",
+            &["missing-key@p.yaml:3:19"],
+        ),
+        (
+            "version: 1\naccounts:\n  - organization: {role_name: r}\n  - organization: {role_name: q}\n",
+            &["duplicate-account@p.yaml:4:31"],
+        ),
+        (
+            "version: 1\naccounts:\n  - organization: {role_name: r}\n    id: '111111111111'\n",
+            &["conflicting-keys@p.yaml:4:5"],
+        ),
+        (
+            "version: 1\naccounts:\n  - id: '111111111111'\nbuckets:\n  - name: bk1\n    account: '111111111112'\n    rules: []\n",
+            &["undeclared-account@p.yaml:6:14"],
+        ),
+        (
+            "version: 1\naccounts: {id: x}\n",
+            &["wrong-type@p.yaml:2:11"],
+        ),
+    ];
+    for (text, want) in cases {
+        check(text, want);
+    }
+    // Accounts declared in one file cover entries and clash across files.
+    let a = "version: 1\naccounts:\n  - id: '111111111111'\n";
+    let b = "version: 1\nbuckets:\n  - name: bk1\n    account: '111111111111'\n    rules: []\n";
+    assert_eq!(
+        findings(&[("a.yaml", a), ("b.yaml", b)]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        findings(&[("a.yaml", a), ("c.yaml", a)]),
+        vec!["duplicate-account@c.yaml:3:9".to_owned()]
+    );
+}
