@@ -340,7 +340,11 @@ class Proxy:
         self.stats = Stats()
         self.rng = random.Random(args.seed)
         self.region_map = {}
-        for item in filter(None, (args.region_map or "").split(",")):
+        items = (args.region_map or "").split(",")
+        if args.region_map_file:
+            with open(args.region_map_file) as f:
+                items += f.read().split()
+        for item in filter(None, items):
             bucket, _, region = item.partition("=")
             if not bucket or not region:
                 sys.exit(f"s3proxy: --region-map wants bucket=region, got {item!r}")
@@ -663,6 +667,7 @@ async def main():
     p.add_argument("--wrong-region-answer", choices=("redirect", "malformed"), default="redirect",
                    help="301 PermanentRedirect, or 400 AuthorizationHeaderMalformed with <Region>")
     p.add_argument("--list-regions", action="store_true", help="add <BucketRegion> to ListBuckets")
+    p.add_argument("--region-map-file", help="more bucket=region pairs, one per line (for fleets too big for argv)")
     p.add_argument("--stub-cors", help="with --upstream stub: the CORS XML GetBucketCors answers")
     p.add_argument("--fault", choices=FAULT_MODES, default="none",
                    help="inject this fault into the calls the --fault-* options select (see above)")
