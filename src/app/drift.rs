@@ -3,6 +3,7 @@
 //! or guardrail violations, 0 when everything is in sync.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -11,7 +12,7 @@ use super::resolve::{self, Problem, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{DriftArgs, Format, Global};
 use crate::plan::DesiredBucket;
-use crate::plan::drift::{self, Verdict};
+use crate::plan::drift::{self, DriftContext, DriftReport, JsonReport, Verdict};
 use crate::render::diagnostics;
 use crate::s3::BucketTarget;
 
@@ -20,6 +21,9 @@ pub async fn run(
     args: &DriftArgs,
     console: &mut Console<'_>,
 ) -> anyhow::Result<Outcome> {
+    if !args.merge.is_empty() {
+        return merge(global, &args.merge);
+    }
     let color = super::use_color(global, console.stdout_is_terminal);
     let policies = match policies::load(&args.policies.paths, false, global, color) {
         Ok(p) => p,
@@ -42,14 +46,20 @@ pub async fn run(
     .context("listing buckets")?;
 
     let mut problems = Vec::new();
+    let mut unresolved = Vec::new();
     for u in &resolution.unresolved {
-        match &u.problem {
-            Problem::Policy(d) => problems.push((**d).clone()),
-            Problem::S3(e) => problems.push(crate::diag::Diagnostic::error(
+        let d = match &u.problem {
+            Problem::Policy(d) => (**d).clone(),
+            Problem::S3(e) => crate::diag::Diagnostic::error(
                 crate::diag::ErrorCode::ReadFailed,
                 format!("{}: {e}", u.bucket),
-            )),
-        }
+            ),
+        };
+        unresolved.push(drift::UnresolvedBucket {
+            bucket: u.bucket.clone(),
+            message: d.message.clone(),
+        });
+        problems.push(d);
     }
 
     let managed_names: BTreeSet<&str> =
@@ -59,7 +69,7 @@ pub async fn run(
         .iter()
         .map(|u| u.bucket.as_str())
         .collect();
-    let shard = global.shard.map(|s| (s.index, s.count));
+    let shard = global.shard.map(crate::cli::Shard::record);
     let unmanaged: Vec<BucketTarget> = resolution
         .listed
         .iter()
@@ -96,17 +106,15 @@ pub async fn run(
         ));
     }
     report.violations = drift::live_violations(&policies.policy.guardrails, &live);
+    report.unresolved = unresolved;
+    report.context = DriftContext {
+        policy_digest: super::plan::sources_digest(&policies.sources),
+        endpoint: super::endpoint_of(&s3),
+        shard: global.shard.map(crate::cli::Shard::record),
+    };
 
-    let stdout = match global.format {
-        Format::Human => drift::human(&report),
-        Format::Json => drift::json(&report),
-        Format::Markdown => drift::markdown(&report),
-    };
-    let exit = match drift::verdict(&report.summary(), problems.len()) {
-        Verdict::Failed => Exit::Error,
-        Verdict::Drifted => Exit::Changes,
-        Verdict::InSync => Exit::Success,
-    };
+    let stdout = render(global.format, &report);
+    let exit = exit_of(&report);
     let mut stderr = policies.warnings.clone();
     if !problems.is_empty() {
         stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
@@ -116,4 +124,51 @@ pub async fn run(
         stderr,
         exit,
     })
+}
+
+fn render(format: Format, report: &DriftReport) -> String {
+    match format {
+        Format::Human => drift::human(report),
+        Format::Json => drift::json(report),
+        Format::Markdown => drift::markdown(report),
+    }
+}
+
+fn exit_of(report: &DriftReport) -> Exit {
+    match report.verdict() {
+        Verdict::Failed => Exit::Error,
+        Verdict::Drifted => Exit::Changes,
+        Verdict::InSync => Exit::Success,
+    }
+}
+
+/// `drift --merge REPORT...`: reads every shard's JSON report, and the core
+/// merges them; the exit code is the merged report's, as one run's would be.
+fn merge(global: &Global, paths: &[PathBuf]) -> anyhow::Result<Outcome> {
+    let files = paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the drift report {}", path.display()))?;
+            let report = JsonReport::from_json(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a drift report to merge: {e}", path.display())
+            })?;
+            Ok((path.display().to_string(), report))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let report = drift::merge(&files)
+        .map_err(|e| anyhow::anyhow!("the drift reports cannot be merged: {e}"))?;
+    let mut stdout = String::new();
+    if global.format == Format::Human {
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        let header = format!(
+            "Drift of {} shards ({}), merged.",
+            files.len(),
+            names.join(", ")
+        );
+        stdout.push_str(&crate::text::terminal_safe(&header));
+        stdout.push_str("\n\n");
+    }
+    stdout.push_str(&render(global.format, &report));
+    Ok(Outcome::new(stdout, exit_of(&report)))
 }

@@ -10,7 +10,7 @@ use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
-use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, ShardRecord, policy_digest};
+use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::guardrail::{self, GuardrailRecord};
@@ -37,7 +37,8 @@ pub async fn run(
     if let Some(out) = &args.out {
         write_plan(out, &made.file(&policies, &args.policies.paths, &s3))?;
     }
-    let mut stdout = render_plan(global.format, &made.plan, color);
+    let shard = made.shard.map(crate::cli::Shard::record);
+    let mut stdout = render_plan(global.format, &made.plan, color, shard);
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -118,10 +119,7 @@ impl Made {
                     .map(GuardrailRecord::from)
                     .collect(),
                 rollback_of: None,
-                shard: self.shard.map(|s| ShardRecord {
-                    index: s.index,
-                    count: s.count,
-                }),
+                shard: self.shard.map(crate::cli::Shard::record),
             },
         )
     }
@@ -216,12 +214,17 @@ pub async fn make(
     })
 }
 
-/// The plan in the chosen format.
-pub fn render_plan(format: Format, plan: &Plan, color: bool) -> String {
+/// The plan in the chosen format; of `shard`, when sharded.
+pub fn render_plan(
+    format: Format,
+    plan: &Plan,
+    color: bool,
+    shard: Option<crate::cli::ShardRecord>,
+) -> String {
     match format {
-        Format::Human => render::human(plan, &HumanOptions { color }),
-        Format::Json => render::json(plan),
-        Format::Markdown => render::markdown(plan),
+        Format::Human => render::human(plan, &HumanOptions { color, shard }),
+        Format::Json => render::json(plan, shard),
+        Format::Markdown => render::markdown(plan, shard),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Which buckets the policies manage: exact names directly, `match:` entries via
 //! ListBuckets (and GetBucketTagging only for names that passed a glob that has
-//! tags), then `--target` and `--shard` filters. Ownership rules are the core's
+//! tags), then `--target` and `--shard` filters (by name before any tag is
+//! read; by account once the owning entry is known). Ownership rules are the core's
 //! (`policy::ownership`); this module only gathers the facts they need.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,8 @@ use futures::{StreamExt, stream};
 
 use crate::cli::Shard;
 use crate::diag::{Diagnostic, ErrorCode, Sources};
-use crate::plan::{DesiredBucket, shard};
+use crate::plan::DesiredBucket;
+use crate::plan::shard::ShardBy;
 use crate::policy::ownership::Ownership;
 use crate::policy::{BucketEntry, Policy, Selector};
 use crate::s3::{BucketInfo, BucketTarget, S3Api, S3Error};
@@ -19,7 +21,7 @@ use crate::s3::{BucketInfo, BucketTarget, S3Api, S3Error};
 pub struct Scope {
     /// `--target`: only these buckets (empty: all).
     pub targets: Vec<String>,
-    /// `--shard K/N`.
+    /// `--shard K/N` (`--shard-by`).
     pub shard: Option<Shard>,
     /// `--parallelism`: most calls in flight.
     pub parallelism: usize,
@@ -83,11 +85,12 @@ pub async fn managed<'p>(
     list_all: bool,
 ) -> Result<Resolution<'p>, S3Error> {
     let ownership = Ownership::new(policy);
+    let shard = scope.shard.map(Shard::record);
+    // Sharded by bucket, a name outside the shard is dropped before its tags are
+    // read; sharded by account, only once its entry (and so its account) is known.
     let wanted = |name: &str| {
         (scope.targets.is_empty() || scope.targets.iter().any(|t| t == name))
-            && scope
-                .shard
-                .is_none_or(|s| shard::in_shard(name, s.index, s.count))
+            && shard.is_none_or(|s| s.by != ShardBy::Bucket || s.holds(name, None))
     };
     let mut found: BTreeMap<String, Managed<'p>> = BTreeMap::new();
     let mut unresolved = Vec::new();
@@ -171,6 +174,11 @@ pub async fn managed<'p>(
                 problem: Problem::Policy(Box::new(d)),
             });
         }
+    }
+    if let Some(s) = shard.filter(|s| s.by == ShardBy::Account) {
+        found.retain(|name, m| s.holds(name, m.target.expected_owner.as_deref()));
+        // A bucket that could not be resolved has no known account.
+        unresolved.retain(|u| s.holds(&u.bucket, None));
     }
     unresolved.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     Ok(Resolution {
