@@ -62,8 +62,13 @@ pub async fn run(
         problems.push(d);
     }
 
-    let managed_names: BTreeSet<&str> =
-        resolution.buckets.iter().map(|m| m.name.as_str()).collect();
+    // Managed here, or in another shard (`--shard-by account`).
+    let managed_names: BTreeSet<&str> = resolution
+        .buckets
+        .iter()
+        .map(|m| m.name.as_str())
+        .chain(resolution.elsewhere.iter().map(String::as_str))
+        .collect();
     let unresolved_names: BTreeSet<&str> = resolution
         .unresolved
         .iter()

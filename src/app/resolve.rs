@@ -4,7 +4,7 @@
 //! read; by account once the owning entry is known). Ownership rules are the core's
 //! (`policy::ownership`); this module only gathers the facts they need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, stream};
 
@@ -74,6 +74,9 @@ pub struct Resolution<'p> {
     pub unresolved: Vec<Unresolved>,
     /// Every bucket ListBuckets returned, when it was called (drift --unmanaged uses it).
     pub listed: Option<Vec<BucketInfo>>,
+    /// Buckets left out because they are in another shard (`--shard-by account`):
+    /// managed there, so never unmanaged here.
+    pub elsewhere: BTreeSet<String>,
 }
 
 /// Resolves the managed buckets. Fails only when ListBuckets itself fails.
@@ -175,16 +178,30 @@ pub async fn managed<'p>(
             });
         }
     }
+    let mut elsewhere = BTreeSet::new();
     if let Some(s) = shard.filter(|s| s.by == ShardBy::Account) {
-        found.retain(|name, m| s.holds(name, m.target.expected_owner.as_deref()));
+        found.retain(|name, m| {
+            let mine = s.holds(name, m.target.expected_owner.as_deref());
+            if !mine {
+                elsewhere.insert(name.clone());
+            }
+            mine
+        });
         // A bucket that could not be resolved has no known account.
-        unresolved.retain(|u| s.holds(&u.bucket, None));
+        unresolved.retain(|u| {
+            let mine = s.holds(&u.bucket, None);
+            if !mine {
+                elsewhere.insert(u.bucket.clone());
+            }
+            mine
+        });
     }
     unresolved.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     Ok(Resolution {
         buckets: found.into_values().collect(),
         unresolved,
         listed,
+        elsewhere,
     })
 }
 

@@ -667,11 +667,17 @@ async fn shard_plans_are_applied_one_by_one_to_the_whole_fleet() {
     };
     for k in 1..=3 {
         let out = s3cors(endpoint)
-            .arg("apply")
+            .args(["--format", "json", "apply"])
             .arg(plan_file(k))
             .output()
             .expect("run s3cors apply");
         assert_eq!(out.status.code(), Some(0), "shard {k}: {out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            report["shard"],
+            serde_json::json!({"index": k, "count": 3}),
+            "shard {k}"
+        );
         for name in &names {
             let want =
                 (shard_of(name, 3) <= k).then(|| config(&format!("https://{name}.example.com")));
@@ -854,6 +860,60 @@ async fn drift_of_every_shard_merges_into_the_unsharded_drift() {
         let human = String::from_utf8_lossy(&human.stdout);
         assert!(human.starts_with("Drift of 3 shards ("), "{human}");
     }
+
+    // By account, the unmanaged buckets are all in one shard, and no shard takes
+    // a bucket another shard manages for unmanaged.
+    let mut unmanaged_in = BTreeSet::new();
+    for k in 1..=3u32 {
+        let (_, report) = drift(
+            &|c| {
+                c.args([
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--shard-by",
+                    "account",
+                    "--unmanaged",
+                ]);
+            },
+            &format!("unmanaged-{k}.json"),
+        );
+        let unmanaged = report["unmanaged"].as_array().expect("unmanaged");
+        if !unmanaged.is_empty() {
+            unmanaged_in.insert(k);
+        }
+        for u in unmanaged {
+            let bucket = u["bucket"].as_str().expect("name");
+            assert!(
+                !account_of.contains_key(bucket),
+                "{bucket} is managed, shard {k}"
+            );
+        }
+    }
+    assert!(
+        unmanaged_in.len() <= 1,
+        "unmanaged buckets in shards {unmanaged_in:?}"
+    );
+    // A plan of one shard records it in its report.
+    let out = s3cors(endpoint)
+        .args([
+            "--format",
+            "json",
+            "--shard",
+            "2/3",
+            "--shard-by",
+            "account",
+            "plan",
+        ])
+        .arg(&policy)
+        .output()
+        .expect("run s3cors plan");
+    // Exit 1 when the missing bucket is in this shard: it cannot be planned.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        plan["shard"],
+        serde_json::json!({"index": 2, "count": 3, "by": "account"})
+    );
 
     // What does not make one run is refused, naming the files and the fix.
     let proxy = Proxy::start(endpoint, &[]);
