@@ -742,7 +742,7 @@ mod tests {
             (
                 "missing",
                 named(&[("a", &one), ("c", &three)]),
-                "shard 2/3 is missing: give the drift report of every shard",
+                "shard 2/3 is missing (a is 1/3, c is 3/3): give the drift report of every shard",
             ),
             (
                 "twice",

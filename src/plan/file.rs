@@ -726,12 +726,12 @@ pub(crate) mod tests {
             (
                 "missing",
                 named(&[("a", &one), ("c", &three)]),
-                "shard 2/3 is missing",
+                "shard 2/3 is missing (a is 1/3, c is 3/3): give the plan of every shard",
             ),
             (
                 "missing two",
                 named(&[("a", &one)]),
-                "shards 2/3, 3/3 are missing",
+                "shards 2/3, 3/3 are missing (a is 1/3): give the plan of every shard",
             ),
             (
                 "twice",

@@ -187,9 +187,14 @@ pub fn check_parts(parts: &[Part<'_>], what: &str) -> Result<(), String> {
         } else {
             ("shards", "are")
         };
+        let given: Vec<String> = by_index
+            .iter()
+            .map(|(index, name)| format!("{name} is {index}/{count}"))
+            .collect();
         return Err(format!(
-            "{noun} {} {verb} missing: give the {what} of every shard",
-            missing.join(", ")
+            "{noun} {} {verb} missing ({}): give the {what} of every shard",
+            missing.join(", "),
+            given.join(", ")
         ));
     }
     Ok(())
