@@ -381,7 +381,7 @@ pub struct DriftArgs {
     pub unmanaged: bool,
     /// Merge the JSON reports (`drift --format json`) of every shard of one run
     /// into one report, instead of reading S3
-    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with = "unmanaged")]
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["unmanaged", "paths"])]
     pub merge: Vec<PathBuf>,
 }
 
@@ -612,6 +612,27 @@ mod tests {
             &["--shard", "1/2", "--shard-by", "owner"],
         ] {
             assert!(global(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn drift_merge_reads_reports_not_policies() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["s3cors", "drift"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map(|c| match c.command {
+                Command::Drift(d) => d.merge.len(),
+                _ => usize::MAX,
+            })
+        };
+        assert_eq!(parse(&["--merge", "a.json", "b.json"]).ok(), Some(2));
+        assert_eq!(parse(&["policies"]).ok(), Some(0));
+        for bad in [
+            &["--merge"][..],
+            &["--merge", "a.json", "--unmanaged"],
+            &["policies", "--merge", "a.json"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 
