@@ -59,7 +59,7 @@ impl ShardBy {
 impl FromStr for ShardBy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
+        match s.trim().to_ascii_lowercase().as_str() {
             "bucket" => Ok(ShardBy::Bucket),
             "account" => Ok(ShardBy::Account),
             _ => Err(format!(
@@ -318,6 +318,7 @@ mod tests {
         assert_eq!(by_account.to_string(), "2/3 by account");
         assert_eq!("account".parse(), Ok(ShardBy::Account));
         assert_eq!("bucket".parse(), Ok(ShardBy::Bucket));
+        assert_eq!(" Account\n".parse(), Ok(ShardBy::Account));
         assert!("owner".parse::<ShardBy>().is_err());
     }
 
