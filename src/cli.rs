@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::plan::shard::{ShardBy, ShardRecord};
+
 /// Declarative policy-as-code for Amazon S3 bucket CORS configurations.
 #[derive(Debug, Parser)]
 #[command(name = "s3cors", version, about, long_about = None, propagate_version = true)]
@@ -86,6 +88,15 @@ pub struct Global {
         help_heading = "Global options"
     )]
     pub account: Vec<String>,
+    /// What decides a bucket's shard: `bucket` (its name, the default) or
+    /// `account` (one account's buckets share a shard); S3CORS_SHARD_BY works too
+    #[arg(
+        long,
+        global = true,
+        value_name = "BY",
+        help_heading = "Global options"
+    )]
+    pub shard_by: Option<ShardBy>,
     /// Output format of reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Global options")]
     pub format: Format,
@@ -124,8 +135,30 @@ impl Global {
     /// The shard this run works on, from `--shard K/N`, `--shard-index I
     /// --shard-count N`, or else the environment: `S3CORS_SHARD=K/N`, or
     /// `S3CORS_SHARD_COUNT=N` with `S3CORS_SHARD_INDEX=I` or Kubernetes'
-    /// `JOB_COMPLETION_INDEX=I` (0-based). `env` looks a variable up.
+    /// `JOB_COMPLETION_INDEX=I` (0-based); split by `--shard-by` or else
+    /// `S3CORS_SHARD_BY` (default: bucket). `env` looks a variable up.
     pub fn resolve_shard(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Shard>, String> {
+        let by = match (self.shard_by, env("S3CORS_SHARD_BY")) {
+            (Some(by), _) => by,
+            (None, Some(by)) => by.parse().map_err(|e| format!("S3CORS_SHARD_BY: {e}"))?,
+            (None, None) => ShardBy::Bucket,
+        };
+        let shard = self.numbered_shard(env)?;
+        if shard.is_none() && self.shard_by.is_some() {
+            return Err(
+                "--shard-by says how to shard, but no shard is named: add --shard K/N \
+                 (or --shard-index I --shard-count N, or S3CORS_SHARD=K/N)"
+                    .to_owned(),
+            );
+        }
+        Ok(shard.map(|s| Shard { by, ..s }))
+    }
+
+    /// The shard's number, from the flags or the environment (see [`Self::resolve_shard`]).
+    fn numbered_shard(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Shard>, String> {
@@ -169,11 +202,23 @@ impl Global {
     }
 }
 
-/// `K/N`: shard K (1-based) of N.
+/// `K/N`: shard K (1-based) of N, split by `by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     pub index: u32,
     pub count: u32,
+    pub by: ShardBy,
+}
+
+impl Shard {
+    /// The shard as plans and reports record it.
+    pub fn record(self) -> ShardRecord {
+        ShardRecord {
+            index: self.index,
+            count: self.count,
+            by: self.by,
+        }
+    }
 }
 
 impl Shard {
@@ -187,6 +232,7 @@ impl Shard {
         Ok(Shard {
             index: index + 1,
             count,
+            by: ShardBy::Bucket,
         })
     }
 }
@@ -201,7 +247,11 @@ impl FromStr for Shard {
         if index == 0 || count == 0 || index > count {
             return Err(err());
         }
-        Ok(Shard { index, count })
+        Ok(Shard {
+            index,
+            count,
+            by: ShardBy::Bucket,
+        })
     }
 }
 
@@ -338,6 +388,10 @@ pub struct DriftArgs {
     /// Also list buckets that have CORS but no policy manages
     #[arg(long)]
     pub unmanaged: bool,
+    /// Merge the JSON reports (`drift --format json`) of every shard of one run
+    /// into one report, instead of reading S3
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["unmanaged", "paths"])]
+    pub merge: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -478,7 +532,20 @@ mod tests {
             argv.push("validate");
             Cli::try_parse_from(argv).map(|c| c.global)
         };
-        let shard = |index, count| Ok(Some(Shard { index, count }));
+        let shard = |index, count| {
+            Ok(Some(Shard {
+                index,
+                count,
+                by: ShardBy::Bucket,
+            }))
+        };
+        let by_account = |index, count| {
+            Ok(Some(Shard {
+                index,
+                count,
+                by: ShardBy::Account,
+            }))
+        };
         type Case<'a> = (
             &'a [&'a str],
             &'a [(&'a str, &'a str)],
@@ -495,6 +562,30 @@ mod tests {
                 &[],
                 &[("S3CORS_SHARD_COUNT", "3"), ("S3CORS_SHARD_INDEX", "0"), ("JOB_COMPLETION_INDEX", "2")],
                 shard(1, 3),
+            ),
+            (&["--shard", "2/4", "--shard-by", "account"], &[], by_account(2, 4)),
+            (&["--shard", "2/4"], &[("S3CORS_SHARD_BY", "account")], by_account(2, 4)),
+            (
+                &["--shard", "2/4", "--shard-by", "bucket"],
+                &[("S3CORS_SHARD_BY", "account")],
+                shard(2, 4),
+            ),
+            (
+                &[],
+                &[("S3CORS_SHARD_COUNT", "3"), ("JOB_COMPLETION_INDEX", "0"), ("S3CORS_SHARD_BY", "account")],
+                by_account(1, 3),
+            ),
+            // The environment's way to shard is ignored by commands that are not sharded.
+            (&[], &[("S3CORS_SHARD_BY", "account")], Ok(None)),
+            (
+                &["--shard-by", "account"],
+                &[],
+                Err("--shard-by says how to shard, but no shard is named: add --shard K/N (or --shard-index I --shard-count N, or S3CORS_SHARD=K/N)".to_owned()),
+            ),
+            (
+                &["--shard", "1/2"],
+                &[("S3CORS_SHARD_BY", "owner")],
+                Err("S3CORS_SHARD_BY: `owner` is not a way to shard: use bucket or account".to_owned()),
             ),
             (
                 &["--shard-index", "4", "--shard-count", "4"],
@@ -531,8 +622,30 @@ mod tests {
             &["--shard", "1/2", "--shard-index", "0", "--shard-count", "2"][..],
             &["--shard-index", "0"],
             &["--shard-count", "2"],
+            &["--shard", "1/2", "--shard-by", "owner"],
         ] {
             assert!(global(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn drift_merge_reads_reports_not_policies() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["s3cors", "drift"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map(|c| match c.command {
+                Command::Drift(d) => d.merge.len(),
+                _ => usize::MAX,
+            })
+        };
+        assert_eq!(parse(&["--merge", "a.json", "b.json"]).ok(), Some(2));
+        assert_eq!(parse(&["policies"]).ok(), Some(0));
+        for bad in [
+            &["--merge"][..],
+            &["--merge", "a.json", "--unmanaged"],
+            &["policies", "--merge", "a.json"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -91,7 +91,8 @@ pub async fn run(
     };
     let roster = accounts::connect(global, &policies.policy).await?;
     let made = super::plan::make(global, &policies, &roster, &args.target, console).await?;
-    let shown = super::plan::render_plan(Format::Human, &made.plan, color);
+    let shard = made.shard.map(crate::cli::Shard::record);
+    let shown = super::plan::render_plan(Format::Human, &made.plan, color, shard);
     if made.failed() {
         let mut outcome = Outcome::new(shown, Exit::Error);
         outcome.stderr = made.stderr(&policies, color);
@@ -423,6 +424,7 @@ pub async fn execute(
         .collect();
     let mut report = ApplyReport::new(Vec::new());
     report.not_planned = plan.errors.clone();
+    report.shard = file.shard;
     if changes.is_empty() {
         return Ok(report);
     }
@@ -467,6 +469,7 @@ pub async fn execute(
     let not_planned = std::mem::take(&mut report.not_planned);
     report = ApplyReport::new(outcomes);
     report.not_planned = not_planned;
+    report.shard = file.shard;
     Ok(report)
 }
 

@@ -3,6 +3,7 @@
 //! or guardrail violations, 0 when everything is in sync.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -11,7 +12,7 @@ use super::{Console, Exit, Outcome, fetch};
 use super::{accounts, policies};
 use crate::cli::{DriftArgs, Format, Global};
 use crate::plan::DesiredBucket;
-use crate::plan::drift::{self, Verdict};
+use crate::plan::drift::{self, DriftContext, DriftReport, JsonReport, Verdict};
 use crate::render::diagnostics;
 use crate::s3::BucketTarget;
 
@@ -20,6 +21,9 @@ pub async fn run(
     args: &DriftArgs,
     console: &mut Console<'_>,
 ) -> anyhow::Result<Outcome> {
+    if !args.merge.is_empty() {
+        return merge(global, &args.merge);
+    }
     let color = super::use_color(global, console.stdout_is_terminal);
     let policies = match policies::load(&args.policies.paths, false, global, color) {
         Ok(p) => p,
@@ -43,24 +47,52 @@ pub async fn run(
     .context("listing buckets")?;
 
     let mut problems = Vec::new();
+    let mut unresolved = Vec::new();
     for u in &resolution.unresolved {
-        match &u.problem {
-            Problem::Policy(d) => problems.push((**d).clone()),
-            Problem::S3(e) => problems.push(crate::diag::Diagnostic::error(
+        let d = match &u.problem {
+            Problem::Policy(d) => (**d).clone(),
+            Problem::S3(e) => crate::diag::Diagnostic::error(
                 crate::diag::ErrorCode::ReadFailed,
                 format!("{}: {e}", u.bucket),
-            )),
-        }
+            ),
+        };
+        unresolved.push(drift::UnresolvedBucket {
+            bucket: u.bucket.clone(),
+            message: d.message.clone(),
+        });
+        problems.push(d);
+    }
+    // An account that could not be reached or listed: one entry, not one per
+    // bucket, so a merged report of shards fails as this run does.
+    for (account, why) in roster.failures() {
+        unresolved.push(drift::UnresolvedBucket {
+            bucket: format!("(account {})", account.id),
+            message: format!(
+                "could not be reached with {}: {why}",
+                account.access.describe()
+            ),
+        });
+    }
+    for (account, e) in &resolution.unlisted {
+        unresolved.push(drift::UnresolvedBucket {
+            bucket: format!("(account {account})"),
+            message: format!("its buckets could not be listed: {e}"),
+        });
     }
 
-    let managed_names: BTreeSet<&str> =
-        resolution.buckets.iter().map(|m| m.name.as_str()).collect();
+    // Managed here, or in another shard (`--shard-by account`).
+    let managed_names: BTreeSet<&str> = resolution
+        .buckets
+        .iter()
+        .map(|m| m.name.as_str())
+        .chain(resolution.elsewhere.iter().map(String::as_str))
+        .collect();
     let unresolved_names: BTreeSet<&str> = resolution
         .unresolved
         .iter()
         .map(|u| u.bucket.as_str())
         .collect();
-    let shard = global.shard.map(|s| (s.index, s.count));
+    let shard = global.shard.map(crate::cli::Shard::record);
     let unmanaged: Vec<BucketTarget> = resolution
         .listed
         .iter()
@@ -96,19 +128,16 @@ pub async fn run(
         ));
     }
     report.violations = drift::live_violations(&policies.policy.guardrails, &live);
+    report.unresolved = unresolved;
+    report.context = DriftContext {
+        policy_digest: super::plan::sources_digest(&policies.sources),
+        endpoint: super::endpoint_of(s3.default_client()),
+        shard: global.shard.map(crate::cli::Shard::record),
+    };
 
-    let stdout = match global.format {
-        Format::Human => drift::human(&report),
-        Format::Json => drift::json(&report),
-        Format::Markdown => drift::markdown(&report),
-    };
+    let stdout = render(global.format, &report);
+    let exit = exit_of(&report);
     let unreachable = accounts::unreachable_report(&roster, &resolution.unlisted);
-    let failures = problems.len() + usize::from(!unreachable.is_empty());
-    let exit = match drift::verdict(&report.summary(), failures) {
-        Verdict::Failed => Exit::Error,
-        Verdict::Drifted => Exit::Changes,
-        Verdict::InSync => Exit::Success,
-    };
     let mut stderr = policies.warnings.clone();
     stderr.push_str(&unreachable);
     if !problems.is_empty() {
@@ -119,4 +148,51 @@ pub async fn run(
         stderr,
         exit,
     })
+}
+
+fn render(format: Format, report: &DriftReport) -> String {
+    match format {
+        Format::Human => drift::human(report),
+        Format::Json => drift::json(report),
+        Format::Markdown => drift::markdown(report),
+    }
+}
+
+fn exit_of(report: &DriftReport) -> Exit {
+    match report.verdict() {
+        Verdict::Failed => Exit::Error,
+        Verdict::Drifted => Exit::Changes,
+        Verdict::InSync => Exit::Success,
+    }
+}
+
+/// `drift --merge REPORT...`: reads every shard's JSON report, and the core
+/// merges them; the exit code is the merged report's, as one run's would be.
+fn merge(global: &Global, paths: &[PathBuf]) -> anyhow::Result<Outcome> {
+    let files = paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the drift report {}", path.display()))?;
+            let report = JsonReport::from_json(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a drift report to merge: {e}", path.display())
+            })?;
+            Ok((path.display().to_string(), report))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let report = drift::merge(&files)
+        .map_err(|e| anyhow::anyhow!("the drift reports cannot be merged: {e}"))?;
+    let mut stdout = String::new();
+    if global.format == Format::Human {
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        let header = format!(
+            "Drift of {} shards ({}), merged.",
+            files.len(),
+            names.join(", ")
+        );
+        stdout.push_str(&crate::text::terminal_safe(&header));
+        stdout.push_str("\n\n");
+    }
+    stdout.push_str(&render(global.format, &report));
+    Ok(Outcome::new(stdout, exit_of(&report)))
 }

@@ -11,7 +11,7 @@ use super::resolve::{self, Problem, Resolution, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
-use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, ShardRecord, policy_digest};
+use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::guardrail::{self, GuardrailRecord};
@@ -45,7 +45,8 @@ pub async fn run(
             ),
         )?;
     }
-    let mut stdout = render_plan(global.format, &made.plan, color);
+    let shard = made.shard.map(crate::cli::Shard::record);
+    let mut stdout = render_plan(global.format, &made.plan, color, shard);
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -129,10 +130,7 @@ impl Made {
                     .map(GuardrailRecord::from)
                     .collect(),
                 rollback_of: None,
-                shard: self.shard.map(|s| ShardRecord {
-                    index: s.index,
-                    count: s.count,
-                }),
+                shard: self.shard.map(crate::cli::Shard::record),
             },
         )
     }
@@ -230,12 +228,17 @@ pub async fn make(
     })
 }
 
-/// The plan in the chosen format.
-pub fn render_plan(format: Format, plan: &Plan, color: bool) -> String {
+/// The plan in the chosen format; of `shard`, when sharded.
+pub fn render_plan(
+    format: Format,
+    plan: &Plan,
+    color: bool,
+    shard: Option<crate::cli::ShardRecord>,
+) -> String {
     match format {
-        Format::Human => render::human(plan, &HumanOptions { color }),
-        Format::Json => render::json(plan),
-        Format::Markdown => render::markdown(plan),
+        Format::Human => render::human(plan, &HumanOptions { color, shard }),
+        Format::Json => render::json(plan, shard),
+        Format::Markdown => render::markdown(plan, shard),
     }
 }
 

@@ -1,9 +1,11 @@
 //! Which buckets the policies manage: exact names directly, `match:` entries via
 //! ListBuckets once per account (and GetBucketTagging only for names that passed a
-//! glob that has tags), then `--target`, `--account` and `--shard` filters. Ownership rules are the core's
-//! (`policy::ownership`); this module only gathers the facts they need.
+//! glob that has tags), then `--target`, `--account` and `--shard` filters (by name
+//! before any tag is read; by account once the owning entry is known). Ownership
+//! rules are the core's (`policy::ownership`); this module only gathers the facts
+//! they need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, stream};
 
@@ -11,7 +13,8 @@ use super::accounts::Roster;
 use crate::cli::Shard;
 use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::model::Access;
-use crate::plan::{DesiredBucket, shard};
+use crate::plan::DesiredBucket;
+use crate::plan::shard::ShardBy;
 use crate::policy::ownership::Ownership;
 use crate::policy::{BucketEntry, Policy, Selector};
 use crate::s3::{BucketInfo, BucketTarget, S3Api, S3Error};
@@ -98,6 +101,9 @@ pub struct Resolution<'p> {
     pub listed: Option<Vec<Listed>>,
     /// Accounts whose ListBuckets failed: their `match:` buckets are unknown.
     pub unlisted: Vec<(String, S3Error)>,
+    /// Buckets left out because they are in another shard (`--shard-by account`):
+    /// managed there, so never unmanaged here.
+    pub elsewhere: BTreeSet<String>,
 }
 
 /// Resolves the managed buckets in every account of `roster`. Fails only when
@@ -112,12 +118,13 @@ pub async fn managed<'p>(
     list_all: bool,
 ) -> Result<Resolution<'p>, S3Error> {
     let fleet = &roster.fleet;
+    let shard = scope.shard.map(Shard::record);
+    // Sharded by bucket, a name outside the shard is dropped before its tags are
+    // read; sharded by account, only once its entry (and so its account) is known.
     let wanted = |name: &str, account: Option<&str>| {
         (scope.targets.is_empty() || scope.targets.iter().any(|t| t == name))
             && roster.wanted(account)
-            && scope
-                .shard
-                .is_none_or(|s| shard::in_shard(name, s.index, s.count))
+            && shard.is_none_or(|s| s.by != ShardBy::Bucket || s.holds(name, None))
     };
     let mut found: BTreeMap<String, Managed<'p>> = BTreeMap::new();
     let mut unresolved = Vec::new();
@@ -251,12 +258,31 @@ pub async fn managed<'p>(
             });
         }
     }
+    let mut elsewhere = BTreeSet::new();
+    if let Some(s) = shard.filter(|s| s.by == ShardBy::Account) {
+        found.retain(|name, m| {
+            let mine = s.holds(name, m.target.expected_owner.as_deref());
+            if !mine {
+                elsewhere.insert(name.clone());
+            }
+            mine
+        });
+        // A bucket that could not be resolved has no known account.
+        unresolved.retain(|u| {
+            let mine = s.holds(&u.bucket, None);
+            if !mine {
+                elsewhere.insert(u.bucket.clone());
+            }
+            mine
+        });
+    }
     unresolved.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     Ok(Resolution {
         buckets: found.into_values().collect(),
         unresolved,
         listed,
         unlisted,
+        elsewhere,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::cli::{Format, Global, ShowArgs};
 use crate::plan::file::{PlanFile, merge_shards};
 
 pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outcome> {
-    let (header, plan) = match args.plan_files.as_slice() {
+    let (header, plan, shard) = match args.plan_files.as_slice() {
         [path] => {
             let file = read_plan(path)?;
             // A plan file may come from elsewhere (a CI artifact): its values are
@@ -21,7 +21,7 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
                 file.endpoint.without_userinfo(),
                 file.region,
             );
-            (header, file.to_plan())
+            (header, file.to_plan(), file.shard)
         }
         paths => {
             let files = paths
@@ -39,7 +39,7 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            (header, plan)
+            (header, plan, None)
         }
     };
     let mut stdout = String::new();
@@ -47,7 +47,12 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
         stdout.push_str(&crate::text::terminal_safe(&header));
         stdout.push_str("\n\n");
     }
-    stdout.push_str(&super::plan::render_plan(global.format, &plan, color));
+    stdout.push_str(&super::plan::render_plan(
+        global.format,
+        &plan,
+        color,
+        shard,
+    ));
     let exit = if plan.errors.is_empty() {
         Exit::Success
     } else {

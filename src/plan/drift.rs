@@ -4,21 +4,25 @@
 //! and rendered as human text, versioned JSON (`s3cors-drift-report`, version 1,
 //! see docs/plan-format.md) or markdown. The decisions `s3cors drift` makes
 //! (which listed buckets are unmanaged, which live configurations break a
-//! guardrail, the overall [`Verdict`] behind the exit code) are made here too.
+//! guardrail, the overall [`Verdict`] behind the exit code) are made here too,
+//! and so is `drift --merge`: [`merge`] makes one report of every shard's JSON
+//! report, or says why not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::compare::equivalent;
 use super::console::{ConsoleRule, to_console};
+use super::shard::{Part, ShardRecord, check_parts};
 use super::{DesiredBucket, LiveBucket, LiveState};
+use crate::endpoint::Endpoint;
 use crate::policy::Guardrail;
 use crate::policy::guardrail;
 use crate::text::{markdown_safe, terminal_safe};
 
 /// Where a managed bucket stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "message")]
 pub enum State {
     /// Live rules are semantically equal to the policy's.
@@ -32,7 +36,7 @@ pub enum State {
 }
 
 /// One managed bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedBucket {
     pub bucket: String,
     /// The policy entry, `file:line`.
@@ -51,14 +55,14 @@ pub struct ManagedBucket {
 }
 
 /// A bucket no policy manages that has a CORS configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmanagedBucket {
     pub bucket: String,
     pub rules: usize,
 }
 
 /// A live configuration breaking a guardrail (managed or not).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveViolation {
     pub bucket: String,
     pub guardrail: String,
@@ -67,8 +71,16 @@ pub struct LiveViolation {
     pub message: String,
 }
 
+/// A bucket that could not be resolved (two entries claim it, its tags could
+/// not be read): whether a policy manages it is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnresolvedBucket {
+    pub bucket: String,
+    pub message: String,
+}
+
 /// Counts for the summary line and exit code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriftSummary {
     pub in_sync: usize,
     pub drifted: usize,
@@ -76,6 +88,8 @@ pub struct DriftSummary {
     pub errors: usize,
     pub unmanaged_with_cors: usize,
     pub guardrail_violations: usize,
+    #[serde(default)]
+    pub unresolved: usize,
 }
 
 /// The whole report.
@@ -85,6 +99,20 @@ pub struct DriftReport {
     /// `None` unless `--unmanaged` asked for them.
     pub unmanaged: Option<Vec<UnmanagedBucket>>,
     pub violations: Vec<LiveViolation>,
+    /// Buckets that could not be resolved, sorted by name.
+    pub unresolved: Vec<UnresolvedBucket>,
+    /// Where and from what it was made, for `drift --merge`.
+    pub context: DriftContext,
+}
+
+/// What a drift run was made from and against: the policies' digest
+/// (`plan::file::policy_digest`, as plan files record it), the endpoint, and
+/// the shard, when sharded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriftContext {
+    pub policy_digest: String,
+    pub endpoint: Endpoint,
+    pub shard: Option<ShardRecord>,
 }
 
 /// Compares every desired bucket with its live state.
@@ -119,8 +147,7 @@ pub fn report(desired: &[DesiredBucket], live: &LiveState) -> DriftReport {
     managed.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     DriftReport {
         managed,
-        unmanaged: None,
-        violations: Vec::new(),
+        ..DriftReport::default()
     }
 }
 
@@ -137,7 +164,13 @@ impl DriftReport {
         }
         s.unmanaged_with_cors = self.unmanaged.as_ref().map_or(0, Vec::len);
         s.guardrail_violations = self.violations.len();
+        s.unresolved = self.unresolved.len();
         s
+    }
+
+    /// The verdict behind the exit code.
+    pub fn verdict(&self) -> Verdict {
+        verdict(&self.summary(), self.unresolved.len())
     }
 }
 
@@ -167,16 +200,16 @@ pub fn verdict(summary: &DriftSummary, problems: usize) -> Verdict {
 
 /// Whether a bucket ListBuckets returned is unmanaged: no entry manages it, it is
 /// not one whose resolution failed (reported as a problem instead), and it is in
-/// this run's shard (`(index, count)`, when sharded).
+/// this run's shard, when sharded (with no account: no entry says which).
 pub fn is_unmanaged(
     bucket: &str,
     managed: &BTreeSet<&str>,
     unresolved: &BTreeSet<&str>,
-    shard: Option<(u32, u32)>,
+    shard: Option<ShardRecord>,
 ) -> bool {
     !managed.contains(bucket)
         && !unresolved.contains(bucket)
-        && shard.is_none_or(|(index, count)| super::shard::in_shard(bucket, index, count))
+        && shard.is_none_or(|s| s.holds(bucket, None))
 }
 
 /// The unmanaged buckets (of `unmanaged`, in that order) whose live state, as
@@ -225,6 +258,9 @@ pub fn summary_line(s: &DriftSummary, unmanaged: bool) -> String {
     if s.errors > 0 {
         line.push_str(&format!(", {} unreadable", s.errors));
     }
+    if s.unresolved > 0 {
+        line.push_str(&format!(", {} unresolved", s.unresolved));
+    }
     if unmanaged {
         line.push_str(&format!("; {} unmanaged with CORS", s.unmanaged_with_cors));
     }
@@ -242,6 +278,9 @@ pub fn summary_line(s: &DriftSummary, unmanaged: bool) -> String {
 /// values come from live state, so they are shown [`terminal_safe`].
 pub fn human(report: &DriftReport) -> String {
     let mut out = String::new();
+    if let Some(shard) = report.context.shard {
+        out.push_str(&format!("Drift of shard {shard}.\n\n"));
+    }
     for b in &report.managed {
         let (bucket, source) = (terminal_safe(&b.bucket), terminal_safe(&b.source));
         let line = match &b.state {
@@ -266,6 +305,13 @@ pub fn human(report: &DriftReport) -> String {
             ));
         }
     }
+    for u in &report.unresolved {
+        out.push_str(&format!(
+            "unresolved {}: {}\n",
+            terminal_safe(&u.bucket),
+            terminal_safe(&u.message)
+        ));
+    }
     for v in &report.violations {
         out.push_str(&format!(
             "guardrail {} on {}: rule #{} value {:?}: {}\n",
@@ -276,7 +322,7 @@ pub fn human(report: &DriftReport) -> String {
             terminal_safe(&v.message)
         ));
     }
-    if !out.is_empty() {
+    if !out.is_empty() && !out.ends_with("\n\n") {
         out.push('\n');
     }
     out.push_str(&summary_line(&report.summary(), report.unmanaged.is_some()));
@@ -284,37 +330,183 @@ pub fn human(report: &DriftReport) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    format: &'static str,
-    format_version: u32,
-    summary: DriftSummary,
-    buckets: &'a [ManagedBucket],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unmanaged: Option<&'a [UnmanagedBucket]>,
-    guardrail_violations: &'a [LiveViolation],
+/// The `format` of [`json`] output.
+pub const REPORT_FORMAT: &str = "s3cors-drift-report";
+/// The `format_version` of [`json`] output.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// `s3cors-drift-report` version 1, as written and as `drift --merge` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonReport {
+    pub format: String,
+    pub format_version: u32,
+    /// The shard the report covers, when sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
+    /// The digest of the policy files the report was made from (reports made
+    /// before it was recorded have none, and cannot be merged).
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    /// The endpoint: `null` for AWS.
+    #[serde(default)]
+    pub endpoint: Endpoint,
+    pub summary: DriftSummary,
+    pub buckets: Vec<ManagedBucket>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged: Option<Vec<UnmanagedBucket>>,
+    pub guardrail_violations: Vec<LiveViolation>,
+    #[serde(default)]
+    pub unresolved: Vec<UnresolvedBucket>,
+}
+
+impl JsonReport {
+    pub fn new(report: &DriftReport) -> JsonReport {
+        JsonReport {
+            format: REPORT_FORMAT.to_owned(),
+            format_version: REPORT_FORMAT_VERSION,
+            shard: report.context.shard,
+            policy_digest: Some(report.context.policy_digest.clone()),
+            endpoint: report.context.endpoint.without_userinfo(),
+            summary: report.summary(),
+            buckets: report.managed.clone(),
+            unmanaged: report.unmanaged.clone(),
+            guardrail_violations: report.violations.clone(),
+            unresolved: report.unresolved.clone(),
+        }
+    }
+
+    /// Reads a report `drift --format json` printed; the error says what is wrong.
+    pub fn from_json(text: &str) -> Result<JsonReport, String> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<String>,
+            format_version: Option<u32>,
+        }
+        let head: Head = serde_json::from_str(text).map_err(|e| {
+            format!("it is not JSON ({e}); give the output of `s3cors drift --format json`")
+        })?;
+        if head.format.as_deref() != Some(REPORT_FORMAT) {
+            return Err(format!(
+                "it is not an {REPORT_FORMAT} (format {}); give the output of `s3cors drift --format json`",
+                head.format
+                    .map_or("missing".to_owned(), |f| format!("{f:?}"))
+            ));
+        }
+        if head.format_version != Some(REPORT_FORMAT_VERSION) {
+            return Err(format!(
+                "it is {REPORT_FORMAT} version {}, and this s3cors reads version \
+                 {REPORT_FORMAT_VERSION}; merge with the s3cors that made it",
+                head.format_version
+                    .map_or("?".to_owned(), |v| v.to_string())
+            ));
+        }
+        serde_json::from_str(text).map_err(|e| format!("it is not a well-formed drift report: {e}"))
+    }
+
+    /// The report as the domain type.
+    pub fn to_report(&self) -> DriftReport {
+        DriftReport {
+            managed: self.buckets.clone(),
+            unmanaged: self.unmanaged.clone(),
+            violations: self.guardrail_violations.clone(),
+            unresolved: self.unresolved.clone(),
+            context: DriftContext {
+                policy_digest: self.policy_digest.clone().unwrap_or_default(),
+                endpoint: self.endpoint.clone(),
+                shard: self.shard,
+            },
+        }
+    }
 }
 
 /// `s3cors-drift-report` version 1.
 pub fn json(report: &DriftReport) -> String {
-    let doc = JsonReport {
-        format: "s3cors-drift-report",
-        format_version: 1,
-        summary: report.summary(),
-        buckets: &report.managed,
-        unmanaged: report.unmanaged.as_deref(),
-        guardrail_violations: &report.violations,
-    };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&JsonReport::new(report)).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The one report that the drift reports of all shards of one run make together
+/// (`drift --merge`). `files` are (name, report) pairs in any order. Refused,
+/// with the files named and the fix: a report without a policy digest (made by
+/// an older s3cors), whatever [`check_parts`] refuses (an unsharded report,
+/// different counts or `--shard-by`, a shard given twice or missing, other
+/// policies or endpoints), and a bucket in two reports. The merged report has
+/// no shard; its counts are the sums of the shards'.
+pub fn merge(files: &[(String, JsonReport)]) -> Result<DriftReport, String> {
+    for (name, f) in files {
+        if f.policy_digest.is_none() {
+            return Err(format!(
+                "{name} does not record the policy digest (an older s3cors made it); \
+                 run `s3cors drift --format json` for that shard again"
+            ));
+        }
+    }
+    let parts: Vec<Part<'_>> = files
+        .iter()
+        .map(|(name, f)| Part {
+            name,
+            shard: f.shard,
+            policy_digest: f.policy_digest.as_deref().unwrap_or_default(),
+            endpoint: &f.endpoint,
+        })
+        .collect();
+    check_parts(&parts, "drift report")?;
+    // Every bucket, managed, unmanaged or unresolved, is in one shard only.
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, f) in files {
+        let buckets = f
+            .buckets
+            .iter()
+            .map(|b| b.bucket.as_str())
+            .chain(f.unmanaged.iter().flatten().map(|u| u.bucket.as_str()))
+            .chain(f.unresolved.iter().map(|u| u.bucket.as_str()));
+        for bucket in buckets.collect::<BTreeSet<_>>() {
+            if let Some(other) = owner.insert(bucket, name) {
+                return Err(format!(
+                    "bucket {bucket:?} is in both {other} and {name}: the shards overlap; \
+                     give the reports of one sharded run"
+                ));
+            }
+        }
+    }
+    let mut merged = DriftReport::default();
+    for (_, f) in files {
+        let part = f.to_report();
+        merged.managed.extend(part.managed);
+        if let Some(unmanaged) = part.unmanaged {
+            merged
+                .unmanaged
+                .get_or_insert_with(Vec::new)
+                .extend(unmanaged);
+        }
+        merged.violations.extend(part.violations);
+        merged.unresolved.extend(part.unresolved);
+        merged.context = DriftContext {
+            shard: None,
+            ..part.context
+        };
+    }
+    merged.managed.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    if let Some(u) = merged.unmanaged.as_mut() {
+        u.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    }
+    merged
+        .violations
+        .sort_by(|a, b| (&a.bucket, a.rule, &a.guardrail).cmp(&(&b.bucket, b.rule, &b.guardrail)));
+    merged.unresolved.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    Ok(merged)
 }
 
 /// For a pull-request or issue comment: summary first, then a capped table.
 pub fn markdown(report: &DriftReport) -> String {
     const MAX_ROWS: usize = 500;
+    let heading = match report.context.shard {
+        Some(shard) => format!("### s3cors drift, shard {shard}"),
+        None => "### s3cors drift".to_owned(),
+    };
     let mut out = format!(
-        "### s3cors drift\n\n**{}**\n",
+        "{heading}\n\n**{}**\n",
         summary_line(&report.summary(), report.unmanaged.is_some())
     );
     let mut rows: Vec<String> = Vec::new();
@@ -336,6 +528,13 @@ pub fn markdown(report: &DriftReport) -> String {
             "| <code>{}</code> | unmanaged | {} rule(s) |",
             markdown_safe(&u.bucket),
             u.rules
+        ));
+    }
+    for u in &report.unresolved {
+        rows.push(format!(
+            "| <code>{}</code> | unresolved | {} |",
+            markdown_safe(&u.bucket),
+            markdown_safe(&u.message)
         ));
     }
     for v in &report.violations {
@@ -367,6 +566,7 @@ pub fn markdown(report: &DriftReport) -> String {
 mod tests {
     use super::*;
     use crate::model::{CorsConfig, Method};
+    use crate::plan::shard::ShardBy;
     use crate::plan::tests::{cfg, desired};
 
     fn sample() -> DriftReport {
@@ -402,7 +602,230 @@ mod tests {
             value: "http://x.example".to_owned(),
             message: "origin does not use https".to_owned(),
         });
+        r.unresolved.push(UnresolvedBucket {
+            bucket: "claimed-twice".to_owned(),
+            message: "bucket claimed-twice is managed by two entries".to_owned(),
+        });
+        r.context = DriftContext {
+            policy_digest: crate::plan::file::policy_digest([(
+                "policies/web.yaml",
+                b"version: 1\n".as_slice(),
+            )]),
+            endpoint: Endpoint::Custom("http://127.0.0.1:9000".to_owned()),
+            shard: None,
+        };
         r
+    }
+
+    /// `full` split over `count` shards (bucket `i` of each list into shard
+    /// `i % count + 1`), each as the JSON report that shard's run would print,
+    /// read back as `drift --merge` reads it.
+    fn split(full: &DriftReport, count: u32) -> Vec<(String, JsonReport)> {
+        let of = |i: usize| (i as u32) % count + 1;
+        let home = |bucket: &str| -> Option<u32> {
+            full.managed
+                .iter()
+                .map(|b| b.bucket.as_str())
+                .chain(full.unmanaged.iter().flatten().map(|u| u.bucket.as_str()))
+                .chain(full.unresolved.iter().map(|u| u.bucket.as_str()))
+                .position(|b| b == bucket)
+                .map(of)
+        };
+        (1..=count)
+            .map(|k| {
+                let mine = |bucket: &str| home(bucket) == Some(k);
+                let part = DriftReport {
+                    managed: full
+                        .managed
+                        .iter()
+                        .filter(|b| mine(&b.bucket))
+                        .cloned()
+                        .collect(),
+                    unmanaged: full
+                        .unmanaged
+                        .as_ref()
+                        .map(|u| u.iter().filter(|b| mine(&b.bucket)).cloned().collect()),
+                    violations: full
+                        .violations
+                        .iter()
+                        .filter(|v| mine(&v.bucket))
+                        .cloned()
+                        .collect(),
+                    unresolved: full
+                        .unresolved
+                        .iter()
+                        .filter(|u| mine(&u.bucket))
+                        .cloned()
+                        .collect(),
+                    context: DriftContext {
+                        shard: Some(ShardRecord {
+                            index: k,
+                            count,
+                            by: ShardBy::Account,
+                        }),
+                        ..full.context.clone()
+                    },
+                };
+                let read = JsonReport::from_json(&json(&part)).expect("a drift report reads back");
+                (format!("drift-{k}.json"), read)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shard_reports_merge_into_the_whole_report() {
+        let full = sample();
+        for count in [1, 2, 3, 7] {
+            let mut parts = split(&full, count);
+            parts.reverse();
+            let merged = merge(&parts).unwrap_or_else(|e| panic!("{count} shards: {e}"));
+            assert_eq!(merged, full, "{count} shards");
+            assert_eq!(merged.summary(), full.summary(), "{count} shards");
+            assert_eq!(merged.verdict(), full.verdict(), "{count} shards");
+        }
+        // The verdict of the whole is the worst of the parts': in sync, drift, failure.
+        let a = cfg(&["https://a.example"], &[Method::Get]);
+        let live: LiveState = [("ok".to_owned(), LiveBucket::Found(Some(a.clone())))].into();
+        let in_sync = report(&[desired("ok", 1, Some(a.clone()))], &live);
+        let mut drifted = in_sync.clone();
+        drifted
+            .managed
+            .push(report(&[desired("new", 2, Some(a))], &LiveState::new()).managed[0].clone());
+        drifted.managed[1].state = State::Drifted;
+        let mut failed = drifted.clone();
+        failed.unresolved.push(UnresolvedBucket {
+            bucket: "tags-unreadable".to_owned(),
+            message: "AccessDenied".to_owned(),
+        });
+        for (whole, want) in [
+            (&in_sync, Verdict::InSync),
+            (&drifted, Verdict::Drifted),
+            (&failed, Verdict::Failed),
+        ] {
+            let merged = merge(&split(whole, 2)).expect("merges");
+            assert_eq!(merged.verdict(), want, "{whole:?}");
+        }
+    }
+
+    #[test]
+    fn shard_reports_that_do_not_make_one_run_are_refused() {
+        let full = sample();
+        let parts = split(&full, 3);
+        let [one, two, three] = [0, 1, 2].map(|i| parts[i].1.clone());
+        let named = |files: &[(&str, &JsonReport)]| -> Vec<(String, JsonReport)> {
+            files
+                .iter()
+                .map(|(n, f)| ((*n).to_owned(), (*f).clone()))
+                .collect()
+        };
+        let with = |f: &dyn Fn(&mut JsonReport)| {
+            let mut r = two.clone();
+            f(&mut r);
+            r
+        };
+        let unsharded = with(&|r| r.shard = None);
+        let other_count = with(&|r| {
+            r.shard = Some(ShardRecord {
+                count: 4,
+                ..r.shard.unwrap()
+            })
+        });
+        let by_bucket = with(&|r| {
+            r.shard = Some(ShardRecord {
+                by: ShardBy::Bucket,
+                ..r.shard.unwrap()
+            })
+        });
+        let other_policies = with(&|r| r.policy_digest = Some("sha256:00".to_owned()));
+        let older = with(&|r| r.policy_digest = None);
+        let aws = with(&|r| r.endpoint = Endpoint::Aws);
+        let overlapping = with(&|r| r.buckets.push(one.buckets[0].clone()));
+        type Named = Vec<(String, JsonReport)>;
+        let cases: Vec<(&str, Named, &str)> = vec![
+            ("none", Vec::new(), "no drift reports given"),
+            (
+                "missing",
+                named(&[("a", &one), ("c", &three)]),
+                "shard 2/3 is missing (a is 1/3, c is 3/3): give the drift report of every shard",
+            ),
+            (
+                "twice",
+                named(&[("a", &one), ("b", &two), ("b2", &two), ("c", &three)]),
+                "shard 2/3 is given twice: b and b2; give each shard's drift report once",
+            ),
+            (
+                "unsharded",
+                named(&[("a", &one), ("b", &unsharded), ("c", &three)]),
+                "b was not made with --shard, so it is not one shard of a larger drift report; \
+                 give only the drift reports of one sharded run",
+            ),
+            (
+                "counts",
+                named(&[("a", &one), ("b", &other_count), ("c", &three)]),
+                "b is shard 2/4, but a is one of 3 shards; give the drift reports of one run",
+            ),
+            (
+                "by",
+                named(&[("a", &one), ("b", &by_bucket), ("c", &three)]),
+                "b was sharded by bucket, but a by account; shard every job with the same --shard-by",
+            ),
+            (
+                "policies",
+                named(&[("a", &one), ("b", &other_policies), ("c", &three)]),
+                "b was made from other policies than a (policy digests differ); \
+                 make every shard from the same commit",
+            ),
+            (
+                "older",
+                named(&[("a", &one), ("b", &older), ("c", &three)]),
+                "b does not record the policy digest",
+            ),
+            (
+                "endpoint",
+                named(&[("a", &one), ("b", &aws), ("c", &three)]),
+                "b was made against AWS, but a against http://127.0.0.1:9000",
+            ),
+            (
+                "overlap",
+                named(&[("a", &one), ("b", &overlapping), ("c", &three)]),
+                "is in both a and b: the shards overlap",
+            ),
+        ];
+        for (what, files, want) in cases {
+            match merge(&files) {
+                Ok(_) => panic!("{what}: merged"),
+                Err(e) => assert!(e.contains(want), "{what}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_drift_json_reports_are_read() {
+        let good = json(&sample());
+        assert!(JsonReport::from_json(&good).is_ok());
+        let plan_report = crate::plan::render::json(&crate::plan::tests::sample_plan(), None);
+        let cases = [
+            ("not json".to_owned(), "it is not JSON"),
+            (
+                plan_report,
+                "it is not an s3cors-drift-report (format \"s3cors-plan-report\")",
+            ),
+            ("{}".to_owned(), "(format missing)"),
+            (
+                good.replace("\"format_version\": 1", "\"format_version\": 9"),
+                "version 9, and this s3cors reads version 1",
+            ),
+            (
+                good.replace("\"buckets\"", "\"bukkits\""),
+                "it is not a well-formed drift report",
+            ),
+        ];
+        for (text, want) in cases {
+            match JsonReport::from_json(&text) {
+                Ok(_) => panic!("{want}: read"),
+                Err(e) => assert!(e.contains(want), "{want}: {e}"),
+            }
+        }
     }
 
     #[test]
@@ -446,6 +869,7 @@ mod tests {
             errors,
             unmanaged_with_cors: 4,
             guardrail_violations,
+            unresolved: 0,
         };
         // (drifted, missing, errors, violations, problems) -> verdict
         let cases = [
@@ -476,15 +900,30 @@ mod tests {
             .into_iter()
             .partition::<Vec<&str>, _>(|b| super::super::shard::in_shard(b, 1, 2));
         assert!(!mine.is_empty() && !other.is_empty());
+        let shard = |index, count, by| Some(ShardRecord { index, count, by });
         let mut cases = vec![
             ("app", None, false),
             ("conflict", None, false),
             ("stray", None, true),
-            ("app", Some((1, 1)), false),
-            ("stray", Some((1, 1)), true),
+            ("app", shard(1, 1, ShardBy::Bucket), false),
+            ("stray", shard(1, 1, ShardBy::Bucket), true),
         ];
-        cases.extend(mine.iter().map(|b| (*b, Some((1, 2)), true)));
-        cases.extend(other.iter().map(|b| (*b, Some((1, 2)), false)));
+        cases.extend(
+            mine.iter()
+                .map(|b| (*b, shard(1, 2, ShardBy::Bucket), true)),
+        );
+        cases.extend(
+            other
+                .iter()
+                .map(|b| (*b, shard(1, 2, ShardBy::Bucket), false)),
+        );
+        // By account, an unmanaged bucket has no account: all of them are in the
+        // shard of the no-account key, whatever their names.
+        let home = super::super::shard::shard_of(super::super::shard::NO_ACCOUNT_KEY, 2);
+        for b in mine.iter().chain(&other) {
+            cases.push((b, shard(home, 2, ShardBy::Account), true));
+            cases.push((b, shard(3 - home, 2, ShardBy::Account), false));
+        }
         for (bucket, shard, want) in cases {
             assert_eq!(
                 is_unmanaged(bucket, &managed, &unresolved, shard),
@@ -577,10 +1016,26 @@ mod tests {
 
     #[test]
     fn renderings() {
-        let r = sample();
+        let mut r = sample();
         insta::assert_snapshot!("drift_human", human(&r));
         insta::assert_snapshot!("drift_json", json(&r));
         insta::assert_snapshot!("drift_markdown", markdown(&r));
+        r.context.shard = Some(ShardRecord {
+            index: 2,
+            count: 4,
+            by: ShardBy::Account,
+        });
+        let human = human(&r);
+        assert!(
+            human.starts_with("Drift of shard 2/4 by account.\n\n"),
+            "{human}"
+        );
+        assert!(markdown(&r).starts_with("### s3cors drift, shard 2/4 by account\n"));
+        let json: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
+        assert_eq!(
+            json["shard"],
+            serde_json::json!({"index": 2, "count": 4, "by": "account"})
+        );
     }
 
     /// Live names and messages are shown, never obeyed: no raw control character
@@ -599,6 +1054,10 @@ mod tests {
             guardrail: "g".to_owned(),
             rule: 0,
             value: evil.to_owned(),
+            message: evil.to_owned(),
+        });
+        r.unresolved.push(UnresolvedBucket {
+            bucket: evil.to_owned(),
             message: evil.to_owned(),
         });
         let text = human(&r);

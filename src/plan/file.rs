@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::compare;
 use super::console::{ConsoleRule, from_console, to_console};
+pub use super::shard::ShardRecord;
+use super::shard::{Part, check_parts};
 use super::{Action, BucketPlan, Plan, PlanError, PlanErrorKind};
 use crate::endpoint::Endpoint;
 use crate::model::Access;
@@ -49,16 +51,6 @@ pub struct PlanMeta {
     pub rollback_of: Option<RollbackOf>,
     /// The shard the plan covers (`--shard`), if any.
     pub shard: Option<ShardRecord>,
-}
-
-/// Shard `index` (1-based) of `count`, as `--shard K/N` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShardRecord {
-    /// K, 1-based.
-    pub index: u32,
-    /// N.
-    pub count: u32,
 }
 
 /// What a rollback plan was made from; it is refused for anything else.
@@ -590,62 +582,21 @@ impl PlanFile {
 
 /// The one plan that the plans of all shards of one run make together
 /// (`show PLAN...`). `files` are (name, plan) pairs in any order. Refused, with
-/// the file named: a plan made without `--shard`, different shard counts, a
-/// shard given twice or missing, plans made from different policies or against
-/// different endpoints, and a bucket in two plans.
+/// the file named: whatever [`check_parts`] refuses (a plan made without
+/// `--shard`, different shard counts or `--shard-by`, a shard given twice or
+/// missing, plans made from different policies or against different endpoints),
+/// and a bucket in two plans.
 pub fn merge_shards(files: &[(String, PlanFile)]) -> Result<Plan, String> {
-    let Some((first_name, first)) = files.first() else {
-        return Err("no plan files given".to_owned());
-    };
-    let shard_of = |name: &str, f: &PlanFile| {
-        f.shard.ok_or_else(|| {
-            format!("{name} was not made with --shard, so it is not one shard of a larger plan")
+    let parts: Vec<Part<'_>> = files
+        .iter()
+        .map(|(name, f)| Part {
+            name,
+            shard: f.shard,
+            policy_digest: &f.policy_digest,
+            endpoint: &f.endpoint,
         })
-    };
-    let count = shard_of(first_name, first)?.count;
-    let mut by_index: BTreeMap<u32, &str> = BTreeMap::new();
-    for (name, f) in files {
-        let shard = shard_of(name, f)?;
-        if shard.count != count {
-            return Err(format!(
-                "{name} is shard {}/{}, but {first_name} is one of {count} shards",
-                shard.index, shard.count
-            ));
-        }
-        if let Some(other) = by_index.insert(shard.index, name) {
-            return Err(format!(
-                "shard {}/{count} is given twice: {other} and {name}",
-                shard.index
-            ));
-        }
-        if f.policy_digest != first.policy_digest {
-            return Err(format!(
-                "{name} was made from other policies than {first_name} (policy digests differ); \
-                 plan every shard from the same commit"
-            ));
-        }
-        if f.endpoint != first.endpoint {
-            return Err(format!(
-                "{name} was made against {}, but {first_name} against {}",
-                f.endpoint, first.endpoint
-            ));
-        }
-    }
-    let missing: Vec<String> = (1..=count)
-        .filter(|i| !by_index.contains_key(i))
-        .map(|i| format!("{i}/{count}"))
         .collect();
-    if !missing.is_empty() {
-        let (noun, verb) = if missing.len() == 1 {
-            ("shard", "is")
-        } else {
-            ("shards", "are")
-        };
-        return Err(format!(
-            "{noun} {} {verb} missing: give the plan of every shard",
-            missing.join(", ")
-        ));
-    }
+    check_parts(&parts, "plan")?;
     let mut merged = Plan::default();
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
     for (name, f) in files {
@@ -702,6 +653,7 @@ pub fn policy_digest<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::plan::shard::ShardBy;
     use crate::plan::tests::sample_plan;
 
     pub(crate) fn meta() -> PlanMeta {
@@ -738,7 +690,11 @@ pub(crate) mod tests {
                 Vec::new()
             };
             let mut m = meta();
-            m.shard = Some(ShardRecord { index, count });
+            m.shard = Some(ShardRecord {
+                index,
+                count,
+                by: ShardBy::Bucket,
+            });
             PlanFile::new(&part, m)
         };
         let one = shard(1, 3, &|i| i % 3 == 0);
@@ -758,19 +714,31 @@ pub(crate) mod tests {
         let mut unsharded = two.clone();
         unsharded.shard = None;
         let mut other_count = two.clone();
-        other_count.shard = Some(ShardRecord { index: 2, count: 4 });
+        other_count.shard = Some(ShardRecord {
+            index: 2,
+            count: 4,
+            by: ShardBy::Bucket,
+        });
+        let mut other_by = two.clone();
+        other_by.shard = Some(ShardRecord {
+            index: 2,
+            count: 3,
+            by: ShardBy::Account,
+        });
+        let mut other_endpoint = two.clone();
+        other_endpoint.endpoint = Endpoint::Aws;
         let overlapping = shard(2, 3, &|i| i % 3 != 1);
         type Named = Vec<(String, PlanFile)>;
         let cases: Vec<(&str, Named, &str)> = vec![
             (
                 "missing",
                 named(&[("a", &one), ("c", &three)]),
-                "shard 2/3 is missing",
+                "shard 2/3 is missing (a is 1/3, c is 3/3): give the plan of every shard",
             ),
             (
                 "missing two",
                 named(&[("a", &one)]),
-                "shards 2/3, 3/3 are missing",
+                "shards 2/3, 3/3 are missing (a is 1/3): give the plan of every shard",
             ),
             (
                 "twice",
@@ -792,6 +760,17 @@ pub(crate) mod tests {
                 named(&[("a", &one), ("b", &other_count)]),
                 "b is shard 2/4, but a is one of 3 shards",
             ),
+            (
+                "by",
+                named(&[("a", &one), ("b", &other_by), ("c", &three)]),
+                "b was sharded by account, but a by bucket; shard every job with the same --shard-by",
+            ),
+            (
+                "endpoint",
+                named(&[("a", &one), ("b", &other_endpoint), ("c", &three)]),
+                "b was made against AWS, but a against http://127.0.0.1:9000",
+            ),
+            ("none", Vec::new(), "no plans given"),
             (
                 "overlap",
                 named(&[("a", &one), ("b", &overlapping), ("c", &three)]),

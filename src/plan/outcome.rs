@@ -2,6 +2,7 @@
 //! human summary, the versioned JSON report (`s3cors-apply-report`, version 1,
 //! documented in docs/plan-format.md) and markdown for a pull-request comment.
 
+use super::shard::ShardRecord;
 use serde::Serialize;
 
 use super::{Action, PlanError};
@@ -78,6 +79,8 @@ pub struct ApplyReport {
     pub buckets: Vec<BucketOutcome>,
     /// The buckets the plan recorded as not planned: never written, always named.
     pub not_planned: Vec<PlanError>,
+    /// The shard the plan covers, when sharded.
+    pub shard: Option<ShardRecord>,
 }
 
 impl ApplyReport {
@@ -87,6 +90,7 @@ impl ApplyReport {
             run: Run::Apply,
             buckets,
             not_planned: Vec::new(),
+            shard: None,
         }
     }
 
@@ -153,6 +157,9 @@ pub fn summary_line(run: Run, s: &ApplySummary) -> String {
 /// One line per bucket, then the summary; stale and failed buckets say what to do.
 pub fn human(report: &ApplyReport) -> String {
     let mut out = String::new();
+    if let Some(shard) = report.shard {
+        out.push_str(&format!("{} of shard {shard}.\n\n", report.run.title()));
+    }
     for b in &report.buckets {
         let bucket = terminal_safe(&b.bucket);
         let line = match &b.applied {
@@ -220,6 +227,8 @@ struct JsonReport<'a> {
     format: &'static str,
     format_version: u32,
     run: Run,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardRecord>,
     summary: ApplySummary,
     buckets: &'a [BucketOutcome],
     not_planned: &'a [PlanError],
@@ -231,6 +240,7 @@ pub fn json(report: &ApplyReport) -> String {
         format: "s3cors-apply-report",
         format_version: 1,
         run: report.run,
+        shard: report.shard,
         summary: report.summary(),
         buckets: &report.buckets,
         not_planned: &report.not_planned,
@@ -243,8 +253,12 @@ pub fn json(report: &ApplyReport) -> String {
 /// For a pull-request comment: the summary, then problem buckets (capped).
 pub fn markdown(report: &ApplyReport) -> String {
     const MAX_LINES: usize = 500;
+    let shard = report
+        .shard
+        .map(|s| format!(", shard {s}"))
+        .unwrap_or_default();
     let mut out = format!(
-        "### s3cors {}\n\n**{}**\n",
+        "### s3cors {}{shard}\n\n**{}**\n",
         report.run.title().to_lowercase(),
         summary_line(report.run, &report.summary())
     );
@@ -359,6 +373,28 @@ mod tests {
     #[test]
     fn markdown_report() {
         insta::assert_snapshot!(markdown(&report()));
+    }
+
+    #[test]
+    fn every_rendering_names_its_shard() {
+        let mut r = report();
+        assert!(!human(&r).contains("shard") && !markdown(&r).contains("shard"));
+        let unsharded: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
+        assert!(unsharded.get("shard").is_none(), "{unsharded}");
+        r.shard = Some(ShardRecord {
+            index: 1,
+            count: 2,
+            by: crate::plan::shard::ShardBy::Account,
+        });
+        assert!(human(&r).starts_with("Apply of shard 1/2 by account.\n\n"));
+        assert!(markdown(&r).starts_with("### s3cors apply, shard 1/2 by account\n"));
+        r.run = Run::Rollback;
+        assert!(human(&r).starts_with("Rollback of shard 1/2 by account.\n\n"));
+        let json: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
+        assert_eq!(
+            json["shard"],
+            serde_json::json!({"index": 1, "count": 2, "by": "account"})
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 
 use super::console::{ConsoleRule, to_console};
 use super::file::{FileAction, FileErrorKind};
+use super::shard::ShardRecord;
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
 use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
@@ -39,6 +40,8 @@ pub const REPORT_FORMAT_VERSION: u32 = 1;
 pub struct HumanOptions {
     /// Emit ANSI colour escapes. The caller decides (`--color`, terminal).
     pub color: bool,
+    /// The shard planned, named in a first line.
+    pub shard: Option<ShardRecord>,
 }
 
 /// The S3 console's JSON of a configuration: "" for none, else an array with
@@ -195,6 +198,9 @@ fn error_line(e: &PlanError) -> String {
 pub fn human(plan: &Plan, options: &HumanOptions) -> String {
     let color = options.color;
     let mut out = String::new();
+    if let Some(shard) = options.shard {
+        let _ = writeln!(out, "Plan of shard {shard}.\n");
+    }
     for b in plan.changes() {
         let (sign, done) = verb(b.action);
         let style = match b.action {
@@ -249,6 +255,9 @@ pub struct JsonReport {
     pub format: String,
     /// Always [`REPORT_FORMAT_VERSION`].
     pub format_version: u32,
+    /// The shard planned, when sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
     /// Counts.
     pub summary: ReportSummary,
     /// Every planned bucket, unchanged ones included, sorted by name.
@@ -306,12 +315,13 @@ pub struct ReportError {
 }
 
 impl JsonReport {
-    /// The report of `plan`.
-    pub fn new(plan: &Plan) -> JsonReport {
+    /// The report of `plan`, of `shard` when sharded.
+    pub fn new(plan: &Plan, shard: Option<ShardRecord>) -> JsonReport {
         let s = plan.summary();
         JsonReport {
             format: REPORT_FORMAT.to_string(),
             format_version: REPORT_FORMAT_VERSION,
+            shard,
             summary: ReportSummary {
                 create: s.create,
                 update: s.update,
@@ -347,9 +357,9 @@ impl JsonReport {
 }
 
 /// The plan as the JSON report: pretty, with a trailing newline.
-pub fn json(plan: &Plan) -> String {
+pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
     // Strings, numbers and options always serialise.
-    let mut s = serde_json::to_string_pretty(&JsonReport::new(plan)).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&JsonReport::new(plan, shard)).unwrap_or_default();
     s.push('\n');
     s
 }
@@ -386,9 +396,12 @@ fn markdown_details(b: &BucketPlan) -> String {
 /// folded `<details>` block with a `diff` per changed bucket. Always at most
 /// [`MARKDOWN_MAX_LEN`] bytes: when the budget runs out, the rest is counted
 /// (`N more changed buckets not shown`) instead of shown.
-pub fn markdown(plan: &Plan) -> String {
+pub fn markdown(plan: &Plan, shard: Option<ShardRecord>) -> String {
     let s = plan.summary();
-    let mut out = String::from("### s3cors plan\n\n");
+    let mut out = match shard {
+        Some(shard) => format!("### s3cors plan, shard {shard}\n\n"),
+        None => String::from("### s3cors plan\n\n"),
+    };
     let _ = writeln!(out, "**{}**", summary_line(&s));
     out.push('\n');
     out.push_str("| create | update | delete | unchanged | errors |\n");
@@ -471,12 +484,24 @@ mod tests {
 
     #[test]
     fn human_plain() {
-        insta::assert_snapshot!(human(&sample_plan(), &HumanOptions { color: false }));
+        insta::assert_snapshot!(human(
+            &sample_plan(),
+            &HumanOptions {
+                color: false,
+                shard: None,
+            }
+        ));
     }
 
     #[test]
     fn human_color() {
-        let text = human(&sample_plan(), &HumanOptions { color: true });
+        let text = human(
+            &sample_plan(),
+            &HumanOptions {
+                color: true,
+                shard: None,
+            },
+        );
         assert!(text.contains("\x1b[32m  + "));
         // Escapes made visible so the snapshot is readable.
         insta::assert_snapshot!(text.replace('\x1b', "\\e"));
@@ -617,15 +642,54 @@ mod tests {
 
     #[test]
     fn json_report() {
-        let text = json(&sample_plan());
+        let text = json(&sample_plan(), None);
         let parsed: JsonReport = serde_json::from_str(&text).expect("report parses back");
-        assert_eq!(parsed, JsonReport::new(&sample_plan()));
+        assert_eq!(parsed, JsonReport::new(&sample_plan(), None));
         insta::assert_snapshot!(text);
     }
 
     #[test]
     fn markdown_report() {
-        insta::assert_snapshot!(markdown(&sample_plan()));
+        insta::assert_snapshot!(markdown(&sample_plan(), None));
+    }
+
+    #[test]
+    fn every_rendering_names_its_shard() {
+        use crate::plan::shard::ShardBy;
+        let plan = sample_plan();
+        for (by, name) in [
+            (ShardBy::Bucket, "3/8"),
+            (ShardBy::Account, "3/8 by account"),
+        ] {
+            let shard = Some(ShardRecord {
+                index: 3,
+                count: 8,
+                by,
+            });
+            let text = human(
+                &plan,
+                &HumanOptions {
+                    color: false,
+                    shard,
+                },
+            );
+            assert!(
+                text.starts_with(&format!("Plan of shard {name}.\n\n")),
+                "{text}"
+            );
+            let md = markdown(&plan, shard);
+            assert!(
+                md.starts_with(&format!("### s3cors plan, shard {name}\n")),
+                "{md}"
+            );
+            let report: JsonReport = serde_json::from_str(&json(&plan, shard)).expect("json");
+            assert_eq!(report.shard, shard);
+            assert_eq!(report, JsonReport::new(&plan, shard));
+        }
+        // Unsharded reports have no shard field at all.
+        let unsharded: serde_json::Value = serde_json::from_str(&json(&plan, None)).expect("json");
+        assert!(unsharded.get("shard").is_none(), "{unsharded}");
+        assert!(!human(&plan, &HumanOptions::default()).contains("shard"));
     }
 
     fn many_changes(n: usize, errors: usize) -> Plan {
@@ -658,7 +722,7 @@ mod tests {
     fn markdown_stays_under_budget() {
         for (changes, errors) in [(20_000, 0), (20_000, 20_000), (0, 20_000), (3, 0)] {
             let p = many_changes(changes, errors);
-            let text = markdown(&p);
+            let text = markdown(&p, None);
             assert!(
                 text.len() <= MARKDOWN_MAX_LEN,
                 "{changes}/{errors}: {} bytes",
@@ -695,7 +759,7 @@ mod tests {
             .collect();
         let live = LiveState::from([("huge".to_string(), LiveBucket::Found(None))]);
         let p = plan(&[desired("huge", 1, Some(CorsConfig::new(rules)))], &live);
-        let text = markdown(&p);
+        let text = markdown(&p, None);
         assert!(text.contains("@@ diff cut short: "), "cut marker");
         assert!(text.len() < MARKDOWN_DIFF_MAX_LEN + 2_000);
         assert!(text.contains("</details>"));
@@ -709,13 +773,19 @@ mod tests {
             LiveBucket::Error(format!("AccessDenied: {hostile}")),
         )]);
         let p = plan(&[desired("locked", 1, None)], &live);
-        let md = markdown(&p);
+        let md = markdown(&p, None);
         assert!(!md.contains("<img"), "{md}");
         assert!(
             md.contains("&lt;img src=x onerror=alert(1)&gt;&#124;\\u{1b}&#91;2J"),
             "{md}"
         );
-        let text = human(&p, &HumanOptions { color: false });
+        let text = human(
+            &p,
+            &HumanOptions {
+                color: false,
+                shard: None,
+            },
+        );
         assert!(!text.contains(['\x1b', '\x07', '\r']), "{text}");
         assert!(text.contains("|\\u{1b}[2J\\u{7}\\r\\n"), "{text}");
     }

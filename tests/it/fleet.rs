@@ -667,11 +667,17 @@ async fn shard_plans_are_applied_one_by_one_to_the_whole_fleet() {
     };
     for k in 1..=3 {
         let out = s3cors(endpoint)
-            .arg("apply")
+            .args(["--format", "json", "apply"])
             .arg(plan_file(k))
             .output()
             .expect("run s3cors apply");
         assert_eq!(out.status.code(), Some(0), "shard {k}: {out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            report["shard"],
+            serde_json::json!({"index": k, "count": 3}),
+            "shard {k}"
+        );
         for name in &names {
             let want =
                 (shard_of(name, 3) <= k).then(|| config(&format!("https://{name}.example.com")));
@@ -689,4 +695,279 @@ async fn shard_plans_are_applied_one_by_one_to_the_whole_fleet() {
         .output()
         .expect("run s3cors plan");
     assert_eq!(out.status.code(), Some(0), "nothing left to do: {out:?}");
+}
+
+/// The accounts the drift-merge test spreads its buckets over: moto's own, two
+/// others (moto does not check an expected owner), and none.
+const ACCOUNTS: [Option<&str>; 4] = [
+    Some("123456789012"),
+    Some("111111111111"),
+    Some("222222222222"),
+    None,
+];
+
+#[tokio::test]
+async fn drift_of_every_shard_merges_into_the_unsharded_drift() {
+    let endpoint = moto().endpoint();
+    let prefix = unique_bucket("shard-drift");
+    // 16 declared buckets (one never created: missing), 4 more found by a glob.
+    let names: Vec<String> = (0..16).map(|i| format!("{prefix}-{i:02}")).collect();
+    let globbed: Vec<String> = (0..4).map(|i| format!("{prefix}-g{i}")).collect();
+    let account_of: BTreeMap<&str, Option<&str>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), ACCOUNTS[i % ACCOUNTS.len()]))
+        .chain(globbed.iter().map(|n| (n.as_str(), Some("111111111111"))))
+        .collect();
+    let s3 = AwsS3::from_sdk_config(sdk_config(endpoint).await, true);
+    for (i, name) in names.iter().chain(&globbed).enumerate() {
+        if i == 5 {
+            continue; // declared, never created
+        }
+        create_bucket_in(endpoint, name, "us-east-1").await;
+        // A third in sync, a third drifted, a third without CORS (drifted too).
+        let cors = match i % 3 {
+            0 => Some(config(&format!("https://{name}.example.com"))),
+            1 => Some(config("https://other.example.com")),
+            _ => None,
+        };
+        if let Some(cors) = cors {
+            s3.put_cors(&BucketTarget::new(name), &cors)
+                .await
+                .expect("put");
+        }
+    }
+    let mut yaml = String::from("version: 1\nbuckets:\n");
+    for name in &names {
+        yaml.push_str(&format!("  - name: {name}\n    region: us-east-1\n"));
+        if let Some(account) = account_of[name.as_str()] {
+            yaml.push_str(&format!("    account: \"{account}\"\n"));
+        }
+        yaml.push_str(&format!(
+            "    rules:\n      - AllowedOrigins: [\"https://{name}.example.com\"]\n        AllowedMethods: [GET, HEAD]\n        MaxAgeSeconds: 3600\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "  - match: \"{prefix}-g*\"\n    account: \"111111111111\"\n    rules:\n      - AllowedOrigins: [\"https://*.example.com\"]\n        AllowedMethods: [GET]\n"
+    ));
+    let dir = policy_dir(&yaml);
+    let policy = dir.path().join("fleet.yaml");
+    let file = |name: &str| dir.path().join(name);
+    let drift = |configure: &dyn Fn(&mut assert_cmd::Command), out: &str| {
+        let mut cmd = s3cors(endpoint);
+        cmd.args(["--format", "json", "drift"]).arg(&policy);
+        configure(&mut cmd);
+        let run = cmd.output().expect("run s3cors drift");
+        assert!(
+            matches!(run.status.code(), Some(0 | 2)),
+            "{out}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        std::fs::write(file(out), &run.stdout).expect("write report");
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+        (run.status.code(), report)
+    };
+    let merge = |format: &str, files: &[&str]| {
+        let mut cmd = s3cors(endpoint);
+        cmd.args(["--format", format, "drift", "--merge"]);
+        for f in files {
+            cmd.arg(file(f));
+        }
+        cmd.output().expect("run s3cors drift --merge")
+    };
+
+    let (whole_code, whole) = drift(&|_| {}, "whole.json");
+    assert_eq!(whole_code, Some(2), "drifted buckets: {whole}");
+    assert!(whole.get("shard").is_none(), "{whole}");
+    let summary = &whole["summary"];
+    assert_eq!(summary["missing"], 1, "{whole}");
+    assert!(summary["drifted"].as_u64() > Some(0), "{whole}");
+    assert!(summary["in_sync"].as_u64() > Some(0), "{whole}");
+    assert_eq!(
+        whole["buckets"].as_array().map(Vec::len),
+        Some(names.len() + globbed.len())
+    );
+
+    // By bucket name, each shard named another way; by account, 0-based and
+    // from the environment.
+    let by_bucket: [&dyn Fn(&mut assert_cmd::Command); 3] = [
+        &|c| {
+            c.args(["--shard", "1/3"]);
+        },
+        &|c| {
+            c.args(["--shard-index", "1", "--shard-count", "3"]);
+        },
+        &|c| {
+            c.env("S3CORS_SHARD_COUNT", "3")
+                .env("JOB_COMPLETION_INDEX", "2");
+        },
+    ];
+    let by_account: [&dyn Fn(&mut assert_cmd::Command); 3] = [
+        &|c| {
+            c.args([
+                "--shard-index",
+                "0",
+                "--shard-count",
+                "3",
+                "--shard-by",
+                "account",
+            ]);
+        },
+        &|c| {
+            c.env("S3CORS_SHARD", "2/3")
+                .env("S3CORS_SHARD_BY", "account");
+        },
+        &|c| {
+            c.args(["--shard", "3/3"]).env("S3CORS_SHARD_BY", "account");
+        },
+    ];
+    for (by, runs) in [("bucket", by_bucket), ("account", by_account)] {
+        let mut files = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, run) in runs.iter().enumerate() {
+            let k = i as u32 + 1;
+            let name = format!("{by}-{k}.json");
+            let (_, report) = drift(run, &name);
+            let mut want_shard = serde_json::json!({"index": k, "count": 3});
+            if by == "account" {
+                want_shard["by"] = "account".into();
+            }
+            assert_eq!(report["shard"], want_shard, "{name}");
+            for b in report["buckets"].as_array().expect("buckets") {
+                let bucket = b["bucket"].as_str().expect("name");
+                let key = match by {
+                    "bucket" => bucket,
+                    _ => account_of[bucket].unwrap_or(""),
+                };
+                assert_eq!(shard_of(key, 3), k, "{bucket} in {name}");
+                assert!(seen.insert(bucket.to_owned()), "{bucket} twice");
+            }
+            files.push(name);
+        }
+        assert_eq!(seen.len(), names.len() + globbed.len(), "by {by}");
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let out = merge("json", &[files[2], files[0], files[1]]);
+        assert_eq!(out.status.code(), whole_code, "by {by}: {out:?}");
+        let merged: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(merged["summary"], whole["summary"], "by {by}");
+        assert_eq!(merged["buckets"], whole["buckets"], "by {by}");
+        assert!(merged.get("shard").is_none(), "{merged}");
+        let md = merge("markdown", &files);
+        assert_eq!(md.status.code(), whole_code);
+        let md = String::from_utf8_lossy(&md.stdout);
+        assert!(md.starts_with("### s3cors drift\n"), "{md}");
+        let human = merge("human", &files);
+        let human = String::from_utf8_lossy(&human.stdout);
+        assert!(human.starts_with("Drift of 3 shards ("), "{human}");
+    }
+
+    // By account, the unmanaged buckets are all in one shard, and no shard takes
+    // a bucket another shard manages for unmanaged.
+    let mut unmanaged_in = BTreeSet::new();
+    for k in 1..=3u32 {
+        let (_, report) = drift(
+            &|c| {
+                c.args([
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--shard-by",
+                    "account",
+                    "--unmanaged",
+                ]);
+            },
+            &format!("unmanaged-{k}.json"),
+        );
+        let unmanaged = report["unmanaged"].as_array().expect("unmanaged");
+        if !unmanaged.is_empty() {
+            unmanaged_in.insert(k);
+        }
+        for u in unmanaged {
+            let bucket = u["bucket"].as_str().expect("name");
+            assert!(
+                !account_of.contains_key(bucket),
+                "{bucket} is managed, shard {k}"
+            );
+        }
+    }
+    assert!(
+        unmanaged_in.len() <= 1,
+        "unmanaged buckets in shards {unmanaged_in:?}"
+    );
+    // A plan of one shard records it in its report.
+    let out = s3cors(endpoint)
+        .args([
+            "--format",
+            "json",
+            "--shard",
+            "2/3",
+            "--shard-by",
+            "account",
+            "plan",
+        ])
+        .arg(&policy)
+        .output()
+        .expect("run s3cors plan");
+    // Exit 1 when the missing bucket is in this shard: it cannot be planned.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        plan["shard"],
+        serde_json::json!({"index": 2, "count": 3, "by": "account"})
+    );
+
+    // What does not make one run is refused, naming the files and the fix.
+    let proxy = Proxy::start(endpoint, &[]);
+    let mut elsewhere = s3cors(proxy.endpoint());
+    let run = elsewhere
+        .args(["--format", "json", "--shard", "2/3", "drift"])
+        .arg(&policy)
+        .output()
+        .expect("run s3cors drift");
+    std::fs::write(file("elsewhere-2.json"), &run.stdout).expect("write");
+    std::fs::write(&policy, format!("{yaml}# edited\n")).expect("edit policy");
+    drift(
+        &|c| {
+            c.args(["--shard", "2/3"]);
+        },
+        "edited-2.json",
+    );
+    let refusals: [(&[&str], &str); 7] = [
+        (&["bucket-1.json", "bucket-3.json"], "shard 2/3 is missing"),
+        (
+            &[
+                "bucket-1.json",
+                "bucket-2.json",
+                "bucket-2.json",
+                "bucket-3.json",
+            ],
+            "is given twice",
+        ),
+        (
+            &["whole.json", "bucket-2.json", "bucket-3.json"],
+            "whole.json was not made with --shard",
+        ),
+        (
+            &["account-1.json", "bucket-2.json", "bucket-3.json"],
+            "bucket-2.json was sharded by bucket, but",
+        ),
+        (
+            &["bucket-1.json", "edited-2.json", "bucket-3.json"],
+            "edited-2.json was made from other policies than",
+        ),
+        (
+            &["bucket-1.json", "elsewhere-2.json", "bucket-3.json"],
+            "elsewhere-2.json was made against http://",
+        ),
+        (
+            &["bucket-1.json", "fleet.yaml"],
+            "fleet.yaml is not a drift report to merge",
+        ),
+    ];
+    for (files, why) in refusals {
+        let out = merge("json", files);
+        assert_eq!(out.status.code(), Some(1), "{files:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{files:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{files:?}");
+    }
 }

@@ -3,7 +3,7 @@
 //! shared harness (servers, buckets, the proxy, a scratch folder).
 //!
 //! Offline modules (no S3 server needed): `cli_validate`, `docs_and_schema`,
-//! `explain_cli`, `fuzz_inputs`; `scripts/test --offline` runs only those.
+//! `explain_cli`, `fuzz_inputs`, `recipes`; `scripts/test --offline` runs only those.
 
 mod support;
 
@@ -17,6 +17,7 @@ mod faults;
 mod fleet;
 mod fuzz_inputs;
 mod localstack_smoke;
+mod recipes;
 mod reconcile;
 mod s3_layer;
 mod verify_localstack;

@@ -504,6 +504,11 @@ pub fn s3cors(endpoint: &str) -> assert_cmd::Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_MAX_ATTEMPTS")
         .env_remove("AWS_RETRY_MODE")
+        .env_remove("S3CORS_SHARD")
+        .env_remove("S3CORS_SHARD_COUNT")
+        .env_remove("S3CORS_SHARD_INDEX")
+        .env_remove("S3CORS_SHARD_BY")
+        .env_remove("JOB_COMPLETION_INDEX")
         .args([
             "--endpoint-url",
             endpoint,

@@ -1,0 +1,351 @@
+//! The recipes in examples/ci and examples/k8s cannot rot: every YAML file parses,
+//! every `s3cors` command line in them (a `run:` script, a container's `sh -c`
+//! script or exec-form command) parses with the real command-line definition, and
+//! the shard counts agree with the matrices and Indexed Jobs that run them.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use s3cors::cli::{Cli, Command};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+fn recipe_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["examples/ci", "examples/k8s"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+            let path = entry.expect("dir entry").path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every YAML document in `path`.
+fn documents(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("readable");
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+/// Shell words of one line, with the operators `|`, `||`, `&&`, `;` and
+/// redirections as their own words; quotes removed.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut has_word = false;
+    let mut chars = line.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => word.extend(chars.next()),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                has_word = true;
+            }
+            (None, '\\') => {
+                word.extend(chars.next());
+                has_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if has_word || !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                has_word = false;
+            }
+            (None, '|' | '&' | ';' | '<' | '>') => {
+                // `2>`: the descriptor belongs to the operator.
+                let mut op = if word == "2" || word == "1" {
+                    std::mem::take(&mut word)
+                } else {
+                    if has_word || !word.is_empty() {
+                        out.push(std::mem::take(&mut word));
+                    }
+                    String::new()
+                };
+                has_word = false;
+                op.push(c);
+                while let Some(&n) = chars.peek() {
+                    if matches!(n, '|' | '&' | '<' | '>') {
+                        op.push(n);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(op);
+            }
+            (None, c) => {
+                word.push(c);
+                has_word = true;
+            }
+        }
+    }
+    if has_word || !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// `${{ expr }}`, `$((expr))`, `${NAME}` and `$NAME` replaced by `1`: a value
+/// every flag the recipes pass a variable to accepts (a shard number, a file
+/// name's part).
+fn substitute(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = if let Some(t) = tail.strip_prefix("${{") {
+            t.find("}}").map(|e| 3 + e + 2)
+        } else if let Some(t) = tail.strip_prefix("$((") {
+            t.find("))").map(|e| 3 + e + 2)
+        } else if let Some(t) = tail.strip_prefix("${") {
+            t.find('}').map(|e| 2 + e + 1)
+        } else {
+            let name = tail[1..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len() - 1);
+            (name > 0).then_some(1 + name)
+        };
+        match end {
+            Some(end) => {
+                out.push('1');
+                rest = &tail[end..];
+            }
+            None => {
+                out.push('$');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_s3cors(word: &str) -> bool {
+    word == "s3cors" || word.ends_with("/s3cors")
+}
+
+/// The `s3cors` command lines of a shell script, as argv.
+fn commands_in_script(script: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    for line in script.replace("\\\n", " ").lines() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let words = words(&substitute(line));
+        for segment in words.split(|w| matches!(w.as_str(), "|" | "||" | "&&" | ";" | "&")) {
+            let mut argv = Vec::new();
+            let mut skip_next = false;
+            for w in segment {
+                if skip_next {
+                    skip_next = false;
+                } else if w.starts_with(['<', '>']) || w.starts_with("2>") || w.starts_with("1>") {
+                    skip_next = true;
+                } else {
+                    argv.push(w.clone());
+                }
+            }
+            while argv.first().is_some_and(|w| {
+                w == "exec" || w == "time" || (w.contains('=') && !w.starts_with('-'))
+            }) {
+                argv.remove(0);
+            }
+            if argv.first().is_some_and(|w| is_s3cors(w)) {
+                commands.push(argv);
+            }
+        }
+    }
+    commands
+}
+
+/// Every `s3cors` command line anywhere in `value`: in any string (scripts) and
+/// in any sequence that is an exec-form command.
+fn commands(value: &Value, out: &mut Vec<Vec<String>>) {
+    match value {
+        Value::String(s) => out.extend(commands_in_script(s)),
+        Value::Sequence(items) => {
+            let argv: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect();
+            match argv {
+                Some(argv) if argv.first().is_some_and(|w| is_s3cors(w)) => {
+                    out.push(argv.iter().map(|w| substitute(w)).collect());
+                }
+                _ => items.iter().for_each(|i| commands(i, out)),
+            }
+        }
+        // Names (a workflow's, a container's) and paths are not commands.
+        Value::Mapping(m) => m
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    Some("name" | "serviceAccountName" | "claimName" | "path")
+                )
+            })
+            .for_each(|(_, v)| commands(v, out)),
+        Value::Tagged(t) => commands(&t.value, out),
+        _ => {}
+    }
+}
+
+/// The `N` of `--shard K/N` or `--shard-count N` in `argv`, if sharded by flag.
+fn shard_count(argv: &[String]) -> Option<u32> {
+    let cli = Cli::try_parse_from(argv).ok()?;
+    cli.global.shard.map(|s| s.count).or(cli.global.shard_count)
+}
+
+#[test]
+fn tokenizer_reads_shell_as_the_recipes_write_it() {
+    let got = commands_in_script(
+        "set -e\n\
+         k=$((JOB_COMPLETION_INDEX + 1))\n\
+         s3cors --shard ${{ matrix.shard }}/4 plan policies/ --out \"plan-$k.json\" || [ $? = 2 ]\n\
+         # s3cors not --a-command\n\
+         exec /usr/bin/s3cors drift --merge a.json b.json 2>err > out.md\n\
+         echo s3cors | S3CORS_SHARD_BY=account s3cors show 'plan-*.json'; cargo install s3cors\n",
+    );
+    let want: Vec<Vec<&str>> = vec![
+        vec![
+            "s3cors",
+            "--shard",
+            "1/4",
+            "plan",
+            "policies/",
+            "--out",
+            "plan-1.json",
+        ],
+        vec!["/usr/bin/s3cors", "drift", "--merge", "a.json", "b.json"],
+        vec!["s3cors", "show", "plan-*.json"],
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn recipes_use_only_flags_that_exist() {
+    let files = recipe_files();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with(".yml")) && names.iter().any(|n| n.ends_with(".yaml")),
+        "expected a workflow and Kubernetes manifests, found {names:?}"
+    );
+    let mut subcommands = Vec::new();
+    for path in &files {
+        let mut found = Vec::new();
+        for doc in documents(path) {
+            commands(&doc, &mut found);
+        }
+        assert!(!found.is_empty(), "{}: no s3cors command", path.display());
+        for argv in found {
+            let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| {
+                panic!(
+                    "{}: `{}` does not parse:\n{e}",
+                    path.display(),
+                    argv.join(" ")
+                )
+            });
+            subcommands.push(match &cli.command {
+                Command::Drift(a) if !a.merge.is_empty() => "drift --merge",
+                Command::Drift(_) => "drift",
+                Command::Plan(_) => "plan",
+                Command::Show(_) => "show",
+                Command::Apply(_) => "apply",
+                _ => "other",
+            });
+        }
+    }
+    for want in ["plan", "show", "apply", "drift", "drift --merge"] {
+        assert!(
+            subcommands.contains(&want),
+            "no recipe runs `s3cors {want}`: {subcommands:?}"
+        );
+    }
+}
+
+#[test]
+fn recipe_shard_counts_match_what_runs_them() {
+    let mut checked = 0;
+    let mut completions = std::collections::BTreeSet::new();
+    for path in recipe_files() {
+        for doc in documents(&path) {
+            // GitHub Actions: a job's `--shard K/N` has N entries in its matrix.
+            if let Some(jobs) = doc.get("jobs").and_then(Value::as_mapping) {
+                for (name, job) in jobs {
+                    let Some(matrix) = job["strategy"]["matrix"]["shard"].as_sequence() else {
+                        continue;
+                    };
+                    let mut found = Vec::new();
+                    commands(job, &mut found);
+                    for argv in found {
+                        if let Some(n) = shard_count(&argv) {
+                            assert_eq!(
+                                n as usize,
+                                matrix.len(),
+                                "{} job {name:?}: `{}` for a matrix of {}",
+                                path.display(),
+                                argv.join(" "),
+                                matrix.len()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+            // Kubernetes: an Indexed Job's S3CORS_SHARD_COUNT is its `completions`.
+            if doc["kind"].as_str() == Some("Job")
+                && doc["spec"]["completionMode"].as_str() == Some("Indexed")
+            {
+                let count = doc["spec"]["completions"].as_u64();
+                completions.insert(count);
+                let containers = doc["spec"]["template"]["spec"]["containers"]
+                    .as_sequence()
+                    .cloned()
+                    .unwrap_or_default();
+                for c in containers {
+                    for env in c["env"].as_sequence().into_iter().flatten() {
+                        if env["name"].as_str() == Some("S3CORS_SHARD_COUNT") {
+                            let value = env["value"].as_str().and_then(|v| v.parse::<u64>().ok());
+                            assert_eq!(
+                                value,
+                                count,
+                                "{}: {:?}",
+                                path.display(),
+                                doc["metadata"]["name"]
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The workflow's plan and drift jobs, and the Indexed Job's environment.
+    assert!(checked >= 3, "only {checked} shard counts were checked");
+    // Every Indexed Job (plan and drift, apply) runs as many pods as there are shards.
+    assert_eq!(
+        completions.len(),
+        1,
+        "Indexed Jobs disagree: {completions:?}"
+    );
+}
