@@ -769,6 +769,18 @@ def report(results, args):
     return "\n".join(lines).rstrip() + "\n"
 
 
+def with_scale_section(out, text):
+    """`text` with the organisation-scale section `scripts/bench --scale` wrote to
+    `out` (between its markers) kept at the end: the two runs write one file."""
+    begin, end = "<!-- scale:begin -->", "<!-- scale:end -->"
+    path = Path(out)
+    old = path.read_text() if path.exists() else ""
+    if begin not in old or end not in old:
+        return text
+    kept = begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+    return text.rstrip("\n") + "\n\n" + kept
+
+
 def main():
     p = argparse.ArgumentParser(prog="scripts/bench")
     p.add_argument("--sizes", default="1000,10000", help="fleet sizes, comma-separated")
@@ -790,7 +802,7 @@ def main():
 
     if args.report_only:
         results = json.loads(Path(args.report_only).read_text())
-        Path(args.out).write_text(report(results, args))
+        Path(args.out).write_text(with_scale_section(args.out, report(results, args)))
         log(f"wrote {args.out} from {args.report_only}")
         return
     t0 = time.time()
@@ -811,7 +823,7 @@ def main():
     results["load"] = (load_start, os.getloadavg()[0])
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
-    Path(args.out).write_text(report(results, args))
+    Path(args.out).write_text(with_scale_section(args.out, report(results, args)))
     log(f"wrote {args.out} in {results['elapsed_min']:.1f} minutes")
 
 

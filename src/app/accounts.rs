@@ -142,7 +142,21 @@ pub async fn connect(global: &Global, policy: &Policy) -> anyhow::Result<Roster>
         .filter(|(id, _)| global.account.is_empty() || global.account.contains(id))
         .map(|(id, access)| Account { id, access })
         .collect();
-    let fleet = connect_accesses(global, default, accounts.iter().map(|a| a.access.clone())).await;
+    let mut fleet =
+        connect_accesses(global, default, accounts.iter().map(|a| a.access.clone())).await;
+    // Credentials that act in another account would read and write that account's
+    // buckets: refuse them.
+    for account in &accounts {
+        if let Some(actual) = fleet.identity(&account.access)
+            && actual != account.id
+        {
+            let why = format!(
+                "these credentials act in account {actual}, not in {}",
+                account.id
+            );
+            fleet.refuse(&account.access, why);
+        }
+    }
     Ok(Roster {
         accounts,
         only: global.account.clone(),

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::InterceptorContext;
 use aws_sdk_s3::config::retry::{
@@ -279,15 +279,18 @@ impl AwsS3 {
         (self.attempt_timeout, self.call_budget)
     }
 
-    /// Resolves the credentials once, within the call budget, so an identity that
-    /// cannot be had (a role that cannot be assumed, a profile that does not exist)
-    /// is known before any bucket is touched. The SDK caches what it got.
-    pub async fn check_credentials(&self) -> Result<(), String> {
-        let Some(provider) = self.sdk.credentials_provider() else {
-            return Err("no credentials provider is configured".to_owned());
-        };
-        match tokio::time::timeout(self.call_budget, provider.provide_credentials()).await {
-            Ok(Ok(_)) => Ok(()),
+    /// The account these credentials act in (STS GetCallerIdentity, within the call
+    /// budget), so an identity that cannot be had (a role that cannot be assumed, a
+    /// profile that does not exist) or that acts in another account than declared
+    /// is known before any bucket is touched. The credentials it resolved stay in the
+    /// SDK's identity cache for the S3 calls that follow.
+    pub async fn caller_account(&self) -> Result<String, String> {
+        let sts = aws_sdk_sts::Client::new(&self.sdk);
+        match tokio::time::timeout(self.call_budget, sts.get_caller_identity().send()).await {
+            Ok(Ok(out)) => out
+                .account()
+                .map(str::to_owned)
+                .ok_or_else(|| "GetCallerIdentity named no account".to_owned()),
             Ok(Err(e)) => Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()),
             Err(_) => Err(format!("no answer within {}s", self.call_budget.as_secs())),
         }

@@ -16,6 +16,8 @@ use crate::model::{Access, CorsConfig};
 pub struct Fleet {
     default: AwsS3,
     members: HashMap<Access, AwsS3>,
+    /// The account each member's credentials act in (GetCallerIdentity).
+    identities: HashMap<Access, String>,
     /// Accesses whose credentials could not be had, with why.
     failed: BTreeMap<Access, String>,
 }
@@ -26,13 +28,14 @@ impl Fleet {
         Fleet {
             default,
             members: HashMap::new(),
+            identities: HashMap::new(),
             failed: BTreeMap::new(),
         }
     }
 
     /// Connects `default` and one member per other access (at most `parallelism`
-    /// at a time), resolving each member's credentials once so that a role that
-    /// cannot be assumed is known before any bucket is touched.
+    /// at a time), asking STS which account each member's credentials act in, so
+    /// that a role that cannot be assumed is known before any bucket is touched.
     pub async fn connect(
         default: AwsS3,
         opts: &ConnectOptions,
@@ -42,14 +45,16 @@ impl Fleet {
         let mut wanted: Vec<Access> = accesses.into_iter().filter(|a| !a.is_default()).collect();
         wanted.sort();
         wanted.dedup();
-        let connected: Vec<(Access, Result<AwsS3, String>)> = stream::iter(wanted)
+        // Each access with its client and the account it acts in, or why not.
+        type Connected = (Access, Result<(AwsS3, String), String>);
+        let connected: Vec<Connected> = stream::iter(wanted)
             .map(|access| async move {
                 let opts = ConnectOptions {
                     access: access.clone(),
                     ..opts.clone()
                 };
                 let s3 = AwsS3::connect(&opts).await;
-                let checked = s3.check_credentials().await.map(|()| s3);
+                let checked = s3.caller_account().await.map(|account| (s3, account));
                 (access, checked)
             })
             .buffer_unordered(parallelism.max(1))
@@ -58,7 +63,8 @@ impl Fleet {
         let mut fleet = Fleet::single(default);
         for (access, result) in connected {
             match result {
-                Ok(s3) => {
+                Ok((s3, account)) => {
+                    fleet.identities.insert(access.clone(), account);
                     fleet.members.insert(access, s3);
                 }
                 Err(why) => {
@@ -86,6 +92,17 @@ impl Fleet {
                 .get(access)
                 .map_or("this account was not connected", String::as_str)),
         }
+    }
+
+    /// The account `access`'s credentials act in, when STS said.
+    pub fn identity(&self, access: &Access) -> Option<&str> {
+        self.identities.get(access).map(String::as_str)
+    }
+
+    /// Takes `access` out of the fleet: its buckets fail at once with `why`.
+    pub fn refuse(&mut self, access: &Access, why: String) {
+        self.members.remove(access);
+        self.failed.insert(access.clone(), why);
     }
 
     /// Why `access`'s credentials could not be had, if they could not.

@@ -381,3 +381,25 @@ async fn an_organization_item_covers_every_account_organizations_lists() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_that_act_in_another_account_are_refused() {
+    let prefix = unique_bucket("wrongacct");
+    let work = Work::new();
+    // Profile `third` assumes a role in account 3; declared for account 4 it would
+    // read and write account 3's buckets as if they were account 4's.
+    let env = third_profile_env(&work);
+    work.policy(
+        "p.yaml",
+        &format!(
+            "version: 1\naccounts:\n  - id: \"444444444444\"\n    profile: third\nbuckets:\n  - name: {prefix}\n    account: \"444444444444\"\n    rules: []\n"
+        ),
+    );
+    let out = run(&work, &env, &["plan"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("act in account 333333333333, not in 444444444444"),
+        "{stderr}"
+    );
+}
