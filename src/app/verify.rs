@@ -25,7 +25,7 @@ use crate::plan::compare;
 use crate::policy::Selector;
 use crate::policy::ownership::Ownership;
 use crate::probe::{ProbeRequest, Prober, object_url};
-use crate::s3::{AwsS3, S3Api, S3ErrorKind};
+use crate::s3::{S3Api, S3ErrorKind};
 
 pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Result<Outcome> {
     // One probe (connect, answer, error body) gets what one S3 attempt gets.
@@ -212,27 +212,26 @@ async fn verify_buckets(
         .collect();
     let checked: Vec<Result<BucketResult, BucketProblem>> = stream::iter(buckets)
         .map(|(p, cases)| {
-            let s3 = &s3;
+            // The bucket's own account's credentials read its live configuration.
+            let s3 = &roster.fleet;
             async move {
                 if cases.iter().all(|c| c.pass) {
-                    return Ok(BucketResult::new(
-                        p.managed.name,
-                        p.managed.source,
-                        cases,
-                        None,
-                    ));
+                    return Ok(
+                        BucketResult::new(p.managed.name, p.managed.source, cases, None)
+                            .in_account(p.managed.target.expected_owner),
+                    );
                 }
                 match hint(s3, &p.managed).await {
                     Hint::Missing(message) => Err(BucketProblem {
                         bucket: p.managed.name,
                         message,
                     }),
-                    Hint::Text(hint) => Ok(BucketResult::new(
-                        p.managed.name,
-                        p.managed.source,
-                        cases,
-                        Some(hint),
-                    )),
+                    Hint::Text(hint) => {
+                        Ok(
+                            BucketResult::new(p.managed.name, p.managed.source, cases, Some(hint))
+                                .in_account(p.managed.target.expected_owner),
+                        )
+                    }
                 }
             }
         })
@@ -257,7 +256,7 @@ enum Hint {
 }
 
 /// What a bucket's failures suggest, from its live configuration.
-async fn hint(s3: &AwsS3, managed: &Managed<'_>) -> Hint {
+async fn hint(s3: &impl S3Api, managed: &Managed<'_>) -> Hint {
     let desired = managed.entry.desired();
     match s3.get_cors(&managed.target).await {
         Ok(live) if compare::equivalent(live.as_ref(), desired.as_ref()) => Hint::Text(format!(

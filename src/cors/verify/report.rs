@@ -145,6 +145,9 @@ pub struct BucketResult {
     pub bucket: String,
     /// The policy entry that manages it, `file:line`.
     pub source: String,
+    /// The account the bucket is in, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub pass: bool,
     pub cases: Vec<CaseResult>,
     /// What the failures suggest (drift, or S3 differs from the simulator).
@@ -162,9 +165,16 @@ impl BucketResult {
             pass: cases.iter().all(|c| c.pass),
             bucket,
             source,
+            account: None,
             cases,
             hint,
         }
+    }
+
+    /// The same result, recorded as in `account`.
+    pub fn in_account(mut self, account: Option<String>) -> Self {
+        self.account = account;
+        self
     }
 }
 
@@ -385,7 +395,31 @@ pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
         out.push_str(&url_human(u, color));
     }
     out.push_str(&summary_line(report));
+    out.push_str(&per_account(report));
     out
+}
+
+/// `by account: 111111111111 3 of 3 buckets passed, ...` when the buckets span
+/// two accounts or more; empty otherwise.
+fn per_account(report: &VerifyReport) -> String {
+    let mut counts: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for b in &report.buckets {
+        let c = counts
+            .entry(b.account.as_deref().unwrap_or("(caller's account)"))
+            .or_default();
+        c.0 += 1;
+        c.1 += usize::from(b.pass);
+    }
+    if counts.len() < 2 {
+        return String::new();
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(account, (all, passed))| {
+            format!("{account} {passed} of {} passed", plural(*all, "bucket"))
+        })
+        .collect();
+    format!("by account: {}.\n", parts.join(", "))
 }
 
 fn url_human(u: &UrlCheck, color: bool) -> String {
@@ -490,6 +524,11 @@ pub fn markdown(report: &VerifyReport) -> String {
             String::new()
         }
     );
+    let accounts = per_account(report);
+    if !accounts.is_empty() {
+        out.push_str(&markdown_safe(&accounts));
+        out.push('\n');
+    }
     if !report.buckets.is_empty() {
         out.push_str(
             "| Bucket | Result | Cases | Failed | Policy |\n| --- | --- | --- | --- | --- |\n",
@@ -559,6 +598,44 @@ pub fn json(report: &VerifyReport) -> String {
 mod tests {
     use super::*;
     use crate::cors::fixtures::observed;
+
+    #[test]
+    fn buckets_across_accounts_are_counted_per_account() {
+        let config = crate::model::CorsConfig::new(vec![crate::model::CorsRule {
+            allowed_methods: vec![crate::model::Method::Get],
+            allowed_origins: vec!["https://a.example".into()],
+            ..Default::default()
+        }]);
+        let bucket = |name: &str, account: &str, pass: bool| {
+            // No case is a pass; a case without an answer fails.
+            let cases: Vec<CaseResult> = matrix(Some(&config), false)
+                .iter()
+                .take(usize::from(!pass))
+                .map(|c| CaseResult::new(c, "http://h/b", Err("reset".into())))
+                .collect();
+            BucketResult::new(name.into(), "p.yaml:3".into(), cases, None)
+                .in_account(Some(account.into()))
+        };
+        let report = VerifyReport::new(
+            vec![
+                bucket("a", "111111111111", true),
+                bucket("b", "111111111111", false),
+                bucket("c", "222222222222", true),
+            ],
+            vec![],
+            None,
+        );
+        let text = human(&report, false, false);
+        assert!(
+            text.ends_with(
+                "by account: 111111111111 1 of 2 buckets passed, 222222222222 1 of 1 bucket passed.\n"
+            ),
+            "{text}"
+        );
+        assert!(markdown(&report).contains("by account: 111111111111 1 of 2"));
+        let one = VerifyReport::new(vec![bucket("a", "111111111111", true)], vec![], None);
+        assert!(!human(&one, false, false).contains("by account"));
+    }
     use crate::cors::verify::matrix;
     use crate::model::{CorsConfig, CorsRule, Method};
 
