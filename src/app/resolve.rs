@@ -196,16 +196,13 @@ pub async fn managed<'p>(
                 };
                 let name = listing.info.name.clone();
                 if ownership.exact(&name).is_some() {
-                    // Learn the region (and, when it declared none, the account)
-                    // of exact entries.
-                    if let Some(m) = found.get_mut(&name) {
-                        if m.target.region.is_none() {
-                            m.target.region = listing.info.region.clone();
-                        }
-                        if m.entry.account.is_none() && listing.account.is_some() {
-                            m.target.expected_owner = listing.account.clone();
-                            m.target.access = listing.access.clone();
-                        }
+                    // Learn the region of exact entries that did not declare one.
+                    // (Their account is what they declare: one without `account:`
+                    // is the caller's, whether or not a listing saw it elsewhere.)
+                    if let Some(m) = found.get_mut(&name)
+                        && m.target.region.is_none()
+                    {
+                        m.target.region = listing.info.region.clone();
                     }
                 } else if wanted(&name, entry_account(&ownership, &name, &listing)) {
                     if ownership.needs_tags(&name) {
