@@ -72,6 +72,11 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
     if calls_s3 && g.endpoint_url.is_none() {
         check_endpoint_env(|name| std::env::var(name).ok())?;
     }
+    if !g.account.is_empty()
+        && let Some(why) = account_filter_refused(&cli.command)
+    {
+        anyhow::bail!("--account: {why}");
+    }
     match &cli.command {
         Command::Validate(args) => Ok(validate::run(g, args, color)),
         Command::Plan(args) => plan::run(g, args, console).await,
@@ -86,6 +91,24 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
             crate::policy::raw::json_schema(),
             Exit::Success,
         )),
+    }
+}
+
+/// Why `--account` cannot narrow this command (it would be silently ignored).
+fn account_filter_refused(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Show(_) => Some(
+            "`show` shows a saved plan as it was made; plan again with --account to see one \
+             account's changes",
+        ),
+        Command::Rollback(_) => {
+            Some("`rollback` restores everything its apply changed; it cannot leave an account out")
+        }
+        Command::Explain(_) => Some(
+            "`explain` answers for the one bucket --bucket names, with the caller's credentials \
+             for --live",
+        ),
+        _ => None,
     }
 }
 

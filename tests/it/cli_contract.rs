@@ -96,6 +96,43 @@ fn a_usage_error_never_looks_like_pending_changes() {
     }
 }
 
+#[test]
+fn account_is_refused_where_it_would_be_ignored() {
+    let dir = policy_dir(GOOD);
+    std::fs::write(dir.path().join("plan.json"), "{}").unwrap();
+    for (args, says) in [
+        (
+            &["show", "plan.json", "--account", "111111111111"][..],
+            "`show` shows a saved plan",
+        ),
+        (
+            &["rollback", "plan.json", "--account", "111111111111"],
+            "`rollback` restores",
+        ),
+        (
+            &[
+                "explain",
+                ".",
+                "--bucket",
+                "bk1",
+                "--method",
+                "GET",
+                "--account",
+                "111111111111",
+            ],
+            "`explain` answers",
+        ),
+        (
+            &["apply", "plan.json", "--account", "111111111111"],
+            "cannot narrow a saved plan",
+        ),
+    ] {
+        let (code, _, stderr) = run(dir.path(), args);
+        assert_eq!(code, Some(1), "s3cors {args:?}: {stderr}");
+        assert!(stderr.contains(says), "s3cors {args:?}: {stderr}");
+    }
+}
+
 /// Spawns the binary with stdout and stderr pipes whose read ends are closed at
 /// once, so every write fails with EPIPE; returns its exit code.
 fn run_with_broken_pipes(dir: &Path, args: &[&str]) -> Option<i32> {
