@@ -85,7 +85,7 @@ pub async fn run(
     };
     let s3 = super::connect(global).await;
     let made = super::plan::make(global, &policies, &s3, &args.target, console).await?;
-    let shown = super::plan::render_plan(Format::Human, &made.plan, color);
+    let shown = super::plan::render_plan(Format::Human, &made.plan, color, global.verbose > 0);
     if made.failed() {
         let mut outcome = Outcome::new(shown, Exit::Error);
         outcome.stderr = made.stderr(&policies, color);

@@ -37,7 +37,7 @@ pub async fn run(
     if let Some(out) = &args.out {
         write_plan(out, &made.file(&policies, &args.policies.paths, &s3))?;
     }
-    let mut stdout = render_plan(global.format, &made.plan, color);
+    let mut stdout = render_plan(global.format, &made.plan, color, global.verbose > 0);
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -216,12 +216,12 @@ pub async fn make(
     })
 }
 
-/// The plan in the chosen format.
-pub fn render_plan(format: Format, plan: &Plan, color: bool) -> String {
+/// The plan in the chosen format; `verbose` (`-v`) lists every bucket.
+pub fn render_plan(format: Format, plan: &Plan, color: bool, verbose: bool) -> String {
     match format {
-        Format::Human => render::human(plan, &HumanOptions { color }),
+        Format::Human => render::human(plan, &HumanOptions { color, verbose }),
         Format::Json => render::json(plan),
-        Format::Markdown => render::markdown(plan),
+        Format::Markdown => render::markdown(plan, verbose),
     }
 }
 

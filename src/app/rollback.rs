@@ -88,7 +88,7 @@ pub async fn run(
             Exit::Success,
         ));
     }
-    let shown = super::plan::render_plan(Format::Human, &plan, color);
+    let shown = super::plan::render_plan(Format::Human, &plan, color, global.verbose > 0);
     let mut prelude = String::new();
     if args.auto_approve {
         prelude = shown;

@@ -47,7 +47,12 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
         stdout.push_str(&crate::text::terminal_safe(&header));
         stdout.push_str("\n\n");
     }
-    stdout.push_str(&super::plan::render_plan(global.format, &plan, color));
+    stdout.push_str(&super::plan::render_plan(
+        global.format,
+        &plan,
+        color,
+        global.verbose > 0,
+    ));
     let exit = if plan.errors.is_empty() {
         Exit::Success
     } else {
