@@ -234,7 +234,7 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
             if !stdout.is_empty() {
                 stdout.push('\n');
             }
-            stdout.push_str(&outcome::human(report));
+            stdout.push_str(&outcome::human(report, global.verbose > 0));
             let s = report.summary();
             if s.created + s.updated + s.deleted > 0 {
                 stdout.push_str(&format!(
@@ -245,7 +245,7 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
             }
         }
         Format::Json => stdout = outcome::json(report),
-        Format::Markdown => stdout = outcome::markdown(report),
+        Format::Markdown => stdout = outcome::markdown(report, global.verbose > 0),
     }
     let exit = if report.failed() {
         Exit::Error
@@ -448,6 +448,8 @@ pub async fn execute(
                 bar.inc(1);
                 BucketOutcome {
                     bucket: b.bucket.clone(),
+                    source: b.source.clone(),
+                    account: b.account.clone(),
                     action: b.action,
                     applied,
                 }

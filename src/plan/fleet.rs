@@ -222,10 +222,10 @@ fn sorted_rows(map: &BTreeMap<String, Vec<usize>>) -> Vec<Row<'_>> {
 /// member. `digest` must be equal for equal keys (it only speeds the search
 /// up): members are compared with `==` on the keys themselves, so two items
 /// share a group only if their keys are equal.
-pub fn group<T, K: PartialEq, D: Hash + Eq>(
-    items: &[T],
-    key: impl Fn(&T) -> K,
-    digest: impl Fn(&T) -> D,
+pub fn group<'a, T, K: PartialEq, D: Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+    digest: impl Fn(&'a T) -> D,
 ) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut by_digest: HashMap<D, Vec<usize>> = HashMap::new();
