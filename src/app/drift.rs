@@ -98,9 +98,9 @@ pub async fn run(
     report.violations = drift::live_violations(&policies.policy.guardrails, &live);
 
     let stdout = match global.format {
-        Format::Human => drift::human(&report),
+        Format::Human => drift::human(&report, global.verbose > 0),
         Format::Json => drift::json(&report),
-        Format::Markdown => drift::markdown(&report),
+        Format::Markdown => drift::markdown(&report, global.verbose > 0),
     };
     let exit = match drift::verdict(&report.summary(), problems.len()) {
         Verdict::Failed => Exit::Error,
