@@ -245,7 +245,12 @@ pub fn summary_line(s: &DriftSummary, unmanaged: bool) -> String {
 }
 
 /// The columns of drift's [`Breakdown`].
-const BREAKDOWN_COLUMNS: &[&str] = &["in sync", "drifted", "missing", "unreadable"];
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("in sync", "in_sync"),
+    ("drifted", "drifted"),
+    ("missing", "missing"),
+    ("unreadable", "errors"),
+];
 
 /// Managed buckets per account and per policy entry, by state.
 pub fn breakdown(report: &DriftReport) -> Breakdown {
@@ -413,6 +418,8 @@ struct JsonReport<'a> {
     format: &'static str,
     format_version: u32,
     summary: DriftSummary,
+    by_account: Vec<fleet::AccountCounts>,
+    by_policy_entry: Vec<fleet::EntryCounts>,
     buckets: &'a [ManagedBucket],
     #[serde(skip_serializing_if = "Option::is_none")]
     unmanaged: Option<&'a [UnmanagedBucket]>,
@@ -421,10 +428,13 @@ struct JsonReport<'a> {
 
 /// `s3cors-drift-report` version 1.
 pub fn json(report: &DriftReport) -> String {
+    let breakdown = breakdown(report);
     let doc = JsonReport {
         format: "s3cors-drift-report",
         format_version: 1,
         summary: report.summary(),
+        by_account: breakdown.json_accounts(),
+        by_policy_entry: breakdown.json_entries(),
         buckets: &report.managed,
         unmanaged: report.unmanaged.as_deref(),
         guardrail_violations: &report.violations,

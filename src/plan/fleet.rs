@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use serde::{Deserialize, Serialize};
+
 use crate::text::{markdown_safe, terminal_safe};
 
 /// How an absent `account` (the credentials' own account) is shown.
@@ -48,23 +50,75 @@ pub fn account_label(account: Option<&str>) -> &str {
 /// One row of a [`Breakdown`] table: its label and its counts per column.
 type Row<'a> = (&'a str, &'a [usize]);
 
+/// A column of a [`Breakdown`]: its words for people (`to create`) and its key
+/// in JSON reports (`create`).
+pub type Column = (&'static str, &'static str);
+
 /// Counts per account and per policy entry (`file:line`), in named columns
 /// (`to create`, `updated`, `drifted`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Breakdown {
-    columns: &'static [&'static str],
-    by_account: BTreeMap<String, Vec<usize>>,
+    columns: &'static [Column],
+    by_account: BTreeMap<Option<String>, Vec<usize>>,
     by_entry: BTreeMap<String, Vec<usize>>,
 }
 
+/// One account's counts in a JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCounts {
+    /// The account; `null` for the default account (the credentials' own).
+    pub account: Option<String>,
+    /// Buckets per column (the keys of the report's `summary`).
+    pub counts: BTreeMap<String, usize>,
+}
+
+/// One policy entry's counts in a JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryCounts {
+    /// The entry, `file:line` (empty for a bucket no entry could be named for).
+    pub source: String,
+    /// Buckets per column (the keys of the report's `summary`).
+    pub counts: BTreeMap<String, usize>,
+}
+
 impl Breakdown {
-    /// An empty breakdown with these column names.
-    pub fn new(columns: &'static [&'static str]) -> Breakdown {
+    /// An empty breakdown with these columns.
+    pub fn new(columns: &'static [Column]) -> Breakdown {
         Breakdown {
             columns,
             by_account: BTreeMap::new(),
             by_entry: BTreeMap::new(),
         }
+    }
+
+    fn json_counts(&self, counts: &[usize]) -> BTreeMap<String, usize> {
+        self.columns
+            .iter()
+            .zip(counts)
+            .map(|((_, key), n)| ((*key).to_owned(), *n))
+            .collect()
+    }
+
+    /// The counts per account for a JSON report, by account (default first).
+    pub fn json_accounts(&self) -> Vec<AccountCounts> {
+        self.by_account
+            .iter()
+            .map(|(account, counts)| AccountCounts {
+                account: account.clone(),
+                counts: self.json_counts(counts),
+            })
+            .collect()
+    }
+
+    /// The counts per policy entry for a JSON report, by entry.
+    pub fn json_entries(&self) -> Vec<EntryCounts> {
+        self.by_entry
+            .iter()
+            .map(|(source, counts)| EntryCounts {
+                source: source.clone(),
+                counts: self.json_counts(counts),
+            })
+            .collect()
     }
 
     /// Counts one bucket in `column` of its account's and its entry's rows.
@@ -77,7 +131,7 @@ impl Breakdown {
     pub fn add_account(&mut self, account: Option<&str>, column: usize) {
         let width = self.columns.len();
         self.by_account
-            .entry(account_label(account).to_owned())
+            .entry(account.map(str::to_owned))
             .or_insert_with(|| vec![0; width])[column] += 1;
     }
 
@@ -85,11 +139,6 @@ impl Breakdown {
     /// not known, such as one that could not be planned).
     pub fn add_entry(&mut self, entry: &str, column: usize) {
         let width = self.columns.len();
-        let entry = if entry.is_empty() {
-            "(no policy entry)"
-        } else {
-            entry
-        };
         self.by_entry
             .entry(entry.to_owned())
             .or_insert_with(|| vec![0; width])[column] += 1;
@@ -102,9 +151,21 @@ impl Breakdown {
 
     /// `(title, rows)` for accounts then entries; rows biggest first, then by name.
     fn tables(&self) -> [(&'static str, Vec<Row<'_>>); 2] {
+        let accounts = self
+            .by_account
+            .iter()
+            .map(|(k, v)| (account_label(k.as_deref()), v.as_slice()));
+        let entries = self.by_entry.iter().map(|(k, v)| {
+            let label = if k.is_empty() {
+                "(no policy entry)"
+            } else {
+                k.as_str()
+            };
+            (label, v.as_slice())
+        });
         [
-            ("By account", sorted_rows(&self.by_account)),
-            ("By policy entry", sorted_rows(&self.by_entry)),
+            ("By account", sorted_rows(accounts)),
+            ("By policy entry", sorted_rows(entries)),
         ]
     }
 
@@ -115,7 +176,7 @@ impl Breakdown {
             .iter()
             .zip(counts)
             .filter(|(_, n)| **n > 0)
-            .map(|(name, n)| format!("{} {name}", count(*n)))
+            .map(|((name, _), n)| format!("{} {name}", count(*n)))
             .collect();
         if parts.is_empty() {
             "nothing".to_owned()
@@ -197,11 +258,8 @@ impl Breakdown {
 
 /// The rows of one table, biggest total first, then by label, a `file:line`
 /// label by file and then line number (`web.yaml:4` before `web.yaml:12`).
-fn sorted_rows(map: &BTreeMap<String, Vec<usize>>) -> Vec<Row<'_>> {
-    let mut rows: Vec<Row<'_>> = map
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_slice()))
-        .collect();
+fn sorted_rows<'a>(rows: impl Iterator<Item = Row<'a>>) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = rows.collect();
     rows.sort_by_cached_key(|(label, counts)| {
         let (file, line) = match label.rsplit_once(':') {
             Some((file, line)) => (file, line.parse::<u64>().ok()),
@@ -478,7 +536,7 @@ mod tests {
 
     #[test]
     fn breakdown_lists_biggest_first_and_counts_the_rest() {
-        let mut b = Breakdown::new(&["to create", "to update"]);
+        let mut b = Breakdown::new(&[("to create", "create"), ("to update", "update")]);
         for i in 0..3000 {
             b.add(None, "policies/logs.yaml:3", 1);
             if i < 12 {

@@ -163,15 +163,15 @@ pub fn summary_line(run: Run, s: &ApplySummary) -> String {
 }
 
 /// The columns of an apply's [`Breakdown`].
-const BREAKDOWN_COLUMNS: &[&str] = &[
-    "created",
-    "updated",
-    "deleted",
-    "already applied",
-    "stale",
-    "changed since applied",
-    "failed",
-    "not planned",
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("created", "created"),
+    ("updated", "updated"),
+    ("deleted", "deleted"),
+    ("already applied", "already_applied"),
+    ("stale", "stale"),
+    ("changed since applied", "changed_since_applied"),
+    ("failed", "failed"),
+    ("not planned", "not_planned"),
 ];
 
 /// Results per account and per policy entry. Buckets that were not planned
@@ -316,17 +316,22 @@ struct JsonReport<'a> {
     format_version: u32,
     run: Run,
     summary: ApplySummary,
+    by_account: Vec<fleet::AccountCounts>,
+    by_policy_entry: Vec<fleet::EntryCounts>,
     buckets: &'a [BucketOutcome],
     not_planned: &'a [PlanError],
 }
 
 /// `s3cors-apply-report` version 1, pretty, newline-terminated.
 pub fn json(report: &ApplyReport) -> String {
+    let breakdown = breakdown(report);
     let doc = JsonReport {
         format: "s3cors-apply-report",
         format_version: 1,
         run: report.run,
         summary: report.summary(),
+        by_account: breakdown.json_accounts(),
+        by_policy_entry: breakdown.json_entries(),
         buckets: &report.buckets,
         not_planned: &report.not_planned,
     };

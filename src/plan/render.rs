@@ -201,12 +201,12 @@ fn error_line(e: &PlanError) -> String {
 }
 
 /// The columns of a plan's [`Breakdown`].
-const BREAKDOWN_COLUMNS: &[&str] = &[
-    "to create",
-    "to update",
-    "to delete",
-    "unchanged",
-    "could not be planned",
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("to create", "create"),
+    ("to update", "update"),
+    ("to delete", "delete"),
+    ("unchanged", "unchanged"),
+    ("could not be planned", "errors"),
 ];
 
 /// The plan's counts per account and per policy entry. Buckets that could not
@@ -341,6 +341,13 @@ pub struct JsonReport {
     pub format_version: u32,
     /// Counts.
     pub summary: ReportSummary,
+    /// The same counts per account (added within version 1; empty when read
+    /// from an older report).
+    #[serde(default)]
+    pub by_account: Vec<fleet::AccountCounts>,
+    /// The same counts per policy entry (added within version 1).
+    #[serde(default)]
+    pub by_policy_entry: Vec<fleet::EntryCounts>,
     /// Every planned bucket, unchanged ones included, sorted by name.
     pub buckets: Vec<ReportBucket>,
     /// Buckets that could not be planned, sorted by name.
@@ -396,6 +403,7 @@ impl JsonReport {
     /// The report of `plan`.
     pub fn new(plan: &Plan) -> JsonReport {
         let s = plan.summary();
+        let breakdown = breakdown(plan);
         JsonReport {
             format: REPORT_FORMAT.to_string(),
             format_version: REPORT_FORMAT_VERSION,
@@ -406,6 +414,8 @@ impl JsonReport {
                 unchanged: s.unchanged,
                 errors: s.errors,
             },
+            by_account: breakdown.json_accounts(),
+            by_policy_entry: breakdown.json_entries(),
             buckets: plan
                 .buckets
                 .iter()
