@@ -279,16 +279,18 @@ fn out_of_sync_groups(report: &DriftReport, verbose: bool) -> Vec<Vec<&ManagedBu
     if verbose {
         return out.into_iter().map(|b| vec![b]).collect();
     }
-    let digest =
-        |rules: &Option<Vec<ConsoleRule>>| serde_json::to_string(rules).unwrap_or_default();
-    fleet::group(
-        &out,
-        |b| (&b.state, &b.live, &b.desired),
-        |b| (b.state.clone(), digest(&b.live), digest(&b.desired)),
-    )
-    .into_iter()
-    .map(|members| members.into_iter().map(|i| out[i]).collect())
-    .collect()
+    type Key<'a> = (
+        &'a State,
+        &'a Option<Vec<ConsoleRule>>,
+        &'a Option<Vec<ConsoleRule>>,
+    );
+    fn key<'a>(b: &&'a ManagedBucket) -> Key<'a> {
+        (&b.state, &b.live, &b.desired)
+    }
+    fleet::group(&out, key, key)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| out[i]).collect())
+        .collect()
 }
 
 /// The unmanaged buckets grouped by their number of rules.

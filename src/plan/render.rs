@@ -14,7 +14,7 @@ use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 use super::console::{ConsoleRule, to_console};
 use super::file::{FileAction, FileErrorKind};
 use super::fleet::{self, Breakdown, count};
-use super::{Action, BucketPlan, Plan, PlanError, Summary, compare};
+use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
 use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, paint};
 use crate::text::{markdown_fence, markdown_safe, terminal_safe};
@@ -235,21 +235,14 @@ fn change_groups(plan: &Plan, verbose: bool) -> Vec<Vec<&BucketPlan>> {
     if verbose {
         return changes.into_iter().map(|b| vec![b]).collect();
     }
-    fleet::group(
-        &changes,
-        |b| (b.action, &b.before, &b.after),
-        // `live_digest` is the exact digest of `before`.
-        |b| {
-            (
-                b.action,
-                b.live_digest.clone(),
-                compare::digest(b.after.as_ref()),
-            )
-        },
-    )
-    .into_iter()
-    .map(|members| members.into_iter().map(|i| changes[i]).collect())
-    .collect()
+    type Key<'a> = (Action, &'a Option<CorsConfig>, &'a Option<CorsConfig>);
+    fn key<'a>(b: &&'a BucketPlan) -> Key<'a> {
+        (b.action, &b.before, &b.after)
+    }
+    fleet::group(&changes, key, key)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| changes[i]).collect())
+        .collect()
 }
 
 /// The plan for people: the counts per account and per policy entry, one block
