@@ -103,7 +103,9 @@ pub struct Global {
     /// When to colour output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
-    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    /// Every bucket in plan, apply and drift reports (not identical changes
+    /// once), every case in verify's; more log output on stderr (-v info, -vv
+    /// debug, -vvv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Only errors on stderr, no progress

@@ -92,7 +92,8 @@ pub async fn run(
     let roster = accounts::connect(global, &policies.policy).await?;
     let made = super::plan::make(global, &policies, &roster, &args.target, console).await?;
     let shard = made.shard.map(crate::cli::Shard::record);
-    let shown = super::plan::render_plan(Format::Human, &made.plan, color, shard);
+    let shown =
+        super::plan::render_plan(Format::Human, &made.plan, color, shard, global.verbose > 0);
     if made.failed() {
         let mut outcome = Outcome::new(shown, Exit::Error);
         outcome.stderr = made.stderr(&policies, color);
@@ -241,7 +242,7 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
             if !stdout.is_empty() {
                 stdout.push('\n');
             }
-            stdout.push_str(&outcome::human(report));
+            stdout.push_str(&outcome::human(report, global.verbose > 0));
             let s = report.summary();
             if s.created + s.updated + s.deleted > 0 {
                 stdout.push_str(&format!(
@@ -252,7 +253,7 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
             }
         }
         Format::Json => stdout = outcome::json(report),
-        Format::Markdown => stdout = outcome::markdown(report),
+        Format::Markdown => stdout = outcome::markdown(report, global.verbose > 0),
     }
     let exit = if report.failed() {
         Exit::Error
@@ -456,6 +457,8 @@ pub async fn execute(
                 bar.inc(1);
                 BucketOutcome {
                     bucket: b.bucket.clone(),
+                    source: b.source.clone(),
+                    account: b.account.clone(),
                     action: b.action,
                     applied,
                 }

@@ -135,7 +135,7 @@ pub async fn run(
         shard: global.shard.map(crate::cli::Shard::record),
     };
 
-    let stdout = render(global.format, &report);
+    let stdout = render(global.format, &report, global.verbose > 0);
     let exit = exit_of(&report);
     let unreachable = accounts::unreachable_report(&roster, &resolution.unlisted);
     let mut stderr = policies.warnings.clone();
@@ -150,11 +150,12 @@ pub async fn run(
     })
 }
 
-fn render(format: Format, report: &DriftReport) -> String {
+/// The report in `format`; `verbose` (`-v`) lists every bucket.
+fn render(format: Format, report: &DriftReport, verbose: bool) -> String {
     match format {
-        Format::Human => drift::human(report),
+        Format::Human => drift::human(report, verbose),
         Format::Json => drift::json(report),
-        Format::Markdown => drift::markdown(report),
+        Format::Markdown => drift::markdown(report, verbose),
     }
 }
 
@@ -193,6 +194,6 @@ fn merge(global: &Global, paths: &[PathBuf]) -> anyhow::Result<Outcome> {
         stdout.push_str(&crate::text::terminal_safe(&header));
         stdout.push_str("\n\n");
     }
-    stdout.push_str(&render(global.format, &report));
+    stdout.push_str(&render(global.format, &report, global.verbose > 0));
     Ok(Outcome::new(stdout, exit_of(&report)))
 }

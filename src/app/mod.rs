@@ -19,6 +19,7 @@ pub mod verify;
 
 use crate::cli::{Cli, ColorChoice, Command, Format, Global};
 use crate::endpoint::Endpoint;
+use crate::plan::fleet::count;
 use crate::s3::{AwsS3, ConnectOptions};
 
 /// Exit codes, everywhere (README, "Exit codes").
@@ -156,8 +157,11 @@ pub async fn connect(global: &Global) -> AwsS3 {
     AwsS3::connect(&connect_options(global)).await
 }
 
-/// A progress bar on stderr for `len` steps, drawn only when [`show_progress`]
-/// allows and there are enough steps to be worth it.
+/// A progress bar on stderr for `len` buckets, drawn only when [`show_progress`]
+/// allows and there are enough buckets to be worth it. Callers step it once per
+/// bucket (`inc(1)` when the bucket is finished, whatever number of calls it
+/// took), so position and length count buckets; both are shown with thousands
+/// separators and the rate as [`rate`] writes it.
 pub fn progress(
     global: &Global,
     console: &Console<'_>,
@@ -172,14 +176,48 @@ pub fn progress(
         Some(len as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg:>12} [{bar:30}] {pos}/{len} buckets, {per_sec}, ETA {eta}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style = indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key(
+            "done",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&count(state.pos() as usize));
+            },
+        )
+        .with_key(
+            "total",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&count(state.len().unwrap_or(0) as usize));
+            },
+        )
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&rate(state.per_sec()));
+            },
+        )
+        .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(what.to_owned());
     bar
+}
+
+/// The progress bar's line; `done`, `total` and `rate` are keys of our own.
+const PROGRESS_TEMPLATE: &str = "{msg:>12} [{bar:30}] {done}/{total} buckets, {rate}, ETA {eta}";
+
+/// Buckets per second for people: whole numbers with thousands separators
+/// (`311/s`, `1,204/s`), one decimal under 10 (`2.5/s`), `0/s` before the
+/// first bucket is done.
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_owned()
+    } else if per_sec < 0.05 {
+        "<0.1/s".to_owned()
+    } else if per_sec < 9.95 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{}/s", count(per_sec.round() as usize))
+    }
 }
 
 /// The current time as RFC 3339 UTC (`2026-11-28T15:04:05Z`), for plan files
@@ -242,6 +280,31 @@ mod tests {
             "{err}"
         );
         assert!(super::check_endpoint_env(env(&[("AWS_ENDPOINT_URL_S3", "http://h/x")])).is_err());
+    }
+
+    #[test]
+    fn progress_template_parses() {
+        assert!(indicatif::ProgressStyle::with_template(super::PROGRESS_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn rates_are_readable() {
+        for (per_sec, want) in [
+            (310.9274, "311/s"),
+            (0.0, "0/s"),
+            (f64::NAN, "0/s"),
+            (f64::INFINITY, "0/s"),
+            (-1.0, "0/s"),
+            (0.04, "<0.1/s"),
+            (0.42, "0.4/s"),
+            (2.5, "2.5/s"),
+            (9.94, "9.9/s"),
+            (9.96, "10/s"),
+            (12.4, "12/s"),
+            (1204.3, "1,204/s"),
+        ] {
+            assert_eq!(super::rate(per_sec), want, "{per_sec}");
+        }
     }
 
     #[test]

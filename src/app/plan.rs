@@ -46,7 +46,7 @@ pub async fn run(
         )?;
     }
     let shard = made.shard.map(crate::cli::Shard::record);
-    let mut stdout = render_plan(global.format, &made.plan, color, shard);
+    let mut stdout = render_plan(global.format, &made.plan, color, shard, global.verbose > 0);
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -228,17 +228,26 @@ pub async fn make(
     })
 }
 
-/// The plan in the chosen format; of `shard`, when sharded.
+/// The plan in the chosen format; of `shard`, when sharded; `verbose` (`-v`)
+/// lists every bucket.
 pub fn render_plan(
     format: Format,
     plan: &Plan,
     color: bool,
     shard: Option<crate::cli::ShardRecord>,
+    verbose: bool,
 ) -> String {
     match format {
-        Format::Human => render::human(plan, &HumanOptions { color, shard }),
+        Format::Human => render::human(
+            plan,
+            &HumanOptions {
+                color,
+                shard,
+                verbose,
+            },
+        ),
         Format::Json => render::json(plan, shard),
-        Format::Markdown => render::markdown(plan, shard),
+        Format::Markdown => render::markdown(plan, shard, verbose),
     }
 }
 

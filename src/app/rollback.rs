@@ -88,7 +88,13 @@ pub async fn run(
             Exit::Success,
         ));
     }
-    let shown = super::plan::render_plan(Format::Human, &plan, color, rollback.shard);
+    let shown = super::plan::render_plan(
+        Format::Human,
+        &plan,
+        color,
+        rollback.shard,
+        global.verbose > 0,
+    );
     let mut prelude = String::new();
     if args.auto_approve {
         prelude = shown;

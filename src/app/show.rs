@@ -52,6 +52,7 @@ pub fn run(global: &Global, args: &ShowArgs, color: bool) -> anyhow::Result<Outc
         &plan,
         color,
         shard,
+        global.verbose > 0,
     ));
     let exit = if plan.errors.is_empty() {
         Exit::Success

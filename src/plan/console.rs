@@ -8,7 +8,7 @@ use crate::model::{CorsConfig, CorsRule, Method};
 
 /// One CORS rule as the S3 console shows it, keys in the console's order.
 /// Empty lists and absent values are left out when written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleRule {
     /// `AllowedHeaders`.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::equivalent;
 use super::console::{ConsoleRule, to_console};
+use super::fleet::{self, Breakdown, count};
 use super::shard::{Part, ShardRecord, check_parts};
 use super::{DesiredBucket, LiveBucket, LiveState};
 use crate::endpoint::Endpoint;
@@ -22,7 +23,7 @@ use crate::policy::guardrail;
 use crate::text::{markdown_safe, terminal_safe};
 
 /// Where a managed bucket stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "message")]
 pub enum State {
     /// Live rules are semantically equal to the policy's.
@@ -253,41 +254,160 @@ pub fn live_violations(guardrails: &[Guardrail], live: &LiveState) -> Vec<LiveVi
 pub fn summary_line(s: &DriftSummary, unmanaged: bool) -> String {
     let mut line = format!(
         "Drift: {} in sync, {} drifted, {} missing",
-        s.in_sync, s.drifted, s.missing
+        count(s.in_sync),
+        count(s.drifted),
+        count(s.missing)
     );
     if s.errors > 0 {
-        line.push_str(&format!(", {} unreadable", s.errors));
+        line.push_str(&format!(", {} unreadable", count(s.errors)));
     }
     if s.unresolved > 0 {
         line.push_str(&format!(", {} unresolved", s.unresolved));
     }
     if unmanaged {
-        line.push_str(&format!("; {} unmanaged with CORS", s.unmanaged_with_cors));
+        line.push_str(&format!(
+            "; {} unmanaged with CORS",
+            count(s.unmanaged_with_cors)
+        ));
     }
     if s.guardrail_violations > 0 {
         line.push_str(&format!(
             "; {} guardrail violations",
-            s.guardrail_violations
+            count(s.guardrail_violations)
         ));
     }
     line.push('.');
     line
 }
 
-/// One line per bucket that is not in sync, then the summary. Names, messages and
-/// values come from live state, so they are shown [`terminal_safe`].
-pub fn human(report: &DriftReport) -> String {
+/// The columns of drift's [`Breakdown`].
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("in sync", "in_sync"),
+    ("drifted", "drifted"),
+    ("missing", "missing"),
+    ("unreadable", "errors"),
+];
+
+/// Managed buckets per account and per policy entry, by state.
+pub fn breakdown(report: &DriftReport) -> Breakdown {
+    let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
+    for m in &report.managed {
+        let column = match m.state {
+            State::InSync => 0,
+            State::Drifted => 1,
+            State::MissingBucket => 2,
+            State::Error(_) => 3,
+        };
+        b.add(m.account.as_deref(), &m.source, column);
+    }
+    b
+}
+
+/// The managed buckets that are not in sync, grouped by exact equality of
+/// (state, live configuration, desired configuration), in name order;
+/// with `verbose`, one group per bucket.
+fn out_of_sync_groups(report: &DriftReport, verbose: bool) -> Vec<Vec<&ManagedBucket>> {
+    let out: Vec<&ManagedBucket> = report
+        .managed
+        .iter()
+        .filter(|b| b.state != State::InSync)
+        .collect();
+    if verbose {
+        return out.into_iter().map(|b| vec![b]).collect();
+    }
+    type Key<'a> = (
+        &'a State,
+        &'a Option<Vec<ConsoleRule>>,
+        &'a Option<Vec<ConsoleRule>>,
+    );
+    fn key<'a>(b: &&'a ManagedBucket) -> Key<'a> {
+        (&b.state, &b.live, &b.desired)
+    }
+    fleet::group(&out, key, key)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| out[i]).collect())
+        .collect()
+}
+
+/// The unmanaged buckets grouped by their number of rules.
+fn unmanaged_groups(unmanaged: &[UnmanagedBucket], verbose: bool) -> Vec<Vec<&UnmanagedBucket>> {
+    if verbose {
+        return unmanaged.iter().map(|u| vec![u]).collect();
+    }
+    fleet::group(unmanaged, |u| u.rules, |u| u.rules)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| &unmanaged[i]).collect())
+        .collect()
+}
+
+/// The guardrail violations grouped by exact equality of everything but the bucket.
+fn violation_groups(violations: &[LiveViolation], verbose: bool) -> Vec<Vec<&LiveViolation>> {
+    if verbose {
+        return violations.iter().map(|v| vec![v]).collect();
+    }
+    let key = |v: &LiveViolation| {
+        (
+            v.guardrail.clone(),
+            v.rule,
+            v.value.clone(),
+            v.message.clone(),
+        )
+    };
+    fleet::group(violations, key, key)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| &violations[i]).collect())
+        .collect()
+}
+
+/// `"name"` for one bucket, `N buckets` for several (with the folded names
+/// after the line, by the caller).
+fn who(names: &[&str]) -> String {
+    match names {
+        [one] => terminal_safe(one).into_owned(),
+        many => fleet::buckets(many.len()),
+    }
+}
+
+/// The counts per account and per policy entry, then one line per bucket that
+/// is not in sync (buckets in the same state with identical live and desired
+/// rules once, their names folded on the next line; with `verbose`, one line
+/// per bucket), then the summary. Names, messages and values come from live
+/// state, so they are shown [`terminal_safe`].
+pub fn human(report: &DriftReport, verbose: bool) -> String {
     let mut out = String::new();
     if let Some(shard) = report.context.shard {
         out.push_str(&format!("Drift of shard {shard}.\n\n"));
     }
-    for b in &report.managed {
-        let (bucket, source) = (terminal_safe(&b.bucket), terminal_safe(&b.source));
+    let names_line = |out: &mut String, names: &[&str]| {
+        if names.len() > 1 {
+            out.push_str(&format!("    {}\n", fleet::names_human(names, false)));
+        }
+    };
+    let groups = out_of_sync_groups(report, verbose);
+    if !groups.is_empty() {
+        let limit = (!verbose).then_some(fleet::BREAKDOWN_ROWS);
+        out.push_str(&breakdown(report).human(limit));
+        out.push('\n');
+    }
+    for group in groups {
+        let b = group[0];
+        let names: Vec<&str> = group.iter().map(|b| b.bucket.as_str()).collect();
+        let bucket = who(&names);
+        let source = terminal_safe(&fleet::sources_note(
+            group.iter().map(|b| b.source.as_str()),
+        ))
+        .into_owned();
         let line = match &b.state {
             State::InSync => continue,
+            State::Drifted if group.len() > 1 => format!(
+                "drifted  {bucket} ({source}): live rules differ from the policy, the same way in each; `s3cors plan` shows how"
+            ),
             State::Drifted => format!(
                 "drifted  {bucket} ({source}): live rules differ from the policy; `s3cors plan` shows how"
             ),
+            State::MissingBucket if group.len() > 1 => {
+                format!("missing  {bucket} ({source}): the buckets do not exist")
+            }
             State::MissingBucket => {
                 format!("missing  {bucket} ({source}): the bucket does not exist")
             }
@@ -295,14 +415,22 @@ pub fn human(report: &DriftReport) -> String {
         };
         out.push_str(&line);
         out.push('\n');
+        names_line(&mut out, &names);
     }
     if let Some(unmanaged) = &report.unmanaged {
-        for u in unmanaged {
+        for group in unmanaged_groups(unmanaged, verbose) {
+            let names: Vec<&str> = group.iter().map(|u| u.bucket.as_str()).collect();
+            let (each, them) = if names.len() > 1 {
+                (" each", "them")
+            } else {
+                ("", "it")
+            };
             out.push_str(&format!(
-                "unmanaged {}: {} CORS rule(s) and no policy manages it\n",
-                terminal_safe(&u.bucket),
-                u.rules
+                "unmanaged {}: {} CORS rule(s){each} and no policy manages {them}\n",
+                who(&names),
+                group[0].rules
             ));
+            names_line(&mut out, &names);
         }
     }
     for u in &report.unresolved {
@@ -312,15 +440,18 @@ pub fn human(report: &DriftReport) -> String {
             terminal_safe(&u.message)
         ));
     }
-    for v in &report.violations {
+    for group in violation_groups(&report.violations, verbose) {
+        let v = group[0];
+        let names: Vec<&str> = group.iter().map(|v| v.bucket.as_str()).collect();
         out.push_str(&format!(
             "guardrail {} on {}: rule #{} value {:?}: {}\n",
             terminal_safe(&v.guardrail),
-            terminal_safe(&v.bucket),
+            who(&names),
             v.rule,
             v.value,
             terminal_safe(&v.message)
         ));
+        names_line(&mut out, &names);
     }
     if !out.is_empty() && !out.ends_with("\n\n") {
         out.push('\n');
@@ -351,6 +482,12 @@ pub struct JsonReport {
     #[serde(default)]
     pub endpoint: Endpoint,
     pub summary: DriftSummary,
+    /// The counts per account (added within version 1).
+    #[serde(default)]
+    pub by_account: Vec<fleet::AccountCounts>,
+    /// The counts per policy entry (added within version 1).
+    #[serde(default)]
+    pub by_policy_entry: Vec<fleet::EntryCounts>,
     pub buckets: Vec<ManagedBucket>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unmanaged: Option<Vec<UnmanagedBucket>>,
@@ -361,6 +498,7 @@ pub struct JsonReport {
 
 impl JsonReport {
     pub fn new(report: &DriftReport) -> JsonReport {
+        let breakdown = breakdown(report);
         JsonReport {
             format: REPORT_FORMAT.to_owned(),
             format_version: REPORT_FORMAT_VERSION,
@@ -368,6 +506,8 @@ impl JsonReport {
             policy_digest: Some(report.context.policy_digest.clone()),
             endpoint: report.context.endpoint.without_userinfo(),
             summary: report.summary(),
+            by_account: breakdown.json_accounts(),
+            by_policy_entry: breakdown.json_entries(),
             buckets: report.managed.clone(),
             unmanaged: report.unmanaged.clone(),
             guardrail_violations: report.violations.clone(),
@@ -498,64 +638,109 @@ pub fn merge(files: &[(String, JsonReport)]) -> Result<DriftReport, String> {
     Ok(merged)
 }
 
-/// For a pull-request or issue comment: summary first, then a capped table.
-pub fn markdown(report: &DriftReport) -> String {
-    const MAX_ROWS: usize = 500;
+/// For a pull-request or issue comment: the summary and the counts per
+/// account and per policy entry first, then a table of what is not in sync
+/// (grouped as in [`human`] unless `verbose`), at most
+/// [`super::render::MARKDOWN_MAX_LEN`] bytes in all; what does not fit is
+/// counted instead.
+pub fn markdown(report: &DriftReport, verbose: bool) -> String {
+    let budget = super::render::MARKDOWN_MAX_LEN - 200;
     let heading = match report.context.shard {
         Some(shard) => format!("### s3cors drift, shard {shard}"),
         None => "### s3cors drift".to_owned(),
     };
     let mut out = format!(
-        "{heading}\n\n**{}**\n",
+        "{heading}\n\n**{}**\n\n",
         summary_line(&report.summary(), report.unmanaged.is_some())
     );
-    let mut rows: Vec<String> = Vec::new();
-    for b in &report.managed {
+    let groups = out_of_sync_groups(report, verbose);
+    if !groups.is_empty() {
+        let rows = if verbose { 100 } else { fleet::BREAKDOWN_ROWS };
+        out.push_str(&breakdown(report).markdown(Some(rows)));
+    }
+    let cell = |names: &[&str]| match names {
+        [one] => format!("<code>{}</code>", markdown_safe(one)),
+        many => format!(
+            "{}: {}",
+            fleet::buckets(many.len()),
+            fleet::names_markdown(many, false)
+        ),
+    };
+    // (buckets the row covers, the row)
+    let mut rows: Vec<(usize, String)> = Vec::new();
+    for group in groups {
+        let b = group[0];
+        let names: Vec<&str> = group.iter().map(|b| b.bucket.as_str()).collect();
         let (state, note) = match &b.state {
             State::InSync => continue,
+            State::Drifted if group.len() > 1 => ("drifted", "(the same way in each)".to_owned()),
             State::Drifted => ("drifted", String::new()),
             State::MissingBucket => ("missing", String::new()),
             State::Error(e) => ("error", markdown_safe(e)),
         };
-        rows.push(format!(
-            "| <code>{}</code> | {state} | {} {note} |",
-            markdown_safe(&b.bucket),
-            markdown_safe(&b.source),
+        let source = fleet::sources_note(group.iter().map(|b| b.source.as_str()));
+        rows.push((
+            group.len(),
+            format!(
+                "| {} | {state} | {} {note} |",
+                cell(&names),
+                markdown_safe(&source),
+            ),
         ));
     }
-    for u in report.unmanaged.iter().flatten() {
-        rows.push(format!(
-            "| <code>{}</code> | unmanaged | {} rule(s) |",
-            markdown_safe(&u.bucket),
-            u.rules
+    for group in unmanaged_groups(report.unmanaged.as_deref().unwrap_or_default(), verbose) {
+        let names: Vec<&str> = group.iter().map(|u| u.bucket.as_str()).collect();
+        rows.push((
+            group.len(),
+            format!(
+                "| {} | unmanaged | {} rule(s) |",
+                cell(&names),
+                group[0].rules
+            ),
         ));
     }
     for u in &report.unresolved {
-        rows.push(format!(
-            "| <code>{}</code> | unresolved | {} |",
-            markdown_safe(&u.bucket),
-            markdown_safe(&u.message)
+        rows.push((
+            1,
+            format!(
+                "| <code>{}</code> | unresolved | {} |",
+                markdown_safe(&u.bucket),
+                markdown_safe(&u.message)
+            ),
         ));
     }
-    for v in &report.violations {
-        rows.push(format!(
-            "| <code>{}</code> | guardrail <code>{}</code> | rule #{}: {} |",
-            markdown_safe(&v.bucket),
-            markdown_safe(&v.guardrail),
-            v.rule,
-            markdown_safe(&v.message)
+    for group in violation_groups(&report.violations, verbose) {
+        let v = group[0];
+        let names: Vec<&str> = group.iter().map(|v| v.bucket.as_str()).collect();
+        rows.push((
+            group.len(),
+            format!(
+                "| {} | guardrail <code>{}</code> | rule #{}: {} |",
+                cell(&names),
+                markdown_safe(&v.guardrail),
+                v.rule,
+                markdown_safe(&v.message)
+            ),
         ));
     }
     if !rows.is_empty() {
-        out.push_str("\n| bucket | state | details |\n| --- | --- | --- |\n");
-        for row in rows.iter().take(MAX_ROWS) {
+        out.push_str("| bucket | state | details |\n| --- | --- | --- |\n");
+        let mut shown_rows = 0;
+        for (_, row) in &rows {
+            if out.len() + row.len() + 1 > budget {
+                break;
+            }
             out.push_str(row);
             out.push('\n');
+            shown_rows += 1;
         }
-        if rows.len() > MAX_ROWS {
+        if shown_rows < rows.len() {
+            let hidden: usize = rows[shown_rows..].iter().map(|(n, _)| n).sum();
             out.push_str(&format!(
-                "\n{} more rows are left out.\n",
-                rows.len() - MAX_ROWS
+                "\n{} more rows ({}) are left out; the JSON report (`--format json`) \
+                 lists every bucket.\n",
+                count(rows.len() - shown_rows),
+                fleet::buckets(hidden)
             ));
         }
     }
@@ -1017,20 +1202,20 @@ mod tests {
     #[test]
     fn renderings() {
         let mut r = sample();
-        insta::assert_snapshot!("drift_human", human(&r));
+        insta::assert_snapshot!("drift_human", human(&r, false));
         insta::assert_snapshot!("drift_json", json(&r));
-        insta::assert_snapshot!("drift_markdown", markdown(&r));
+        insta::assert_snapshot!("drift_markdown", markdown(&r, false));
         r.context.shard = Some(ShardRecord {
             index: 2,
             count: 4,
             by: ShardBy::Account,
         });
-        let human = human(&r);
+        let human = human(&r, false);
         assert!(
             human.starts_with("Drift of shard 2/4 by account.\n\n"),
             "{human}"
         );
-        assert!(markdown(&r).starts_with("### s3cors drift, shard 2/4 by account\n"));
+        assert!(markdown(&r, false).starts_with("### s3cors drift, shard 2/4 by account\n"));
         let json: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
         assert_eq!(
             json["shard"],
@@ -1060,17 +1245,102 @@ mod tests {
             bucket: evil.to_owned(),
             message: evil.to_owned(),
         });
-        let text = human(&r);
+        let text = human(&r, false);
         assert!(!text.contains(['\x1b', '\x07']), "{text}");
         assert!(
             text.contains("x\\u{1b}]0;pwned\\u{7}<script>|\\n"),
             "{text}"
         );
-        let md = markdown(&r);
+        let md = markdown(&r, false);
         assert!(!md.contains("<script>") && !md.contains('\x1b'), "{md}");
         // Every row still has its four cell separators: nothing broke the table.
         for row in md.lines().filter(|l| l.starts_with('|')) {
             assert_eq!(row.matches('|').count(), 4, "{row}");
+        }
+    }
+
+    /// `n` buckets from one entry wanting `a`; live: the first `b_count` have
+    /// `b`, the rest `c` (or, with `distinct`, each its own origin).
+    fn fleet(n: usize, b_count: usize, distinct: bool) -> DriftReport {
+        let a = cfg(&["https://a.example"], &[Method::Get]);
+        let mut want = Vec::new();
+        let mut live = LiveState::new();
+        for i in 0..n {
+            let name = format!("logs-{i:06}");
+            want.push(desired(&name, 3, Some(a.clone())));
+            let origin = if distinct {
+                format!("https://{i}.example")
+            } else if i < b_count {
+                "https://b.example".to_owned()
+            } else {
+                "https://c.example".to_owned()
+            };
+            live.insert(
+                name,
+                LiveBucket::Found(Some(cfg(&[&origin], &[Method::Get]))),
+            );
+        }
+        report(&want, &live)
+    }
+
+    #[test]
+    fn drifted_buckets_are_grouped_by_identical_live_and_desired_rules() {
+        // (buckets, how many have live rules b, distinct) -> groups
+        for (n, b_count, distinct, groups) in [
+            (1, 0, false, 1),
+            (300, 0, false, 1),
+            (300, 100, false, 2),
+            (5, 0, true, 5),
+        ] {
+            let r = fleet(n, b_count, distinct);
+            let got = out_of_sync_groups(&r, false);
+            assert_eq!(got.len(), groups, "{n}/{b_count}/{distinct}");
+            assert_eq!(out_of_sync_groups(&r, true).len(), n);
+            for g in &got {
+                assert!(
+                    g.iter()
+                        .all(|b| b.live == g[0].live && b.desired == g[0].desired)
+                );
+            }
+        }
+        // Same live rules but different desired rules: two groups.
+        let mut r = fleet(4, 0, false);
+        r.managed[3].desired = Some(vec![]);
+        assert_eq!(out_of_sync_groups(&r, false).len(), 2);
+    }
+
+    #[test]
+    fn fleet_renderings() {
+        let r = fleet(300, 100, false);
+        let text = human(&r, false);
+        insta::assert_snapshot!("drift_fleet_human", text);
+        let verbose = human(&r, true);
+        assert_eq!(verbose.matches("drifted  logs-").count(), 300, "{verbose}");
+        insta::assert_snapshot!("drift_fleet_markdown", markdown(&r, false));
+    }
+
+    #[test]
+    fn markdown_stays_under_budget_at_100k_buckets() {
+        for distinct in [false, true] {
+            let r = fleet(100_000, 0, distinct);
+            for verbose in [false, true] {
+                let md = markdown(&r, verbose);
+                let case = format!("{distinct}/{verbose}");
+                assert!(
+                    md.len() <= super::super::render::MARKDOWN_MAX_LEN,
+                    "{case}: {}",
+                    md.len()
+                );
+                if distinct || verbose {
+                    assert!(md.contains("rows ("), "{case}");
+                    assert!(md.contains("are left out"), "{case}");
+                } else {
+                    assert!(
+                        md.contains("| 100,000 buckets: <code>logs-000000</code> … <code>logs-099999</code> | drifted |"),
+                        "{case}"
+                    );
+                }
+            }
         }
     }
 }

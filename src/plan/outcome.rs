@@ -5,6 +5,7 @@
 use super::shard::ShardRecord;
 use serde::Serialize;
 
+use super::fleet::{self, Breakdown, count};
 use super::{Action, PlanError};
 use crate::text::{markdown_safe, terminal_safe};
 
@@ -35,6 +36,11 @@ pub enum Applied {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketOutcome {
     pub bucket: String,
+    /// The policy entry that manages it (`file:line`), as the plan recorded it.
+    pub source: String,
+    /// The account the plan recorded for it; absent for the default account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub action: Action,
     #[serde(flatten)]
     pub applied: Applied,
@@ -132,72 +138,161 @@ pub fn summary_line(run: Run, s: &ApplySummary) -> String {
     let title = run.title();
     let mut line = format!(
         "{title} complete: {} created, {} updated, {} deleted",
-        s.created, s.updated, s.deleted
+        count(s.created),
+        count(s.updated),
+        count(s.deleted)
     );
     if s.already_applied > 0 {
-        line.push_str(&format!(", {} already applied", s.already_applied));
+        line.push_str(&format!(", {} already applied", count(s.already_applied)));
     }
     if s.problems() > 0 {
         line = line.replacen("complete", "finished with problems", 1);
-        line.push_str(&format!("; {} stale, {} failed", s.stale, s.failed));
+        line.push_str(&format!(
+            "; {} stale, {} failed",
+            count(s.stale),
+            count(s.failed)
+        ));
         if s.changed_since_applied > 0 {
             line.push_str(&format!(
                 ", {} changed since applied",
-                s.changed_since_applied
+                count(s.changed_since_applied)
             ));
         }
         if s.not_planned > 0 {
-            line.push_str(&format!(", {} not planned", s.not_planned));
+            line.push_str(&format!(", {} not planned", count(s.not_planned)));
         }
     }
     line.push('.');
     line
 }
 
-/// One line per bucket, then the summary; stale and failed buckets say what to do.
-pub fn human(report: &ApplyReport) -> String {
+/// The columns of an apply's [`Breakdown`].
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("created", "created"),
+    ("updated", "updated"),
+    ("deleted", "deleted"),
+    ("already applied", "already_applied"),
+    ("stale", "stale"),
+    ("changed since applied", "changed_since_applied"),
+    ("failed", "failed"),
+    ("not planned", "not_planned"),
+];
+
+/// Results per account and per policy entry. Buckets that were not planned
+/// are counted per entry only (the plan records no account for them).
+pub fn breakdown(report: &ApplyReport) -> Breakdown {
+    let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
+    for o in &report.buckets {
+        let column = match (&o.applied, o.action) {
+            (Applied::Done, Action::Create) => 0,
+            (Applied::Done, Action::Update) => 1,
+            (Applied::Done, Action::Delete) => 2,
+            (Applied::Done, Action::Unchanged) | (Applied::AlreadyApplied, _) => 3,
+            (Applied::Stale { .. }, _) => 4,
+            (Applied::ChangedSinceApplied { .. }, _) => 5,
+            (Applied::Failed { .. }, _) => 6,
+        };
+        b.add(o.account.as_deref(), &o.source, column);
+    }
+    for e in &report.not_planned {
+        b.add_entry(&e.source, 7);
+    }
+    b
+}
+
+/// What happened to a bucket, after its name: `updated`, `FAILED: ...`.
+fn result_text(action: Action, applied: &Applied) -> String {
+    match applied {
+        Applied::Done => done_verb(action).to_owned(),
+        Applied::AlreadyApplied => "already has the planned configuration".to_owned(),
+        Applied::Stale {
+            planned_digest,
+            live_digest,
+        } => format!(
+            "STALE, not written: its configuration changed since the plan \
+             (planned against {}, now {}); run `s3cors plan` again",
+            short(planned_digest),
+            short(live_digest)
+        ),
+        Applied::ChangedSinceApplied {
+            applied_digest,
+            live_digest,
+        } => format!(
+            "CHANGED SINCE APPLIED, not written: this plan applied {} but it now \
+             has {} (rolled back or edited); run `s3cors plan` to bring it back",
+            short(applied_digest),
+            short(live_digest)
+        ),
+        Applied::Failed { error } => format!("FAILED: {}", terminal_safe(error)),
+    }
+}
+
+/// The buckets grouped by exact equality of (action, result): indices into
+/// `report.buckets`; with `verbose`, one group per bucket.
+fn result_groups(report: &ApplyReport, verbose: bool) -> Vec<Vec<usize>> {
+    if verbose {
+        return (0..report.buckets.len()).map(|i| vec![i]).collect();
+    }
+    fleet::group(
+        &report.buckets,
+        |b| (b.action, &b.applied),
+        |b| (b.action, result_text(b.action, &b.applied)),
+    )
+}
+
+/// The not-planned buckets grouped by exact equality of their message.
+fn not_planned_groups(report: &ApplyReport, verbose: bool) -> Vec<Vec<usize>> {
+    if verbose {
+        return (0..report.not_planned.len()).map(|i| vec![i]).collect();
+    }
+    fleet::group(&report.not_planned, |e| &e.message, |e| e.message.clone())
+}
+
+/// One line, or for several buckets with the same result a line and the
+/// folded names: `3,000 buckets: updated` / `    logs-0001 … logs-3000`.
+fn push_group(out: &mut String, names: &[&str], text: &str) {
+    if let [name] = names {
+        out.push_str(&format!("{}: {text}\n", terminal_safe(name)));
+    } else {
+        out.push_str(&format!(
+            "{}: {text}\n    {}\n",
+            fleet::buckets(names.len()),
+            fleet::names_human(names, false)
+        ));
+    }
+}
+
+/// The counts per account and per policy entry, then one line per result
+/// (identical results once, with their buckets folded; with `verbose`, one
+/// line per bucket), then the summary; stale and failed buckets say what to do.
+pub fn human(report: &ApplyReport, verbose: bool) -> String {
     let mut out = String::new();
     if let Some(shard) = report.shard {
         out.push_str(&format!("{} of shard {shard}.\n\n", report.run.title()));
     }
-    for b in &report.buckets {
-        let bucket = terminal_safe(&b.bucket);
-        let line = match &b.applied {
-            Applied::Done => format!("{bucket}: {}", done_verb(b.action)),
-            Applied::AlreadyApplied => {
-                format!("{bucket}: already has the planned configuration")
-            }
-            Applied::Stale {
-                planned_digest,
-                live_digest,
-            } => format!(
-                "{bucket}: STALE, not written: its configuration changed since the plan \
-                 (planned against {}, now {}); run `s3cors plan` again",
-                short(planned_digest),
-                short(live_digest)
-            ),
-            Applied::ChangedSinceApplied {
-                applied_digest,
-                live_digest,
-            } => format!(
-                "{bucket}: CHANGED SINCE APPLIED, not written: this plan applied {} but it now \
-                 has {} (rolled back or edited); run `s3cors plan` to bring it back",
-                short(applied_digest),
-                short(live_digest)
-            ),
-            Applied::Failed { error } => {
-                format!("{bucket}: FAILED: {}", terminal_safe(error))
-            }
-        };
-        out.push_str(&line);
+    if !report.buckets.is_empty() || !report.not_planned.is_empty() {
+        let limit = (!verbose).then_some(fleet::BREAKDOWN_ROWS);
+        out.push_str(&breakdown(report).human(limit));
         out.push('\n');
     }
-    for e in &report.not_planned {
-        out.push_str(&format!(
-            "{}: NOT PLANNED, not written: {}\n",
-            terminal_safe(&e.bucket),
-            terminal_safe(&e.message)
-        ));
+    for group in result_groups(report, verbose) {
+        let first = &report.buckets[group[0]];
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&i| report.buckets[i].bucket.as_str())
+            .collect();
+        push_group(&mut out, &names, &result_text(first.action, &first.applied));
+    }
+    for group in not_planned_groups(report, verbose) {
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&i| report.not_planned[i].bucket.as_str())
+            .collect();
+        let text = format!(
+            "NOT PLANNED, not written: {}",
+            terminal_safe(&report.not_planned[group[0]].message)
+        );
+        push_group(&mut out, &names, &text);
     }
     if !report.buckets.is_empty() || !report.not_planned.is_empty() {
         out.push('\n');
@@ -230,18 +325,23 @@ struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<ShardRecord>,
     summary: ApplySummary,
+    by_account: Vec<fleet::AccountCounts>,
+    by_policy_entry: Vec<fleet::EntryCounts>,
     buckets: &'a [BucketOutcome],
     not_planned: &'a [PlanError],
 }
 
 /// `s3cors-apply-report` version 1, pretty, newline-terminated.
 pub fn json(report: &ApplyReport) -> String {
+    let breakdown = breakdown(report);
     let doc = JsonReport {
         format: "s3cors-apply-report",
         format_version: 1,
         run: report.run,
         shard: report.shard,
         summary: report.summary(),
+        by_account: breakdown.json_accounts(),
+        by_policy_entry: breakdown.json_entries(),
         buckets: &report.buckets,
         not_planned: &report.not_planned,
     };
@@ -250,60 +350,82 @@ pub fn json(report: &ApplyReport) -> String {
     s
 }
 
-/// For a pull-request comment: the summary, then problem buckets (capped).
-pub fn markdown(report: &ApplyReport) -> String {
-    const MAX_LINES: usize = 500;
+/// For a pull-request comment: the summary, the counts per account and per
+/// policy entry, then the buckets with problems (identical problems once, with
+/// their buckets folded, unless `verbose`), at most
+/// [`super::render::MARKDOWN_MAX_LEN`] bytes in all; what does not fit is
+/// counted instead.
+pub fn markdown(report: &ApplyReport, verbose: bool) -> String {
+    let budget = super::render::MARKDOWN_MAX_LEN - 200;
     let shard = report
         .shard
         .map(|s| format!(", shard {s}"))
         .unwrap_or_default();
     let mut out = format!(
-        "### s3cors {}{shard}\n\n**{}**\n",
+        "### s3cors {}{shard}\n\n**{}**\n\n",
         report.run.title().to_lowercase(),
         summary_line(report.run, &report.summary())
     );
-    let problems: Vec<_> = report
-        .buckets
-        .iter()
-        .filter(|b| {
-            matches!(
-                b.applied,
-                Applied::Stale { .. }
-                    | Applied::ChangedSinceApplied { .. }
-                    | Applied::Failed { .. }
+    if !report.buckets.is_empty() || !report.not_planned.is_empty() {
+        let rows = if verbose { 100 } else { fleet::BREAKDOWN_ROWS };
+        out.push_str(&breakdown(report).markdown(Some(rows)));
+    }
+    let mut rows: Vec<(usize, String)> = Vec::new();
+    let cell = |names: &[&str]| {
+        if let [name] = names {
+            format!("<code>{}</code>", markdown_safe(name))
+        } else {
+            format!(
+                "{}: {}",
+                fleet::buckets(names.len()),
+                fleet::names_markdown(names, false)
             )
-        })
-        .map(|b| {
-            let why = match &b.applied {
-                Applied::Stale { .. } => "stale: changed since the plan".to_owned(),
-                Applied::ChangedSinceApplied { .. } => {
-                    "changed since this plan applied it".to_owned()
-                }
-                Applied::Failed { error } => error.clone(),
-                _ => String::new(),
-            };
-            (b.bucket.as_str(), why)
-        })
-        .chain(
-            report
-                .not_planned
-                .iter()
-                .map(|e| (e.bucket.as_str(), format!("not planned: {}", e.message))),
-        )
-        .collect();
-    if !problems.is_empty() {
-        out.push_str("\n| bucket | problem |\n| --- | --- |\n");
-        for (bucket, why) in problems.iter().take(MAX_LINES) {
-            out.push_str(&format!(
-                "| <code>{}</code> | {} |\n",
-                markdown_safe(bucket),
-                markdown_safe(why)
-            ));
         }
-        if problems.len() > MAX_LINES {
+    };
+    for group in result_groups(report, verbose) {
+        let first = &report.buckets[group[0]];
+        let why = match &first.applied {
+            Applied::Stale { .. } => "stale: changed since the plan".to_owned(),
+            Applied::ChangedSinceApplied { .. } => "changed since this plan applied it".to_owned(),
+            Applied::Failed { error } => error.clone(),
+            Applied::Done | Applied::AlreadyApplied => continue,
+        };
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&i| report.buckets[i].bucket.as_str())
+            .collect();
+        rows.push((
+            group.len(),
+            format!("| {} | {} |\n", cell(&names), markdown_safe(&why)),
+        ));
+    }
+    for group in not_planned_groups(report, verbose) {
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&i| report.not_planned[i].bucket.as_str())
+            .collect();
+        let why = format!("not planned: {}", report.not_planned[group[0]].message);
+        rows.push((
+            group.len(),
+            format!("| {} | {} |\n", cell(&names), markdown_safe(&why)),
+        ));
+    }
+    if !rows.is_empty() {
+        out.push_str("| bucket | problem |\n| --- | --- |\n");
+        let total: usize = rows.iter().map(|(n, _)| n).sum();
+        let mut shown = 0;
+        for (n, row) in &rows {
+            if out.len() + row.len() > budget {
+                break;
+            }
+            out.push_str(row);
+            shown += n;
+        }
+        if shown < total {
             out.push_str(&format!(
-                "\n{} more buckets with problems are left out.\n",
-                problems.len() - MAX_LINES
+                "\n{} more buckets with problems are left out; the JSON report \
+                 (`--format json`) lists them all.\n",
+                count(total - shown)
             ));
         }
     }
@@ -317,6 +439,8 @@ mod tests {
     fn report() -> ApplyReport {
         let b = |bucket: &str, action, applied| BucketOutcome {
             bucket: bucket.to_owned(),
+            source: "policies/web.yaml:3".to_owned(),
+            account: None,
             action,
             applied,
         };
@@ -362,7 +486,7 @@ mod tests {
 
     #[test]
     fn human_report() {
-        insta::assert_snapshot!(human(&report()));
+        insta::assert_snapshot!(human(&report(), false));
     }
 
     #[test]
@@ -372,13 +496,13 @@ mod tests {
 
     #[test]
     fn markdown_report() {
-        insta::assert_snapshot!(markdown(&report()));
+        insta::assert_snapshot!(markdown(&report(), false));
     }
 
     #[test]
     fn every_rendering_names_its_shard() {
         let mut r = report();
-        assert!(!human(&r).contains("shard") && !markdown(&r).contains("shard"));
+        assert!(!human(&r, false).contains("shard") && !markdown(&r, false).contains("shard"));
         let unsharded: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
         assert!(unsharded.get("shard").is_none(), "{unsharded}");
         r.shard = Some(ShardRecord {
@@ -386,10 +510,10 @@ mod tests {
             count: 2,
             by: crate::plan::shard::ShardBy::Account,
         });
-        assert!(human(&r).starts_with("Apply of shard 1/2 by account.\n\n"));
-        assert!(markdown(&r).starts_with("### s3cors apply, shard 1/2 by account\n"));
+        assert!(human(&r, false).starts_with("Apply of shard 1/2 by account.\n\n"));
+        assert!(markdown(&r, false).starts_with("### s3cors apply, shard 1/2 by account\n"));
         r.run = Run::Rollback;
-        assert!(human(&r).starts_with("Rollback of shard 1/2 by account.\n\n"));
+        assert!(human(&r, false).starts_with("Rollback of shard 1/2 by account.\n\n"));
         let json: serde_json::Value = serde_json::from_str(&json(&r)).expect("json");
         assert_eq!(
             json["shard"],
@@ -402,20 +526,101 @@ mod tests {
         let evil = "AccessDenied: <img src=x>\x1b[2J|\r\nrow";
         let r = ApplyReport::new(vec![BucketOutcome {
             bucket: "b\x07".to_owned(),
+            source: "policies/web.yaml:3".to_owned(),
+            account: None,
             action: Action::Update,
             applied: Applied::Failed {
                 error: evil.to_owned(),
             },
         }]);
-        let text = human(&r);
+        let text = human(&r, false);
         assert!(!text.contains(['\x1b', '\x07', '\r']), "{text}");
         assert!(
-            text.starts_with("b\\u{7}: FAILED: AccessDenied: <img src=x>\\u{1b}[2J|\\r\\nrow\n"),
+            text.contains("\nb\\u{7}: FAILED: AccessDenied: <img src=x>\\u{1b}[2J|\\r\\nrow\n"),
             "{text}"
         );
-        let md = markdown(&r);
+        let md = markdown(&r, false);
         assert!(!md.contains("<img") && !md.contains('\x1b'), "{md}");
         let row = md.lines().last().unwrap_or_default();
         assert_eq!(row.matches('|').count(), 3, "{md}");
+    }
+
+    fn fleet(n: usize, failed: usize, distinct: bool) -> ApplyReport {
+        let mut buckets: Vec<BucketOutcome> = (0..n)
+            .map(|i| BucketOutcome {
+                bucket: format!("logs-{i:06}"),
+                source: "policies/logs.yaml:3".to_owned(),
+                account: None,
+                action: Action::Update,
+                applied: Applied::Done,
+            })
+            .collect();
+        for (i, b) in buckets.iter_mut().take(failed).enumerate() {
+            b.applied = Applied::Failed {
+                error: if distinct {
+                    format!("PutBucketCors on logs-{i:06}: AccessDenied: Access Denied")
+                } else {
+                    "AccessDenied: Access Denied".to_owned()
+                },
+            };
+        }
+        ApplyReport::new(buckets)
+    }
+
+    #[test]
+    fn identical_results_are_one_line_with_folded_names() {
+        let text = human(&fleet(3000, 0, false), false);
+        insta::assert_snapshot!(text);
+        assert!(text.lines().count() < 10, "{text}");
+        let verbose = human(&fleet(3000, 0, false), true);
+        assert_eq!(verbose.matches(": updated\n").count(), 3000);
+        assert!(verbose.contains("logs-002999: updated\n"));
+    }
+
+    #[test]
+    fn grouping_table() {
+        // (buckets, failed, distinct errors) -> result lines without -v.
+        for (n, failed, distinct, groups) in [
+            (1, 0, false, 1),
+            (5, 0, false, 1),
+            (5, 2, false, 2),
+            (5, 2, true, 3),
+            (5, 5, true, 5),
+        ] {
+            let r = fleet(n, failed, distinct);
+            assert_eq!(
+                result_groups(&r, false).len(),
+                groups,
+                "{n}/{failed}/{distinct}"
+            );
+            assert_eq!(result_groups(&r, true).len(), n, "{n}/{failed}/{distinct}");
+        }
+    }
+
+    #[test]
+    fn markdown_stays_under_budget_at_100k_buckets() {
+        for (failed, distinct) in [(100_000, false), (100_000, true), (0, false)] {
+            for verbose in [false, true] {
+                let md = markdown(&fleet(100_000, failed, distinct), verbose);
+                let case = format!("{failed}/{distinct}/{verbose}");
+                assert!(
+                    md.len() <= super::super::render::MARKDOWN_MAX_LEN,
+                    "{case}: {}",
+                    md.len()
+                );
+                assert!(md.contains("**By policy entry**"), "{case}");
+                if failed > 0 && (distinct || verbose) {
+                    assert!(
+                        md.contains("more buckets with problems are left out"),
+                        "{case}"
+                    );
+                } else if failed > 0 {
+                    assert!(
+                        md.contains("| 100,000 buckets: <code>logs-000000</code> … <code>logs-099999</code> | AccessDenied: Access Denied |"),
+                        "{case}: {md}"
+                    );
+                }
+            }
+        }
     }
 }

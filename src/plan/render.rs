@@ -13,6 +13,7 @@ use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 
 use super::console::{ConsoleRule, to_console};
 use super::file::{FileAction, FileErrorKind};
+use super::fleet::{self, Breakdown, count};
 use super::shard::ShardRecord;
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
 use crate::model::CorsConfig;
@@ -30,6 +31,10 @@ pub const MARKDOWN_MAX_LEN: usize = 60_000;
 /// configuration cannot crowd out every other bucket.
 const MARKDOWN_DIFF_MAX_LEN: usize = 12_000;
 
+/// Rows per table of the account and entry counts in [`markdown`] with `-v`
+/// (without it, [`fleet::BREAKDOWN_ROWS`]).
+const MARKDOWN_VERBOSE_ROWS: usize = 100;
+
 /// The `format` of [`json`] output.
 pub const REPORT_FORMAT: &str = "s3cors-plan-report";
 /// The `format_version` of [`json`] output.
@@ -42,6 +47,9 @@ pub struct HumanOptions {
     pub color: bool,
     /// The shard planned, named in a first line.
     pub shard: Option<ShardRecord>,
+    /// List every bucket on its own (`-v`), instead of identical changes once
+    /// with their buckets folded, and every row of the summary.
+    pub verbose: bool,
 }
 
 /// The S3 console's JSON of a configuration: "" for none, else an array with
@@ -172,12 +180,15 @@ pub fn summary_line(summary: &Summary) -> String {
         if n == 1 {
             "No changes. 1 bucket matches its policy.".to_string()
         } else {
-            format!("No changes. {n} buckets match their policies.")
+            format!("No changes. {} buckets match their policies.", count(n))
         }
     } else {
         format!(
             "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
-            summary.create, summary.update, summary.delete, summary.unchanged
+            count(summary.create),
+            count(summary.update),
+            count(summary.delete),
+            count(summary.unchanged)
         )
     }
 }
@@ -192,8 +203,54 @@ fn error_line(e: &PlanError) -> String {
     )
 }
 
-/// The plan for people: one block per changed bucket (header with the
-/// policy's `file:line`, then the diff of its rules), the errors, and the
+/// The columns of a plan's [`Breakdown`].
+const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
+    ("to create", "create"),
+    ("to update", "update"),
+    ("to delete", "delete"),
+    ("unchanged", "unchanged"),
+    ("could not be planned", "errors"),
+];
+
+/// The plan's counts per account and per policy entry. Buckets that could not
+/// be planned are counted per entry only (their account is not recorded).
+pub fn breakdown(plan: &Plan) -> Breakdown {
+    let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
+    for p in &plan.buckets {
+        let column = match p.action {
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Delete => 2,
+            Action::Unchanged => 3,
+        };
+        b.add(p.account.as_deref(), &p.source, column);
+    }
+    for e in &plan.errors {
+        b.add_entry(&e.source, 4);
+    }
+    b
+}
+
+/// The changed buckets, grouped by exact equality of (action, before, after),
+/// in plan order; with `verbose`, every bucket is its own group.
+fn change_groups(plan: &Plan, verbose: bool) -> Vec<Vec<&BucketPlan>> {
+    let changes: Vec<&BucketPlan> = plan.changes().collect();
+    if verbose {
+        return changes.into_iter().map(|b| vec![b]).collect();
+    }
+    type Key<'a> = (Action, &'a Option<CorsConfig>, &'a Option<CorsConfig>);
+    fn key<'a>(b: &&'a BucketPlan) -> Key<'a> {
+        (b.action, &b.before, &b.after)
+    }
+    fleet::group(&changes, key, key)
+        .into_iter()
+        .map(|members| members.into_iter().map(|i| changes[i]).collect())
+        .collect()
+}
+
+/// The plan for people: the counts per account and per policy entry, one block
+/// per change (header with the policy's `file:line`, the buckets when several
+/// get the same change, then the diff of its rules), the errors, and the
 /// closing `Plan: ...` / `No changes. ...` line.
 pub fn human(plan: &Plan, options: &HumanOptions) -> String {
     let color = options.color;
@@ -201,20 +258,46 @@ pub fn human(plan: &Plan, options: &HumanOptions) -> String {
     if let Some(shard) = options.shard {
         let _ = writeln!(out, "Plan of shard {shard}.\n");
     }
-    for b in plan.changes() {
+    if plan.has_changes() || !plan.errors.is_empty() {
+        let limit = (!options.verbose).then_some(fleet::BREAKDOWN_ROWS);
+        out.push_str(&breakdown(plan).human(limit));
+        out.push('\n');
+    }
+    for group in change_groups(plan, options.verbose) {
+        let b = group[0];
         let (sign, done) = verb(b.action);
         let style = match b.action {
             Action::Create => GREEN,
             Action::Delete => RED,
             _ => YELLOW,
         };
-        let header = format!("{sign} bucket {:?} will be {done}", b.bucket);
+        let (header, source) = if let [b] = group.as_slice() {
+            (
+                format!("{sign} bucket {:?} will be {done}", b.bucket),
+                terminal_safe(&b.source).into_owned(),
+            )
+        } else {
+            (
+                format!(
+                    "{sign} {} will be {done}, the same change each",
+                    fleet::buckets(group.len())
+                ),
+                terminal_safe(&fleet::sources_note(
+                    group.iter().map(|b| b.source.as_str()),
+                ))
+                .into_owned(),
+            )
+        };
         let _ = writeln!(
             out,
             "{} {}",
             paint(color, &format!("{BOLD}{style}"), &header),
-            paint(color, DIM, &format!("({})", terminal_safe(&b.source)))
+            paint(color, DIM, &format!("({source})"))
         );
+        if group.len() > 1 {
+            let names: Vec<&str> = group.iter().map(|b| b.bucket.as_str()).collect();
+            let _ = writeln!(out, "    {}", fleet::names_human(&names, false));
+        }
         let (before, after) = bucket_diff(b);
         for line in diff_lines(&before, &after) {
             let text = match line {
@@ -235,7 +318,7 @@ pub fn human(plan: &Plan, options: &HumanOptions) -> String {
         let title = if n == 1 {
             "Error: 1 bucket could not be planned:".to_string()
         } else {
-            format!("Error: {n} buckets could not be planned:")
+            format!("Error: {} buckets could not be planned:", count(n))
         };
         let _ = writeln!(out, "{}", paint(color, &format!("{BOLD}{RED}"), &title));
         for e in &plan.errors {
@@ -260,6 +343,13 @@ pub struct JsonReport {
     pub shard: Option<ShardRecord>,
     /// Counts.
     pub summary: ReportSummary,
+    /// The same counts per account (added within version 1; empty when read
+    /// from an older report).
+    #[serde(default)]
+    pub by_account: Vec<fleet::AccountCounts>,
+    /// The same counts per policy entry (added within version 1).
+    #[serde(default)]
+    pub by_policy_entry: Vec<fleet::EntryCounts>,
     /// Every planned bucket, unchanged ones included, sorted by name.
     pub buckets: Vec<ReportBucket>,
     /// Buckets that could not be planned, sorted by name.
@@ -318,6 +408,7 @@ impl JsonReport {
     /// The report of `plan`, of `shard` when sharded.
     pub fn new(plan: &Plan, shard: Option<ShardRecord>) -> JsonReport {
         let s = plan.summary();
+        let breakdown = breakdown(plan);
         JsonReport {
             format: REPORT_FORMAT.to_string(),
             format_version: REPORT_FORMAT_VERSION,
@@ -329,6 +420,8 @@ impl JsonReport {
                 unchanged: s.unchanged,
                 errors: s.errors,
             },
+            by_account: breakdown.json_accounts(),
+            by_policy_entry: breakdown.json_entries(),
             buckets: plan
                 .buckets
                 .iter()
@@ -364,8 +457,10 @@ pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
     s
 }
 
-/// One bucket's `<details>` block, its diff cut to [`MARKDOWN_DIFF_MAX_LEN`].
-fn markdown_details(b: &BucketPlan) -> String {
+/// One change's `<details>` block (one bucket, or several with the same
+/// change), its diff cut to [`MARKDOWN_DIFF_MAX_LEN`].
+fn markdown_details(group: &[&BucketPlan]) -> String {
+    let b = group[0];
     let (before, after) = bucket_diff(b);
     let lines = diff_lines(&before, &after);
     let mut body = String::new();
@@ -384,19 +479,41 @@ fn markdown_details(b: &BucketPlan) -> String {
     }
     let (sign, done) = verb(b.action);
     let fence = markdown_fence(&body);
+    let (what, names) = if group.len() == 1 {
+        (
+            format!(
+                "<b>{}</b> will be {done} (<code>{}</code>)",
+                markdown_safe(&b.bucket),
+                markdown_safe(&b.source)
+            ),
+            String::new(),
+        )
+    } else {
+        let names: Vec<&str> = group.iter().map(|b| b.bucket.as_str()).collect();
+        (
+            format!(
+                "<b>{}</b> will be {done}, the same change each (<code>{}</code>)",
+                fleet::buckets(group.len()),
+                markdown_safe(&fleet::sources_note(
+                    group.iter().map(|b| b.source.as_str())
+                ))
+            ),
+            format!("{}\n\n", fleet::names_markdown(&names, false)),
+        )
+    };
     format!(
-        "<details><summary><code>{sign}</code> <b>{}</b> will be {done} (<code>{}</code>)</summary>\n\n\
-         {fence}diff\n{body}{fence}\n\n</details>\n\n",
-        markdown_safe(&b.bucket),
-        markdown_safe(&b.source),
+        "<details><summary><code>{sign}</code> {what}</summary>\n\n\
+         {names}{fence}diff\n{body}{fence}\n\n</details>\n\n",
     )
 }
 
-/// The plan as a pull-request comment: summary first, then errors, then one
-/// folded `<details>` block with a `diff` per changed bucket. Always at most
-/// [`MARKDOWN_MAX_LEN`] bytes: when the budget runs out, the rest is counted
-/// (`N more changed buckets not shown`) instead of shown.
-pub fn markdown(plan: &Plan, shard: Option<ShardRecord>) -> String {
+/// The plan as a pull-request comment: summary first (counts, then per
+/// account and per policy entry), then errors, then one folded `<details>`
+/// block with a `diff` per change (identical changes once, with their
+/// buckets; with `verbose`, per bucket). Always at most [`MARKDOWN_MAX_LEN`]
+/// bytes: when the budget runs out, the rest is counted (`N more changed
+/// buckets not shown`) instead of shown.
+pub fn markdown(plan: &Plan, shard: Option<ShardRecord>, verbose: bool) -> String {
     let s = plan.summary();
     let mut out = match shard {
         Some(shard) => format!("### s3cors plan, shard {shard}\n\n"),
@@ -409,9 +526,21 @@ pub fn markdown(plan: &Plan, shard: Option<ShardRecord>) -> String {
     let _ = writeln!(
         out,
         "| {} | {} | {} | {} | {} |",
-        s.create, s.update, s.delete, s.unchanged, s.errors
+        count(s.create),
+        count(s.update),
+        count(s.delete),
+        count(s.unchanged),
+        count(s.errors)
     );
     out.push('\n');
+    if s.changes() + s.errors > 0 {
+        let rows = if verbose {
+            MARKDOWN_VERBOSE_ROWS
+        } else {
+            fleet::BREAKDOWN_ROWS
+        };
+        out.push_str(&breakdown(plan).markdown(Some(rows)));
+    }
 
     // Room kept for the closing "not shown" lines.
     const RESERVE: usize = 200;
@@ -440,7 +569,8 @@ pub fn markdown(plan: &Plan, shard: Option<ShardRecord>) -> String {
         if hidden > 0 {
             let _ = writeln!(
                 out,
-                "\n_{hidden} more {} not shown._",
+                "\n_{} more {} not shown._",
+                count(hidden),
                 plural(hidden, "error", "errors")
             );
         }
@@ -451,19 +581,20 @@ pub fn markdown(plan: &Plan, shard: Option<ShardRecord>) -> String {
     if changed > 0 {
         out.push_str("#### Changes\n\n");
         let mut shown = 0;
-        for b in plan.changes() {
-            let block = markdown_details(b);
+        for group in change_groups(plan, verbose) {
+            let block = markdown_details(&group);
             if out.len() + block.len() > budget {
                 break;
             }
             out.push_str(&block);
-            shown += 1;
+            shown += group.len();
         }
         let hidden = changed - shown;
         if hidden > 0 {
             let _ = writeln!(
                 out,
-                "_{hidden} more changed {} not shown; run `s3cors plan` for the full plan._",
+                "_{} more changed {} not shown; run `s3cors plan` for the full plan._",
+                count(hidden),
                 plural(hidden, "bucket", "buckets")
             );
         }
@@ -484,13 +615,7 @@ mod tests {
 
     #[test]
     fn human_plain() {
-        insta::assert_snapshot!(human(
-            &sample_plan(),
-            &HumanOptions {
-                color: false,
-                shard: None,
-            }
-        ));
+        insta::assert_snapshot!(human(&sample_plan(), &HumanOptions::default()));
     }
 
     #[test]
@@ -500,6 +625,7 @@ mod tests {
             &HumanOptions {
                 color: true,
                 shard: None,
+                verbose: false,
             },
         );
         assert!(text.contains("\x1b[32m  + "));
@@ -650,7 +776,7 @@ mod tests {
 
     #[test]
     fn markdown_report() {
-        insta::assert_snapshot!(markdown(&sample_plan(), None));
+        insta::assert_snapshot!(markdown(&sample_plan(), None, false));
     }
 
     #[test]
@@ -671,13 +797,14 @@ mod tests {
                 &HumanOptions {
                     color: false,
                     shard,
+                    verbose: false,
                 },
             );
             assert!(
                 text.starts_with(&format!("Plan of shard {name}.\n\n")),
                 "{text}"
             );
-            let md = markdown(&plan, shard);
+            let md = markdown(&plan, shard, false);
             assert!(
                 md.starts_with(&format!("### s3cors plan, shard {name}\n")),
                 "{md}"
@@ -692,7 +819,10 @@ mod tests {
         assert!(!human(&plan, &HumanOptions::default()).contains("shard"));
     }
 
-    fn many_changes(n: usize, errors: usize) -> Plan {
+    /// `n` buckets `bucket-00000`... each changed, from one entry; `distinct`
+    /// gives each its own new origin, else all get the same change. Then
+    /// `errors` unreadable buckets.
+    fn many_changes(n: usize, distinct: bool, errors: usize) -> Plan {
         let mut live = LiveState::new();
         let mut wanted = Vec::new();
         for i in 0..n {
@@ -701,10 +831,15 @@ mod tests {
                 name.clone(),
                 LiveBucket::Found(Some(cfg(&["https://old.example"], &[Method::Get]))),
             );
+            let origin = if distinct {
+                format!("https://{i}.new.example")
+            } else {
+                "https://new.example".to_owned()
+            };
             wanted.push(desired(
                 &name,
-                i as u32 + 1,
-                Some(cfg(&["https://new.example"], &[Method::Get, Method::Head])),
+                3,
+                Some(cfg(&[&origin], &[Method::Get, Method::Head])),
             ));
         }
         for i in 0..errors {
@@ -720,30 +855,142 @@ mod tests {
 
     #[test]
     fn markdown_stays_under_budget() {
-        for (changes, errors) in [(20_000, 0), (20_000, 20_000), (0, 20_000), (3, 0)] {
-            let p = many_changes(changes, errors);
-            let text = markdown(&p, None);
-            assert!(
-                text.len() <= MARKDOWN_MAX_LEN,
-                "{changes}/{errors}: {} bytes",
-                text.len()
-            );
-            assert!(text.starts_with("### s3cors plan\n\n**Plan: 0 to create, ") || changes == 0);
-            let shown = text.matches("<details>").count();
-            if changes > shown {
+        for (changes, distinct, errors) in [
+            (100_000, false, 0),
+            (100_000, true, 0),
+            (20_000, true, 20_000),
+            (0, false, 20_000),
+            (3, true, 0),
+        ] {
+            let p = many_changes(changes, distinct, errors);
+            for verbose in [false, true] {
+                let case = format!("{changes}/{distinct}/{errors}/{verbose}");
+                let text = markdown(&p, None, verbose);
                 assert!(
-                    text.contains(&format!(
-                        "_{} more changed buckets not shown",
-                        changes - shown
-                    )),
-                    "{changes}/{errors}"
+                    text.len() <= MARKDOWN_MAX_LEN,
+                    "{case}: {} bytes",
+                    text.len()
                 );
-                assert!(shown > 50, "{changes}/{errors}: only {shown} shown");
-            }
-            if errors > 0 {
-                assert!(text.contains("more errors not shown"), "{changes}/{errors}");
+                assert!(
+                    text.starts_with("### s3cors plan\n\n**Plan: 0 to create, ") || changes == 0,
+                    "{case}"
+                );
+                let blocks = text.matches("<details>").count();
+                let grouped = !distinct && !verbose && changes > 1;
+                if grouped {
+                    assert_eq!(blocks, 1, "{case}");
+                    assert!(
+                        text.contains(&format!(
+                            "<b>{} buckets</b> will be updated, the same change each",
+                            count(changes)
+                        )),
+                        "{case}"
+                    );
+                    assert!(
+                        text.contains("<code>bucket-00000</code> … <code>bucket-"),
+                        "{case}"
+                    );
+                } else if changes > blocks {
+                    assert!(
+                        text.contains(&format!(
+                            "_{} more changed buckets not shown",
+                            count(changes - blocks)
+                        )),
+                        "{case}"
+                    );
+                    assert!(blocks > 50, "{case}: only {blocks} shown");
+                }
+                if errors > 0 {
+                    assert!(text.contains("more errors not shown"), "{case}");
+                }
             }
         }
+    }
+
+    /// Three buckets get one change, a fourth another, a fifth the first
+    /// change but from another entry, a sixth is created.
+    fn fleet_plan() -> Plan {
+        let old = cfg(&["https://old.example"], &[Method::Get]);
+        let new = cfg(&["https://new.example"], &[Method::Get]);
+        let other = cfg(&["https://other.example"], &[Method::Get]);
+        let mut live = LiveState::new();
+        let mut wanted = Vec::new();
+        for (name, line, after) in [
+            ("logs-0001", 3, &new),
+            ("logs-0002", 3, &new),
+            ("logs-0003", 3, &new),
+            ("logs-0004", 3, &other),
+            ("web-a", 9, &new),
+        ] {
+            live.insert(name.to_owned(), LiveBucket::Found(Some(old.clone())));
+            wanted.push(desired(name, line, Some(after.clone())));
+        }
+        live.insert("fresh".to_owned(), LiveBucket::Found(None));
+        wanted.push(desired("fresh", 12, Some(new.clone())));
+        let mut p = plan(&wanted, &live);
+        p.buckets[0].account = Some("111122223333".to_owned());
+        p
+    }
+
+    #[test]
+    fn identical_changes_are_grouped_exactly() {
+        let p = fleet_plan();
+        let groups: Vec<Vec<&str>> = change_groups(&p, false)
+            .iter()
+            .map(|g| g.iter().map(|b| b.bucket.as_str()).collect())
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                vec!["fresh"],
+                vec!["logs-0001", "logs-0002", "logs-0003", "web-a"],
+                vec!["logs-0004"],
+            ]
+        );
+        // Equivalent but not identical (a method repeated): its own group.
+        let mut p = p;
+        p.buckets[2].after = Some(cfg(&["https://new.example"], &[Method::Get, Method::Get]));
+        assert_eq!(change_groups(&p, false).len(), 4);
+        assert!(change_groups(&p, true).iter().all(|g| g.len() == 1));
+    }
+
+    #[test]
+    fn fleet_human() {
+        insta::assert_snapshot!(human(&fleet_plan(), &HumanOptions::default()));
+    }
+
+    #[test]
+    fn fleet_human_verbose() {
+        let text = human(
+            &fleet_plan(),
+            &HumanOptions {
+                color: false,
+                shard: None,
+                verbose: true,
+            },
+        );
+        for name in ["logs-0001", "logs-0002", "logs-0003", "logs-0004", "web-a"] {
+            assert!(
+                text.contains(&format!("~ bucket \"{name}\" will be updated")),
+                "{text}"
+            );
+        }
+        assert!(!text.contains("the same change each"), "{text}");
+    }
+
+    #[test]
+    fn fleet_markdown() {
+        insta::assert_snapshot!(markdown(&fleet_plan(), None, false));
+    }
+
+    #[test]
+    fn many_identical_changes_are_a_few_lines() {
+        let p = many_changes(3_000, false, 0);
+        let text = human(&p, &HumanOptions::default());
+        // Breakdown (5), one block (header, names, 7 diff lines, blank), summary.
+        assert!(text.lines().count() < 20, "{text}");
+        assert!(text.contains("~ 3,000 buckets will be updated, the same change each (policies/web.yaml:3)\n    bucket-00000 … bucket-02999\n"), "{text}");
+        assert!(text.contains("Plan: 0 to create, 3,000 to update, 0 to delete, 0 unchanged."));
     }
 
     #[test]
@@ -759,7 +1006,7 @@ mod tests {
             .collect();
         let live = LiveState::from([("huge".to_string(), LiveBucket::Found(None))]);
         let p = plan(&[desired("huge", 1, Some(CorsConfig::new(rules)))], &live);
-        let text = markdown(&p, None);
+        let text = markdown(&p, None, false);
         assert!(text.contains("@@ diff cut short: "), "cut marker");
         assert!(text.len() < MARKDOWN_DIFF_MAX_LEN + 2_000);
         assert!(text.contains("</details>"));
@@ -773,19 +1020,13 @@ mod tests {
             LiveBucket::Error(format!("AccessDenied: {hostile}")),
         )]);
         let p = plan(&[desired("locked", 1, None)], &live);
-        let md = markdown(&p, None);
+        let md = markdown(&p, None, false);
         assert!(!md.contains("<img"), "{md}");
         assert!(
             md.contains("&lt;img src=x onerror=alert(1)&gt;&#124;\\u{1b}&#91;2J"),
             "{md}"
         );
-        let text = human(
-            &p,
-            &HumanOptions {
-                color: false,
-                shard: None,
-            },
-        );
+        let text = human(&p, &HumanOptions::default());
         assert!(!text.contains(['\x1b', '\x07', '\r']), "{text}");
         assert!(text.contains("|\\u{1b}[2J\\u{7}\\r\\n"), "{text}");
     }

@@ -971,3 +971,110 @@ async fn drift_of_every_shard_merges_into_the_unsharded_drift() {
         assert!(out.stdout.is_empty(), "{files:?}");
     }
 }
+
+// --- output at fleet size -----------------------------------------------------
+
+/// A few hundred buckets under one `match:` entry: `apply` shows the one change
+/// once and its result in one line, whatever the number of buckets; `drift`
+/// groups buckets with identical live rules; `-v` and the JSON reports still
+/// name every bucket.
+#[tokio::test]
+async fn fleet_output_is_bounded_and_grouped() {
+    use futures::{StreamExt, stream};
+
+    const N: usize = 300;
+    let endpoint = moto().endpoint();
+    let prefix = unique_bucket("summary");
+    let names: Vec<String> = (0..N).map(|i| format!("{prefix}-{i:04}")).collect();
+    let direct = crate::support::aws_s3(endpoint).await;
+    let old = config("https://old.example.com");
+    stream::iter(&names)
+        .for_each_concurrent(16, |name| {
+            let (direct, old) = (&direct, &old);
+            async move {
+                crate::support::create_bucket(endpoint, name).await;
+                direct
+                    .put_cors(&BucketTarget::new(name), old)
+                    .await
+                    .expect("seed CORS");
+            }
+        })
+        .await;
+
+    let work = crate::support::work::Work::new();
+    work.policy(
+        "fleet.yaml",
+        &format!(
+            "version: 1\nbuckets:\n  - match: '{prefix}-*'\n    rules:\n      - AllowedOrigins: [\"https://new.example.com\"]\n        AllowedMethods: [GET, HEAD]\n"
+        ),
+    );
+
+    let applied = work.ok(&["apply", "--auto-approve"], 0);
+    let lines = applied.lines().count();
+    assert!(lines < 40, "{lines} lines for {N} buckets:\n{applied}");
+    for want in [
+        "By policy entry:\n  policies/fleet.yaml:3: 300 to update\n".to_owned(),
+        "By account:\n  (default account): 300 to update\n".to_owned(),
+        "~ 300 buckets will be updated, the same change each (policies/fleet.yaml:3)\n".to_owned(),
+        format!("    {prefix}-0000 … {prefix}-0299\n"),
+        format!("300 buckets: updated\n    {prefix}-0000 … {prefix}-0299\n"),
+        "Apply complete: 0 created, 300 updated, 0 deleted.\n".to_owned(),
+    ] {
+        assert!(applied.contains(&want), "missing {want:?} in:\n{applied}");
+    }
+    assert_eq!(
+        applied.matches("\"AllowedOrigins\"").count(),
+        2,
+        "{applied}"
+    );
+
+    // Out-of-band edits: the first 100 get one configuration, the rest another.
+    stream::iter(names.iter().enumerate())
+        .for_each_concurrent(16, |(i, name)| {
+            let direct = &direct;
+            async move {
+                let origin = if i < 100 {
+                    "https://a.example"
+                } else {
+                    "https://b.example"
+                };
+                direct
+                    .put_cors(&BucketTarget::new(name), &config(origin))
+                    .await
+                    .expect("edit CORS");
+            }
+        })
+        .await;
+    let drift = work.ok(&["drift"], 2);
+    assert!(drift.lines().count() < 15, "{drift}");
+    for want in [
+        format!(
+            "drifted  100 buckets (policies/fleet.yaml:3): live rules differ from the policy, the same way in each; `s3cors plan` shows how\n    {prefix}-0000 … {prefix}-0099\n"
+        ),
+        format!(
+            "drifted  200 buckets (policies/fleet.yaml:3): live rules differ from the policy, the same way in each; `s3cors plan` shows how\n    {prefix}-0100 … {prefix}-0299\n"
+        ),
+        "Drift: 0 in sync, 300 drifted, 0 missing.\n".to_owned(),
+    ] {
+        assert!(drift.contains(&want), "missing {want:?} in:\n{drift}");
+    }
+
+    let verbose = work.ok(&["drift", "-v"], 2);
+    assert_eq!(
+        verbose.matches(&format!("drifted  {prefix}-")).count(),
+        N,
+        "{verbose}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&work.ok(&["drift", "--format", "json"], 2)).expect("drift JSON");
+    assert_eq!(json["buckets"].as_array().map(Vec::len), Some(N));
+
+    let plan = work.plan_json(&[]);
+    assert_eq!(crate::support::work::actions(&plan).len(), N);
+    let md = work.ok(&["plan", "--format", "markdown"], 0);
+    assert_eq!(md.matches("<details>").count(), 2, "{md}");
+    assert!(
+        md.contains("<b>100 buckets</b> will be updated, the same change each"),
+        "{md}"
+    );
+}
