@@ -72,7 +72,7 @@ impl FromStr for Method {
 }
 
 /// One CORS rule, as S3 stores it. Empty lists stand for absent elements.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CorsRule {
     #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]

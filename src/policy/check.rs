@@ -126,7 +126,7 @@ fn overlapping_matches(policy: &Policy) -> Vec<Diagnostic> {
         .buckets
         .iter()
         .filter_map(|e| match &e.selector {
-            Selector::Match(m) => Some((e, m)),
+            Selector::Match(m) => Some((e, &**m)),
             Selector::Name(_) => None,
         })
         .collect();

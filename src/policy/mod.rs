@@ -55,7 +55,10 @@ impl BucketEntry {
             None
         } else {
             Some(CorsConfig::new(
-                self.rules.iter().map(|r| r.rule.clone()).collect(),
+                self.rules
+                    .iter()
+                    .map(|r| CorsRule::clone(&r.rule))
+                    .collect(),
             ))
         }
     }
@@ -141,7 +144,8 @@ pub enum Selector {
     /// One bucket by exact name.
     Name(String),
     /// Every existing bucket whose name matches the glob and that carries all the tags.
-    Match(BucketMatch),
+    /// Boxed: a compiled glob is large, and most entries of a fleet are `Name`s.
+    Match(Box<BucketMatch>),
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +158,8 @@ pub struct BucketMatch {
 /// A rule as declared, with the places its parts came from.
 #[derive(Debug, Clone)]
 pub struct PolicyRule {
-    pub rule: CorsRule,
+    /// The rule; equal rules written in many entries share one value.
+    pub rule: Arc<CorsRule>,
     /// The ruleset this rule was spliced from, if any (where the `ruleset:`
     /// reference stands is the entry's: [`Rules::reference`]).
     pub ruleset: Option<String>,

@@ -10,7 +10,7 @@ use globset::{GlobBuilder, GlobMatcher};
 use super::rules::RULE_KEYS_WITH_REF;
 use super::{Validator, join, suggest};
 use crate::diag::{Diagnostic, ErrorCode, Span, WarningCode};
-use crate::model::{CorsConfig, MAX_RULES, MAX_XML_BYTES};
+use crate::model::{CorsConfig, CorsRule, MAX_RULES, MAX_XML_BYTES};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::policy::{BucketEntry, BucketMatch, PolicyRule, Rules, Selector};
 
@@ -69,11 +69,11 @@ impl Validator {
                 self.string(glob_node, &match_path).and_then(|pattern| {
                     let glob = self.glob(&pattern, glob_node.span, &match_path)?;
                     Some((
-                        Selector::Match(BucketMatch {
+                        Selector::Match(Box::new(BucketMatch {
                             pattern,
                             glob,
                             tags: BTreeMap::new(),
-                        }),
+                        })),
                         glob_node.span,
                     ))
                 })
@@ -431,7 +431,7 @@ enum Part {
 
 /// The size of rules as one S3 XML configuration.
 fn xml_len(rules: &[PolicyRule]) -> usize {
-    CorsConfig::new(rules.iter().map(|r| r.rule.clone()).collect()).xml_len()
+    CorsConfig::new(rules.iter().map(|r| CorsRule::clone(&r.rule)).collect()).xml_len()
 }
 
 /// The AWS regions s3cors knows (commercial, China, GovCloud, ISO, European

@@ -17,12 +17,13 @@ mod suggest;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::yaml::{self, Node, NodeKind};
 use super::{Loaded, Policy, PolicyRule, VERSION};
 use crate::diag::{Diagnostic, ErrorCode, FileId, Sources, Span};
+use crate::model::CorsRule;
 pub use buckets::AWS_REGIONS;
 use suggest::suggest;
 
@@ -122,6 +123,8 @@ struct Validator {
     /// Rule lists made only of `ruleset:` references, by the names in order, with
     /// their size as S3 XML: entries with the same references share one list.
     spliced: HashMap<Vec<String>, (Arc<[PolicyRule]>, usize)>,
+    /// Every distinct rule read so far: equal rules share one allocation.
+    interned: HashSet<Arc<CorsRule>>,
 }
 
 /// A mapping's entries by key, after duplicate and unknown keys were reported.

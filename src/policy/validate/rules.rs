@@ -2,6 +2,7 @@
 //! place, and the rulesets that bucket entries reference by name.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Fields, Ruleset, Validator, describe, join};
 use crate::diag::{Diagnostic, ErrorCode, Span};
@@ -289,7 +290,19 @@ impl Validator {
         ] {
             list.shrink_to_fit();
         }
-        (self.error_count() == errors_before).then_some(PolicyRule {
+        if self.error_count() != errors_before {
+            return None;
+        }
+        // A fleet file often repeats one rule in every entry: keep it once.
+        let rule = match self.interned.get(&rule) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(rule);
+                self.interned.insert(Arc::clone(&shared));
+                shared
+            }
+        };
+        Some(PolicyRule {
             rule,
             ruleset: None,
             spans,

@@ -316,6 +316,7 @@ fn load(text: &str) -> (Sources, crate::policy::Loaded) {
 
 #[test]
 fn entries_with_the_same_references_share_one_rule_list() {
+    use crate::model::Method;
     use std::sync::Arc;
     let text = "version: 1\nrulesets:\n  web: [{AllowedOrigins: [a], AllowedMethods: [GET]}, {AllowedOrigins: [b], AllowedMethods: [PUT]}]\n  api: [{AllowedOrigins: [c], AllowedMethods: [POST]}]\nbuckets:\n  - name: bk1\n    rules: [{ruleset: web}]\n  - name: bk2\n    rules: [{ruleset: web}]\n  - name: bk3\n    rules: [{ruleset: web}, {ruleset: api}]\n  - name: bk4\n    rules: [{ruleset: web}, {ruleset: api}]\n  - name: bk5\n    rules: [{ruleset: web}, {AllowedOrigins: [d], AllowedMethods: [GET]}]\n";
     let (sources, loaded) = load(text);
@@ -337,6 +338,17 @@ fn entries_with_the_same_references_share_one_rule_list() {
     assert_eq!((b[4].rules.len(), b[4].rules.reference(2)), (3, None));
     assert_eq!(b[4].rules[2].ruleset, None);
     assert_eq!(b[4].rules[1].ruleset.as_deref(), Some("web"));
+    // An inline rule equal to one read before shares its value, not its places.
+    let (web0, inline) = (&b[0].rules[0], &b[4].rules[2]);
+    assert!(Arc::ptr_eq(&web0.rule, &b[4].rules[0].rule));
+    assert!(!Arc::ptr_eq(&web0.rule, &inline.rule));
+    assert_eq!(
+        (
+            web0.rule.allowed_methods.clone(),
+            inline.rule.allowed_methods.clone()
+        ),
+        (vec![Method::Get], vec![Method::Get])
+    );
     // The desired configuration is the same either way.
     assert_eq!(b[0].desired(), b[1].desired());
     assert_eq!(b[0].desired().map(|c| c.cors_rules.len()), Some(2));
@@ -385,4 +397,29 @@ fn streamed_bucket_lists_read_like_whole_trees() {
     for (text, want) in cases {
         check(&text, want);
     }
+}
+
+#[test]
+fn equal_inline_rules_share_one_value() {
+    use std::sync::Arc;
+    let entry = |name: &str, origin: &str| {
+        format!(
+            "  - name: {name}\n    rules: [{{AllowedOrigins: [{origin}], AllowedMethods: [GET]}}]\n"
+        )
+    };
+    let text = format!(
+        "version: 1\nbuckets:\n{}{}{}",
+        entry("bk1", "a"),
+        entry("bk2", "a"),
+        entry("bk3", "b")
+    );
+    let (sources, loaded) = load(&text);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let b = &loaded.policy.buckets;
+    let rule = |i: usize| &b[i].rules[0];
+    assert!(Arc::ptr_eq(&rule(0).rule, &rule(1).rule));
+    assert!(!Arc::ptr_eq(&rule(0).rule, &rule(2).rule));
+    // Each entry keeps its own places.
+    let origin = |i: usize| sources.place(rule(i).spans.allowed_origins[0]);
+    assert_eq!([origin(0), origin(1)], ["p.yaml:4:31", "p.yaml:6:31"]);
 }
