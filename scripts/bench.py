@@ -898,6 +898,17 @@ def memory_report(r):
         ]
         for p in r["plan"]:
             lines.append(f"| {p['shape']} | {p['binary']} | {p['rss_mb']:.0f} MB | {p['wall']:.1f} s | {p['cpu']:.2f} s |")
+    mine = [v for v in r["validate"] if v["binary"] == "this build"]
+    plans = [p for p in r["plan"] if p["binary"] == "this build"]
+    lines += ["", "| target | result | measured |", "| --- | --- | --- |"]
+    if mine:
+        worst = max(min(v["rss_mb"]) for v in mine)
+        measured = ", ".join("{} {:.0f} MB".format(v["shape"], min(v["rss_mb"])) for v in mine)
+        lines.append(f"| validate of {r['validate_n']:,} entries: peak RSS <= 60 MB | {verdict(worst <= 60)} | {measured} |")
+    if plans:
+        worst = max(p["rss_mb"] for p in plans)
+        measured = ", ".join("{} {:.0f} MB".format(p["shape"], p["rss_mb"]) for p in plans)
+        lines.append(f"| plan at {r['plan_n']:,} buckets: peak RSS <= 300 MB | {verdict(worst <= 300)} | {measured} |")
     lines.append(MEMORY_END)
     return "\n".join(lines) + "\n"
 
