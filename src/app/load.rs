@@ -180,7 +180,12 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         .help("check the file's permissions")
     };
     let file = fs::File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata: growing by doubling could hold twice the file while
+    // it is loaded (the length is only a hint; the limit below is what counts).
+    let hint = file
+        .metadata()
+        .map_or(0, |m| m.len().min(MAX_FILE_BYTES) + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
     // Read one byte past the limit, so a huge file is refused without reading it all.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)

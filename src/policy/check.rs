@@ -56,14 +56,33 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
             out.push(d);
         }
     };
+    // Entries sharing one rule list (the same ruleset references) have the same
+    // configuration and every finding at the same place: an earlier entry's findings
+    // for that list already stand, so only guardrails not yet checked against it run.
+    let mut linted: HashSet<*const PolicyRule> = HashSet::new();
+    let mut guarded: HashSet<(*const PolicyRule, usize)> = HashSet::new();
     for entry in &policy.buckets {
+        if entry.rules.is_empty() {
+            continue;
+        }
+        let list = entry.rules.shared().as_ptr();
+        let first = linted.insert(list);
+        let guardrails: Vec<(usize, &Guardrail)> = applicable(&policy.guardrails, entry)
+            .into_iter()
+            .filter(|(i, _)| guarded.insert((list, *i)))
+            .collect();
+        if !first && guardrails.is_empty() {
+            continue;
+        }
         let Some(config) = entry.desired() else {
             continue;
         };
-        for f in lint::lint(&config) {
-            push(lint_diagnostic(entry, &f), &mut out);
+        if first {
+            for f in lint::lint(&config) {
+                push(lint_diagnostic(entry, &f), &mut out);
+            }
         }
-        for g in applicable(&policy.guardrails, entry) {
+        for (_, g) in guardrails {
             for hit in guardrail::evaluate(g, &config) {
                 push(guardrail_diagnostic(entry, g, &hit), &mut out);
             }
@@ -76,10 +95,11 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 /// The guardrails that certainly apply to every bucket `entry` selects (module docs).
-fn applicable<'g>(guardrails: &'g [Guardrail], entry: &BucketEntry) -> Vec<&'g Guardrail> {
+fn applicable<'g>(guardrails: &'g [Guardrail], entry: &BucketEntry) -> Vec<(usize, &'g Guardrail)> {
     guardrails
         .iter()
-        .filter(|g| match &entry.selector {
+        .enumerate()
+        .filter(|(_, g)| match &entry.selector {
             Selector::Name(name) => g.scope_glob.is_match(name),
             Selector::Match(m) => glob_covers(&g.scope, &g.scope_glob, &m.pattern),
         })
@@ -106,7 +126,7 @@ fn overlapping_matches(policy: &Policy) -> Vec<Diagnostic> {
         .buckets
         .iter()
         .filter_map(|e| match &e.selector {
-            Selector::Match(m) => Some((e, m)),
+            Selector::Match(m) => Some((e, &**m)),
             Selector::Name(_) => None,
         })
         .collect();
@@ -157,33 +177,18 @@ fn entry_name(entry: &BucketEntry) -> String {
 /// The YAML path of rule `index` of `entry` (inside its ruleset when spliced).
 fn rule_path(entry: &BucketEntry, index: usize) -> String {
     let rule = &entry.rules[index];
-    match (&rule.ruleset, rule.reference) {
-        (Some(name), Some(reference)) => {
-            // Rules spliced by one reference are consecutive: count back to the first.
-            let within = entry.rules[..index]
-                .iter()
-                .rev()
-                .take_while(|r| r.reference == Some(reference))
-                .count();
-            format!("rulesets.{name}[{within}]")
-        }
+    match (&rule.ruleset, entry.rules.reference_start(index)) {
+        (Some(name), Some(first)) => format!("rulesets.{name}[{}]", index - first),
         _ => {
             // Item index in `rules:`: each reference is one item, however many rules.
-            let mut item = 0;
-            let mut last_ref = None;
-            for r in &entry.rules[..index] {
-                match r.reference {
-                    Some(span) if last_ref == Some(span) => {}
-                    Some(span) => {
-                        last_ref = Some(span);
-                        item += 1;
-                    }
-                    None => {
-                        last_ref = None;
-                        item += 1;
-                    }
-                }
-            }
+            let item = (0..index)
+                .filter(|&r| {
+                    entry
+                        .rules
+                        .reference_start(r)
+                        .is_none_or(|first| first == r)
+                })
+                .count();
             format!("{}.rules[{item}]", entry_path(entry))
         }
     }
@@ -238,7 +243,7 @@ fn reference_label(
     rule: &PolicyRule,
     index: usize,
 ) -> Diagnostic {
-    match (&rule.ruleset, rule.reference) {
+    match (&rule.ruleset, entry.rules.reference(index)) {
         (Some(name), Some(reference)) => d.related(
             reference,
             format!(

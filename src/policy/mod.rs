@@ -15,6 +15,8 @@ pub mod validate;
 pub mod yaml;
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use globset::GlobMatcher;
 
@@ -96,7 +98,7 @@ pub struct BucketEntry {
     pub region: Option<String>,
     /// The rules in S3's order, with ruleset references spliced in. Empty means the
     /// entry declared `rules: []`: the bucket must have no CORS configuration.
-    pub rules: Vec<PolicyRule>,
+    pub rules: Rules,
     /// The entry's `name:` or `match:` value.
     pub span: Span,
 }
@@ -108,9 +110,86 @@ impl BucketEntry {
             None
         } else {
             Some(CorsConfig::new(
-                self.rules.iter().map(|r| r.rule.clone()).collect(),
+                self.rules
+                    .iter()
+                    .map(|r| CorsRule::clone(&r.rule))
+                    .collect(),
             ))
         }
+    }
+}
+
+/// A bucket entry's rules in S3's order (a slice of [`PolicyRule`]s), with its
+/// rulesets spliced in, and where each `ruleset:` reference stands.
+///
+/// The rules are shared, not copied: every entry whose `rules:` is the same list of
+/// `ruleset:` references holds the same allocation (a fleet of 100,000 entries on
+/// one ruleset holds its rules once). Only the references' places are the entry's own.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    rules: Arc<[PolicyRule]>,
+    /// Per `ruleset:` reference: its first spliced rule, how many, and its place.
+    references: Box<[Reference]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reference {
+    first: u32,
+    len: u32,
+    span: Span,
+}
+
+impl Rules {
+    /// Rules as one list; `references` gives (first rule, rule count, place) for
+    /// each `ruleset:` reference, in order.
+    pub fn new(rules: Arc<[PolicyRule]>, references: &[(usize, usize, Span)]) -> Rules {
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Rules {
+            rules,
+            references: references
+                .iter()
+                .map(|&(first, len, span)| Reference {
+                    first: to_u32(first),
+                    len: to_u32(len),
+                    span,
+                })
+                .collect(),
+        }
+    }
+
+    /// Rules written in the entry itself (no ruleset references).
+    pub fn inline(rules: Vec<PolicyRule>) -> Rules {
+        Rules::new(rules.into(), &[])
+    }
+
+    /// The shared list itself, for [`Arc::ptr_eq`]: entries holding the same list
+    /// have the same desired configuration.
+    pub fn shared(&self) -> &Arc<[PolicyRule]> {
+        &self.rules
+    }
+
+    /// Where the `ruleset:` reference that spliced rule `index` in stands, for rules
+    /// from a ruleset.
+    pub fn reference(&self, index: usize) -> Option<Span> {
+        self.references
+            .iter()
+            .find(|r| (r.first as usize..(r.first + r.len) as usize).contains(&index))
+            .map(|r| r.span)
+    }
+
+    /// The first rule spliced in by the same reference as rule `index`.
+    pub fn reference_start(&self, index: usize) -> Option<usize> {
+        self.references
+            .iter()
+            .find(|r| (r.first as usize..(r.first + r.len) as usize).contains(&index))
+            .map(|r| r.first as usize)
+    }
+}
+
+impl Deref for Rules {
+    type Target = [PolicyRule];
+    fn deref(&self) -> &[PolicyRule] {
+        &self.rules
     }
 }
 
@@ -120,7 +199,8 @@ pub enum Selector {
     /// One bucket by exact name.
     Name(String),
     /// Every existing bucket whose name matches the glob and that carries all the tags.
-    Match(BucketMatch),
+    /// Boxed: a compiled glob is large, and most entries of a fleet are `Name`s.
+    Match(Box<BucketMatch>),
 }
 
 #[derive(Debug, Clone)]
@@ -133,11 +213,11 @@ pub struct BucketMatch {
 /// A rule as declared, with the places its parts came from.
 #[derive(Debug, Clone)]
 pub struct PolicyRule {
-    pub rule: CorsRule,
-    /// The ruleset this rule was spliced from, if any.
+    /// The rule; equal rules written in many entries share one value.
+    pub rule: Arc<CorsRule>,
+    /// The ruleset this rule was spliced from, if any (where the `ruleset:`
+    /// reference stands is the entry's: [`Rules::reference`]).
     pub ruleset: Option<String>,
-    /// Where the `ruleset:` reference stands, for rules spliced from a ruleset.
-    pub reference: Option<Span>,
     pub spans: RuleSpans,
 }
 

@@ -71,7 +71,36 @@ impl Node {
 
 /// Parses one policy file. `Ok(None)` means the file holds no document at all.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    parse_streaming(file, text, None).map(|parsed| parsed.root)
+}
+
+/// A parsed file whose top-level `buckets:` items may have been handed out one by one.
+#[derive(Debug)]
+pub struct Parsed {
+    pub root: Option<Node>,
+    /// The items of the top-level `buckets:` list went to the callback as they were
+    /// read, and that list stands empty in `root`. False when there was no such list,
+    /// or it was an alias or anchored (its items are then in `root`).
+    pub streamed: bool,
+}
+
+/// A callback that takes each item of the top-level `buckets:` list as soon as it is read.
+pub type ItemSink<'s> = &'s mut dyn FnMut(Node);
+
+/// Parses one policy file like [`parse`], but with a `sink` hands each item of the
+/// top-level `buckets:` list to it as soon as the item is complete, instead of
+/// keeping it in the tree: a fleet file's tree then never holds more than one bucket
+/// entry. Only the first `buckets:` key of a top-level mapping streams (a duplicate
+/// key is reported by validation, which keeps the first), and not an anchored list
+/// (an alias may copy it). Limits (depth, node count, aliases) are the same.
+pub fn parse_streaming(
+    file: FileId,
+    text: &str,
+    sink: Option<ItemSink<'_>>,
+) -> Result<Parsed, Diagnostic> {
     let mut builder = Builder {
+        sink,
+        streamed: false,
         file,
         text,
         stack: Vec::new(),
@@ -95,7 +124,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
         }
         builder.event(event, mark)?;
     }
-    Ok(builder.root)
+    Ok(Parsed {
+        root: builder.root,
+        streamed: builder.streamed,
+    })
 }
 
 enum Frame {
@@ -104,6 +136,8 @@ enum Frame {
         start: Span,
         anchor: usize,
         count: usize,
+        /// The top-level `buckets:` list: items go to the sink.
+        stream: bool,
     },
     Map {
         entries: Vec<(Node, Node)>,
@@ -114,7 +148,10 @@ enum Frame {
     },
 }
 
-struct Builder<'a> {
+struct Builder<'a, 's> {
+    sink: Option<ItemSink<'s>>,
+    /// A list was streamed to the sink.
+    streamed: bool,
     file: FileId,
     text: &'a str,
     stack: Vec<Frame>,
@@ -129,7 +166,7 @@ struct Builder<'a> {
     cursor: std::cell::Cell<(usize, usize)>,
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     /// The byte offset of a marker: yaml-rust2 counts characters.
     fn byte_offset(&self, mark: Marker) -> usize {
         let chars = mark.index();
@@ -178,11 +215,14 @@ impl Builder<'_> {
             Event::SequenceStart(anchor, _) => {
                 self.enter(mark)?;
                 let start = self.span_at(mark, 1);
+                let stream = self.sink.is_some() && anchor == 0 && self.at_first_buckets_value();
+                self.streamed |= stream;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     start,
                     anchor,
                     count: 1,
+                    stream,
                 });
             }
             Event::MappingStart(anchor, _) => {
@@ -202,6 +242,7 @@ impl Builder<'_> {
                     start,
                     anchor,
                     count,
+                    ..
                 }) = self.stack.pop()
                 {
                     // No spare capacity: the tree of a fleet file holds millions of nodes.
@@ -300,6 +341,25 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Whether the next node is the value of the top-level mapping's first `buckets` key.
+    fn at_first_buckets_value(&self) -> bool {
+        match self.stack.as_slice() {
+            [
+                Frame::Map {
+                    entries,
+                    key: Some(key),
+                    ..
+                },
+            ] => {
+                key.as_scalar() == Some("buckets")
+                    && !entries
+                        .iter()
+                        .any(|(k, _)| k.as_scalar() == Some("buckets"))
+            }
+            _ => false,
+        }
+    }
+
     /// Hands a completed node to its parent (or makes it the root).
     fn finish(&mut self, node: Node, anchor: usize, count: usize) -> Result<(), Diagnostic> {
         if anchor != 0 {
@@ -307,10 +367,16 @@ impl Builder<'_> {
         }
         match self.stack.last_mut() {
             Some(Frame::Seq {
-                items, count: c, ..
+                items,
+                count: c,
+                stream,
+                ..
             }) => {
-                items.push(node);
                 *c += count;
+                match (&mut self.sink, *stream) {
+                    (Some(sink), true) => sink(node),
+                    _ => items.push(node),
+                }
             }
             Some(Frame::Map {
                 entries,
@@ -375,6 +441,42 @@ mod tests {
         assert_eq!(items[1].type_name(), "a string");
         assert_eq!(items[2].kind, NodeKind::Null);
         assert_eq!(items[3].type_name(), "a string");
+    }
+
+    #[test]
+    fn top_level_bucket_items_stream_to_the_sink() {
+        let streamed = |text: &str| {
+            let mut items = Vec::new();
+            let parsed = parse_streaming(0, text, Some(&mut |n: Node| items.push(n))).unwrap();
+            let whole = parse0(text).unwrap();
+            (parsed, whole, items)
+        };
+        let text = "version: 1\nbuckets:\n  - name: a\n  - {name: b}\nother: [x]\n";
+        let (parsed, whole, items) = streamed(text);
+        assert!(parsed.streamed);
+        let NodeKind::Map(entries) = whole.unwrap().kind else {
+            panic!("not a map")
+        };
+        let NodeKind::Seq(all) = &entries[1].1.kind else {
+            panic!("not a seq")
+        };
+        // The same nodes, spans included, that the whole tree holds; the list stays empty.
+        assert_eq!(&items, all);
+        let NodeKind::Map(left) = parsed.root.unwrap().kind else {
+            panic!("not a map")
+        };
+        assert_eq!(left[1].1.kind, NodeKind::Seq(Vec::new()));
+        assert_eq!(left[2].1.type_name(), "a list");
+        // Not streamed: an anchored list, a second `buckets:`, a nested one.
+        for text in [
+            "buckets: &b [1]\n",
+            "buckets: 1\nbuckets: [2]\n",
+            "a:\n  buckets: [1]\n",
+        ] {
+            let (parsed, whole, items) = streamed(text);
+            assert!(!parsed.streamed && items.is_empty(), "{text}");
+            assert_eq!(parsed.root, whole, "{text}");
+        }
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! configuration.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::rules::RULE_KEYS_WITH_REF;
 use super::{Validator, join, suggest};
 use crate::diag::{Diagnostic, ErrorCode, Span, WarningCode};
-use crate::model::{CorsConfig, MAX_RULES, MAX_XML_BYTES};
+use crate::model::{CorsConfig, CorsRule, MAX_RULES, MAX_XML_BYTES};
 use crate::policy::yaml::{Node, NodeKind};
-use crate::policy::{BucketEntry, BucketMatch, PolicyRule, Selector};
+use crate::policy::{BucketEntry, BucketMatch, PolicyRule, Rules, Selector};
 
 const BUCKET_KEYS: &[&str] = &["name", "match", "tags", "account", "region", "rules"];
 
@@ -68,11 +69,11 @@ impl Validator {
                 self.string(glob_node, &match_path).and_then(|pattern| {
                     let glob = self.glob(&pattern, glob_node.span, &match_path)?;
                     Some((
-                        Selector::Match(BucketMatch {
+                        Selector::Match(Box::new(BucketMatch {
                             pattern,
                             glob,
                             tags: BTreeMap::new(),
-                        }),
+                        })),
                         glob_node.span,
                     ))
                 })
@@ -259,22 +260,19 @@ impl Validator {
     }
 
     /// A bucket's `rules:` list: rules and `ruleset:` references, spliced in order.
-    pub(super) fn bucket_rules(&mut self, node: &Node, path: &str) -> Option<Vec<PolicyRule>> {
+    /// A list of references only is shared with every entry that has the same one.
+    pub(super) fn bucket_rules(&mut self, node: &Node, path: &str) -> Option<Rules> {
         let NodeKind::Seq(items) = &node.kind else {
             self.wrong_type(node, path, "a list of rules (or `[]` for no CORS)");
             return None;
         };
-        let mut rules = Vec::new();
+        let mut parts = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
             match self.reference(item) {
                 Some(Ok((name, span))) => match self.rulesets.get(&name) {
-                    Some(set) => rules.extend(set.rules.iter().map(|r| PolicyRule {
-                        ruleset: Some(name.clone()),
-                        reference: Some(span),
-                        ..r.clone()
-                    })),
+                    Some(_) => parts.push(Part::Ruleset(name, span)),
                     None if self.broken_rulesets.contains(&name) => ok = false,
                     None => {
                         let known: Vec<&str> = self.rulesets.keys().map(String::as_str).collect();
@@ -297,7 +295,7 @@ impl Validator {
                 },
                 Some(Err(())) => ok = false,
                 None => match self.rule(item, &item_path, RULE_KEYS_WITH_REF) {
-                    Some(rule) => rules.push(rule),
+                    Some(rule) => parts.push(Part::Rule(rule)),
                     None => ok = false,
                 },
             }
@@ -305,23 +303,50 @@ impl Validator {
         if !ok {
             return None;
         }
-        // A fleet file holds tens of thousands of entries: keep no spare capacity.
-        rules.shrink_to_fit();
-        if rules.len() > MAX_RULES {
+        let mut references = Vec::new();
+        let mut count = 0;
+        for part in &parts {
+            match part {
+                Part::Ruleset(name, span) => {
+                    let len = self.rulesets[name].rules.len();
+                    references.push((count, len, *span));
+                    count += len;
+                }
+                Part::Rule(_) => count += 1,
+            }
+        }
+        if count > MAX_RULES {
             self.error(
                 ErrorCode::TooManyRules,
                 node.span,
                 path,
-                format!(
-                    "{} rules after splicing rulesets; S3 allows at most {MAX_RULES}",
-                    rules.len()
-                ),
+                format!("{count} rules after splicing rulesets; S3 allows at most {MAX_RULES}"),
                 "merge rules that share methods and headers (a rule takes many origins)",
             );
             return None;
         }
-        let config = CorsConfig::new(rules.iter().map(|r| r.rule.clone()).collect());
-        let size = config.xml_len();
+        let (rules, size) = if !parts.is_empty() && references.len() == parts.len() {
+            let names: Vec<String> = parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    Part::Ruleset(name, _) => Some(name),
+                    Part::Rule(_) => None,
+                })
+                .collect();
+            self.spliced_list(names)
+        } else {
+            let mut rules = Vec::with_capacity(count);
+            for part in parts {
+                match part {
+                    Part::Ruleset(name, _) => {
+                        rules.extend(self.rulesets[&name].rules.iter().cloned());
+                    }
+                    Part::Rule(rule) => rules.push(rule),
+                }
+            }
+            let size = xml_len(&rules);
+            (Arc::from(rules), size)
+        };
         if size > MAX_XML_BYTES {
             self.error(
                 ErrorCode::ConfigTooLarge,
@@ -334,7 +359,24 @@ impl Validator {
             );
             return None;
         }
-        Some(rules)
+        Some(Rules::new(rules, &references))
+    }
+
+    /// The one list for these ruleset references (in order), and its size as S3 XML.
+    fn spliced_list(&mut self, names: Vec<String>) -> (Arc<[PolicyRule]>, usize) {
+        if let Some((rules, size)) = self.spliced.get(&names) {
+            return (Arc::clone(rules), *size);
+        }
+        let rules: Arc<[PolicyRule]> = match names.as_slice() {
+            [one] => Arc::clone(&self.rulesets[one].rules),
+            _ => names
+                .iter()
+                .flat_map(|name| self.rulesets[name].rules.iter().cloned())
+                .collect(),
+        };
+        let size = xml_len(&rules);
+        self.spliced.insert(names, (Arc::clone(&rules), size));
+        (rules, size)
     }
 
     /// `Some` when the item is a `ruleset:` reference (a mapping holding only that key).
@@ -378,6 +420,20 @@ impl Validator {
             }
         }
     }
+}
+
+/// One item of a bucket's `rules:` list, while the list is read (a box per rule
+/// would cost an allocation each for nothing).
+#[allow(clippy::large_enum_variant)]
+enum Part {
+    Rule(PolicyRule),
+    /// A `ruleset:` reference to a declared ruleset, and where it stands.
+    Ruleset(String, Span),
+}
+
+/// The size of rules as one S3 XML configuration.
+fn xml_len(rules: &[PolicyRule]) -> usize {
+    CorsConfig::new(rules.iter().map(|r| CorsRule::clone(&r.rule)).collect()).xml_len()
 }
 
 /// The AWS regions s3cors knows (commercial, China, GovCloud, ISO, European

@@ -18,11 +18,13 @@ mod suggest;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::yaml::{self, Node, NodeKind};
 use super::{Loaded, Policy, PolicyRule, VERSION};
 use crate::diag::{Diagnostic, ErrorCode, FileId, Sources, Span};
+use crate::model::CorsRule;
 pub use accounts::is_account_id;
 pub use buckets::AWS_REGIONS;
 use suggest::suggest;
@@ -30,34 +32,64 @@ use suggest::suggest;
 const TOP_KEYS: &[&str] = &["version", "accounts", "rulesets", "buckets", "guardrails"];
 
 /// Validates every file of `sources` together (rulesets are shared across files).
+///
+/// A fleet file's bucket entries are never all held as YAML nodes: the first pass
+/// reads each file with its top-level `buckets:` items dropped as they are read, so
+/// the top-level keys, rulesets and guardrails of every file are known; the second
+/// reads each file again and validates each bucket entry as soon as it is read.
+/// Diagnostics come out in the same order as from one pass over whole trees.
 pub fn validate(sources: &Sources) -> Loaded {
     let mut v = Validator::default();
     let mut roots = Vec::new();
+    // How many bucket entries the files hold, so the policy's list is allocated once.
+    let mut entries = 0;
     for (id, file) in (0..).zip(sources.files()) {
-        match yaml::parse(id, &file.text) {
+        match yaml::parse_streaming(id, &file.text, Some(&mut |_| entries += 1)) {
             Err(d) => v.diags.push(d),
-            Ok(None) => v.diags.push(
+            Ok(yaml::Parsed { root: None, .. }) => v.diags.push(
                 Diagnostic::error(ErrorCode::EmptyFile, "the policy file is empty")
                     .at(Span::new(id, 0, 0))
                     .help("start it with `version: 1`, or delete it"),
             ),
-            Ok(Some(root)) => roots.push((id, root)),
+            Ok(yaml::Parsed {
+                root: Some(root),
+                streamed,
+            }) => roots.push((id, root, streamed)),
         }
     }
-    let files: Vec<TopLevel<'_>> = roots
+    let files: Vec<(FileId, bool, TopLevel<'_>)> = roots
         .iter()
-        .filter_map(|(id, root)| v.top_level(*id, root))
+        .filter_map(|(id, root, streamed)| Some((*id, *streamed, v.top_level(*id, root)?)))
         .collect();
     // Rulesets first: any file may use a ruleset declared in any other.
-    for top in &files {
+    for (_, _, top) in &files {
         if let Some(node) = top.rulesets {
             v.rulesets(node);
         }
     }
     let mut policy = Policy::default();
-    for top in &files {
+    policy.buckets.reserve_exact(entries);
+    for (id, streamed, top) in &files {
         if let Some(node) = top.buckets {
-            v.buckets(node, &mut policy.buckets);
+            match (&node.kind, streamed) {
+                // The list's items were dropped in the first pass: read them again.
+                (NodeKind::Seq(_), true) => {
+                    let text = &sources.files()[*id as usize].text;
+                    let mut index = 0;
+                    let mut sink = |item: Node| {
+                        let path = format!("buckets[{index}]");
+                        index += 1;
+                        if let Some(entry) = v.bucket(&item, &path) {
+                            policy.buckets.push(entry);
+                        }
+                    };
+                    // The same text parsed without an error the first time.
+                    if let Err(d) = yaml::parse_streaming(*id, text, Some(&mut sink)) {
+                        v.diags.push(d);
+                    }
+                }
+                _ => v.buckets(node, &mut policy.buckets),
+            }
         }
         if let Some(node) = top.guardrails {
             v.guardrails(node, &mut policy.guardrails);
@@ -67,6 +99,7 @@ pub fn validate(sources: &Sources) -> Loaded {
         }
     }
     v.check_entry_accounts(&policy.accounts);
+    policy.buckets.shrink_to_fit();
     Loaded {
         policy,
         diagnostics: v.diags,
@@ -81,7 +114,8 @@ struct TopLevel<'n> {
 }
 
 struct Ruleset {
-    rules: Vec<PolicyRule>,
+    /// The rules with `ruleset` set: the list an entry using only this ruleset holds.
+    rules: Arc<[PolicyRule]>,
     span: Span,
 }
 
@@ -96,6 +130,11 @@ struct Validator {
     /// Every valid bucket entry `account:` with its span and path, checked against
     /// `accounts:` once every file is read.
     entry_accounts: Vec<(String, Span, String)>,
+    /// Rule lists made only of `ruleset:` references, by the names in order, with
+    /// their size as S3 XML: entries with the same references share one list.
+    spliced: HashMap<Vec<String>, (Arc<[PolicyRule]>, usize)>,
+    /// Every distinct rule read so far: equal rules share one allocation.
+    interned: HashSet<Arc<CorsRule>>,
 }
 
 /// A mapping's entries by key, after duplicate and unknown keys were reported.

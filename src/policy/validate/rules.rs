@@ -2,6 +2,7 @@
 //! place, and the rulesets that bucket entries reference by name.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Fields, Ruleset, Validator, describe, join};
 use crate::diag::{Diagnostic, ErrorCode, Span};
@@ -85,10 +86,18 @@ impl Validator {
             };
             match rules {
                 Some(rules) if self.error_count() == errors_before => {
+                    // Stored as spliced: every entry that uses it alone shares this list.
+                    let rules: Vec<PolicyRule> = rules
+                        .into_iter()
+                        .map(|r| PolicyRule {
+                            ruleset: Some(name.to_string()),
+                            ..r
+                        })
+                        .collect();
                     self.rulesets.insert(
                         name.to_string(),
                         Ruleset {
-                            rules,
+                            rules: rules.into(),
                             span: key.span,
                         },
                     );
@@ -264,10 +273,38 @@ impl Validator {
             }
         }
 
-        (self.error_count() == errors_before).then_some(PolicyRule {
+        // A fleet file holds tens of thousands of rules: keep no spare capacity.
+        for list in [
+            &mut rule.allowed_origins,
+            &mut rule.allowed_headers,
+            &mut rule.expose_headers,
+        ] {
+            list.shrink_to_fit();
+        }
+        rule.allowed_methods.shrink_to_fit();
+        for list in [
+            &mut spans.allowed_origins,
+            &mut spans.allowed_methods,
+            &mut spans.allowed_headers,
+            &mut spans.expose_headers,
+        ] {
+            list.shrink_to_fit();
+        }
+        if self.error_count() != errors_before {
+            return None;
+        }
+        // A fleet file often repeats one rule in every entry: keep it once.
+        let rule = match self.interned.get(&rule) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(rule);
+                self.interned.insert(Arc::clone(&shared));
+                shared
+            }
+        };
+        Some(PolicyRule {
             rule,
             ruleset: None,
-            reference: None,
             spans,
         })
     }

@@ -382,3 +382,120 @@ fn accounts_parse_and_reject_nonsense() {
         vec!["duplicate-account@c.yaml:3:9".to_owned()]
     );
 }
+
+fn load(text: &str) -> (Sources, crate::policy::Loaded) {
+    let mut sources = Sources::new();
+    sources.add(SourceFile::new("p.yaml", text));
+    let loaded = crate::policy::load(&sources);
+    (sources, loaded)
+}
+
+#[test]
+fn entries_with_the_same_references_share_one_rule_list() {
+    use crate::model::Method;
+    use std::sync::Arc;
+    let text = "version: 1\nrulesets:\n  web: [{AllowedOrigins: [a], AllowedMethods: [GET]}, {AllowedOrigins: [b], AllowedMethods: [PUT]}]\n  api: [{AllowedOrigins: [c], AllowedMethods: [POST]}]\nbuckets:\n  - name: bk1\n    rules: [{ruleset: web}]\n  - name: bk2\n    rules: [{ruleset: web}]\n  - name: bk3\n    rules: [{ruleset: web}, {ruleset: api}]\n  - name: bk4\n    rules: [{ruleset: web}, {ruleset: api}]\n  - name: bk5\n    rules: [{ruleset: web}, {AllowedOrigins: [d], AllowedMethods: [GET]}]\n";
+    let (sources, loaded) = load(text);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let b = &loaded.policy.buckets;
+    let shared = |i: usize, j: usize| Arc::ptr_eq(b[i].rules.shared(), b[j].rules.shared());
+    assert!(shared(0, 1), "one ruleset: one list");
+    assert!(
+        shared(2, 3),
+        "the same references in the same order: one list"
+    );
+    assert!(!shared(0, 2) && !shared(0, 4) && !shared(2, 4));
+    // Shared rules, the entry's own places: each reference is where that entry wrote it.
+    let line = |i: usize, rule: usize| b[i].rules.reference(rule).map(|s| sources.place(s));
+    assert_eq!(line(0, 1).as_deref(), Some("p.yaml:7:23"));
+    assert_eq!(line(1, 0).as_deref(), Some("p.yaml:9:23"));
+    assert_eq!(line(2, 2).as_deref(), Some("p.yaml:11:39"));
+    assert_eq!(b[2].rules.reference_start(2), Some(2));
+    assert_eq!((b[4].rules.len(), b[4].rules.reference(2)), (3, None));
+    assert_eq!(b[4].rules[2].ruleset, None);
+    assert_eq!(b[4].rules[1].ruleset.as_deref(), Some("web"));
+    // An inline rule equal to one read before shares its value, not its places.
+    let (web0, inline) = (&b[0].rules[0], &b[4].rules[2]);
+    assert!(Arc::ptr_eq(&web0.rule, &b[4].rules[0].rule));
+    assert!(!Arc::ptr_eq(&web0.rule, &inline.rule));
+    assert_eq!(
+        (
+            web0.rule.allowed_methods.clone(),
+            inline.rule.allowed_methods.clone()
+        ),
+        (vec![Method::Get], vec![Method::Get])
+    );
+    // The desired configuration is the same either way.
+    assert_eq!(b[0].desired(), b[1].desired());
+    assert_eq!(b[0].desired().map(|c| c.cors_rules.len()), Some(2));
+}
+
+#[test]
+fn streamed_bucket_lists_read_like_whole_trees() {
+    // The top-level `buckets:` items are validated as they are read, unless the list
+    // is anchored or an alias; every case must report the same as before.
+    let entry = "{name: bk1, rules: [{AllowedOrigins: [a], AllowedMethods: [get]}]}";
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            format!("version: 1\nbuckets:\n  - {entry}\n"),
+            &["unsupported-method@p.yaml:3:64"],
+        ),
+        (
+            format!("version: 1\nbuckets: &b\n  - {entry}\n"),
+            &["unsupported-method@p.yaml:3:64"],
+        ),
+        (
+            format!("version: 1\nx: &b\n  - {entry}\nbuckets: *b\n"),
+            &["unknown-key@p.yaml:2:1", "unsupported-method@p.yaml:3:64"],
+        ),
+        (
+            format!("version: 1\nbuckets: []\nbuckets:\n  - {entry}\n"),
+            &["duplicate-key@p.yaml:3:1"],
+        ),
+        (
+            format!("buckets:\n  - {entry}\nversion: 2\n"),
+            &["unsupported-version@p.yaml:3:10"],
+        ),
+        (
+            format!(
+                "buckets:\n  - {entry}\n  - {{name: bk1, rules: [{{ruleset: later}}]}}\nrulesets:\n  later: [{{AllowedOrigins: [a], AllowedMethods: [GET]}}]\nversion: 1\n"
+            ),
+            &[
+                "unsupported-method@p.yaml:2:64",
+                "duplicate-bucket@p.yaml:3:12",
+            ],
+        ),
+        (
+            format!("version: 1\nbuckets:\n  - {entry}\n  - [\n"),
+            &["yaml-syntax@p.yaml:5:1"],
+        ),
+    ];
+    for (text, want) in cases {
+        check(&text, want);
+    }
+}
+
+#[test]
+fn equal_inline_rules_share_one_value() {
+    use std::sync::Arc;
+    let entry = |name: &str, origin: &str| {
+        format!(
+            "  - name: {name}\n    rules: [{{AllowedOrigins: [{origin}], AllowedMethods: [GET]}}]\n"
+        )
+    };
+    let text = format!(
+        "version: 1\nbuckets:\n{}{}{}",
+        entry("bk1", "a"),
+        entry("bk2", "a"),
+        entry("bk3", "b")
+    );
+    let (sources, loaded) = load(&text);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let b = &loaded.policy.buckets;
+    let rule = |i: usize| &b[i].rules[0];
+    assert!(Arc::ptr_eq(&rule(0).rule, &rule(1).rule));
+    assert!(!Arc::ptr_eq(&rule(0).rule, &rule(2).rule));
+    // Each entry keeps its own places.
+    let origin = |i: usize| sources.place(rule(i).spans.allowed_origins[0]);
+    assert_eq!([origin(0), origin(1)], ["p.yaml:4:31", "p.yaml:6:31"]);
+}
