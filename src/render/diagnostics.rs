@@ -34,9 +34,21 @@ impl Summary {
 /// quote policy values and S3 answers, and source lines are the user's bytes, so
 /// all of it is shown terminal-safe (source lines keep their byte offsets).
 pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
+    // Only files a diagnostic points into are copied and indexed by line: a clean
+    // 50,000-entry file would otherwise be copied whole just to print nothing.
+    let pointed: std::collections::BTreeSet<u32> = diagnostics
+        .iter()
+        .flat_map(|d| d.span.iter().chain(d.related.iter().map(|r| &r.span)))
+        .map(|span| span.file)
+        .collect();
     let mut files = SimpleFiles::new();
-    for f in sources.files() {
-        files.add(terminal_safe(&f.name), terminal_safe_same_len(&f.text));
+    for (id, f) in (0u32..).zip(sources.files()) {
+        let text = if pointed.contains(&id) {
+            terminal_safe_same_len(&f.text)
+        } else {
+            Default::default()
+        };
+        files.add(terminal_safe(&f.name), text);
     }
     let config = Config::default();
     let mut out = String::new();
