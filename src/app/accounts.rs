@@ -41,6 +41,19 @@ impl Roster {
             .unwrap_or_default()
     }
 
+    /// The accounts to list buckets in, with how to reach each: the reachable
+    /// declared accounts, or the caller's own (`None`) when none is declared.
+    pub fn listing(&self) -> Vec<(Option<String>, Access)> {
+        if self.accounts.is_empty() {
+            return vec![(None, Access::default())];
+        }
+        self.accounts
+            .iter()
+            .filter(|a| self.fleet.failure(&a.access).is_none())
+            .map(|a| (Some(a.id.clone()), a.access.clone()))
+            .collect()
+    }
+
     /// Whether `--account` lets a bucket in `account` through.
     pub fn wanted(&self, account: Option<&str>) -> bool {
         self.only.is_empty() || account.is_some_and(|a| self.only.iter().any(|o| o == a))

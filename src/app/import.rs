@@ -11,7 +11,6 @@ use super::resolve::Listed;
 use super::{Exit, Outcome};
 use crate::cli::{Global, ImportArgs};
 use crate::endpoint::Endpoint;
-use crate::model::Access;
 use crate::model::CorsConfig;
 use crate::policy::Policy;
 use crate::policy::raw::{Bucket, PolicyFile, Rule, RuleItem};
@@ -124,16 +123,7 @@ async fn targets(args: &ImportArgs, roster: &Roster) -> anyhow::Result<Vec<Bucke
         ),
         None => None,
     };
-    let accounts: Vec<(Option<String>, Access)> = if roster.accounts.is_empty() {
-        vec![(None, Access::default())]
-    } else {
-        roster
-            .accounts
-            .iter()
-            .filter(|a| roster.fleet.failure(&a.access).is_none())
-            .map(|a| (Some(a.id.clone()), a.access.clone()))
-            .collect()
-    };
+    let accounts = roster.listing();
     let mut targets = Vec::new();
     for (account, access) in accounts {
         let s3 = roster

@@ -152,16 +152,7 @@ pub async fn managed<'p>(
         } else {
             common_literal_prefix(policy)
         };
-        let accounts: Vec<(Option<String>, Access)> = if roster.accounts.is_empty() {
-            vec![(None, Access::default())]
-        } else {
-            roster
-                .accounts
-                .iter()
-                .filter(|a| fleet.failure(&a.access).is_none())
-                .map(|a| (Some(a.id.clone()), a.access.clone()))
-                .collect()
-        };
+        let accounts = roster.listing();
         let lists: Vec<_> = stream::iter(accounts)
             .map(|(account, access)| {
                 let prefix = prefix.as_deref();

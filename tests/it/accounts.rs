@@ -20,39 +20,30 @@ fn role(account: &str) -> String {
     format!("arn:aws:iam::{account}:role/s3cors")
 }
 
-/// An S3 layer acting as `account`, through a role assumed with moto's STS.
-async fn as_account(account: &str) -> AwsS3 {
+/// An SDK configuration acting as `account`, through a role assumed with moto's STS.
+async fn account_sdk(account: &str) -> aws_config::SdkConfig {
     let base = sdk_config(moto().endpoint()).await;
     let provider = AssumeRoleProvider::builder(role(account))
         .session_name("s3cors-tests")
         .configure(&base)
         .build()
         .await;
-    let sdk = base
-        .into_builder()
+    base.into_builder()
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
         .behavior_version(BehaviorVersion::latest())
-        .build();
-    AwsS3::from_sdk_config(sdk, true)
+        .build()
 }
 
-/// A raw SDK client acting as `account`, to create buckets there.
+/// The S3 layer acting as `account`.
+async fn as_account(account: &str) -> AwsS3 {
+    AwsS3::from_sdk_config(account_sdk(account).await, true)
+}
+
+/// Creates bucket `name` in `account`.
 async fn create_in(account: &str, name: &str) {
-    let base = sdk_config(moto().endpoint()).await;
-    let provider = AssumeRoleProvider::builder(role(account))
-        .session_name("s3cors-tests")
-        .configure(&base)
-        .build()
-        .await;
-    let sdk = base
-        .into_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-        )
-        .build();
-    let conf = aws_sdk_s3::config::Builder::from(&sdk)
+    let conf = aws_sdk_s3::config::Builder::from(&account_sdk(account).await)
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
