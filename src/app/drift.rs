@@ -157,7 +157,7 @@ fn render(format: Format, report: &DriftReport, verbose: bool) -> String {
         Format::Human => drift::human(report, verbose),
         Format::Json => drift::json(report),
         Format::Markdown => drift::markdown(report, verbose),
-        Format::Sarif => sarif::render("drift", &Sources::new(), &sarif::from_drift(report)),
+        Format::Sarif => sarif::render(&Sources::new(), &sarif::from_drift(report)),
         Format::Junit => junit::drift(report),
     }
 }

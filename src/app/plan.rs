@@ -112,7 +112,7 @@ impl Made {
         let mut findings = sarif::from_diagnostics(&policies.diagnostics);
         findings.extend(sarif::from_diagnostics(&self.problems));
         findings.extend(sarif::from_plan_errors(&self.plan.errors));
-        sarif::render("plan", &policies.sources, &findings)
+        sarif::render(&policies.sources, &findings)
     }
 
     /// The plan as a file, with where and from what it was made.

@@ -24,7 +24,7 @@ pub fn render(
     match format {
         Format::Human => diagnostics::human(sources, diags, color),
         Format::Json => diagnostics::json(sources, diags),
-        Format::Sarif => sarif::render("validate", sources, &sarif::from_diagnostics(diags)),
+        Format::Sarif => sarif::render(sources, &sarif::from_diagnostics(diags)),
         Format::Junit => junit::validate(sources, diags),
         Format::Markdown => {
             let body = diagnostics::human(sources, diags, false);

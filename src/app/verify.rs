@@ -50,7 +50,6 @@ pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Res
         Format::Json => report::json(&report),
         Format::Markdown => report::markdown(&report),
         Format::Sarif => crate::render::sarif::render(
-            "verify",
             &crate::diag::Sources::new(),
             &crate::render::sarif::from_verify(&report),
         ),

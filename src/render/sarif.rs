@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_sarif::sarif::{
     ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
-    PhysicalLocation, Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Sarif, Tool, ToolComponent,
+    PhysicalLocation, Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif,
+    Tool, ToolComponent,
 };
 use sha2::{Digest, Sha256};
 
@@ -350,9 +350,11 @@ pub fn rule_of(code: &str) -> Option<(&'static str, String)> {
         .map(|c| (c.meaning(), format!("{docs}/ci-formats.md#{code}")))
 }
 
-/// The SARIF log of `findings` made by `command` (`validate`, `plan`, `drift`,
-/// `verify`; the run's `automationDetails.id`), pretty-printed, with a newline.
-pub fn render(command: &str, sources: &Sources, findings: &[Finding]) -> String {
+/// The SARIF log of `findings`, pretty-printed, with a newline. It sets no
+/// `automationDetails`: `plan`, `drift` and `verify` write `validate`'s findings
+/// when the policies have errors, so the category is the upload's to name
+/// (docs/ci-formats.md).
+pub fn render(sources: &Sources, findings: &[Finding]) -> String {
     let mut codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -403,11 +405,6 @@ pub fn render(command: &str, sources: &Sources, findings: &[Finding]) -> String 
         .build();
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
-        .automation_details(
-            RunAutomationDetails::builder()
-                .id(format!("s3cors/{command}/"))
-                .build(),
-        )
         .column_kind(serde_json::json!("unicodeCodePoints"))
         .results(results)
         .build();
@@ -567,7 +564,7 @@ mod tests {
             detail: String::new(),
         };
         let at = |f: Finding| -> serde_json::Value {
-            serde_json::from_str(&render("validate", &sources, &[f])).unwrap()
+            serde_json::from_str(&render(&sources, &[f])).unwrap()
         };
         let (one, two) = (at(finding(0)), at(finding(5)));
         let result = |v: &serde_json::Value, k: &str| v["runs"][0]["results"][0][k].clone();
@@ -578,7 +575,7 @@ mod tests {
         assert_ne!(result(&one, "locations"), result(&two, "locations"));
         // Two identical findings still get distinct fingerprints.
         let both: serde_json::Value =
-            serde_json::from_str(&render("validate", &sources, &[finding(0), finding(5)])).unwrap();
+            serde_json::from_str(&render(&sources, &[finding(0), finding(5)])).unwrap();
         let prints: Vec<_> = (0..2)
             .map(|i| both["runs"][0]["results"][i]["partialFingerprints"].clone())
             .collect();
