@@ -355,4 +355,45 @@ mod tests {
             assert_eq!(escape(input), want, "{input:?}");
         }
     }
+
+    #[test]
+    fn drift_cases_fail_or_error_by_state_and_escape_what_they_quote() {
+        let xml = drift(&crate::render::sarif::tests::every_kind_of_drift());
+        for want in [
+            "<testsuites name=\"s3cors drift\" tests=\"5\" failures=\"3\" errors=\"2\">",
+            "<testcase name=\"changed\" classname=\"s3cors.drift.bucket\">",
+            "<failure message=\"drifted\"",
+            "<failure message=\"missing-bucket\"",
+            // In sync, but its live rules break a guardrail.
+            "<failure message=\"guardrail-violation\" type=\"failure\">live rule 1: origin &quot;*&quot; with PUT</failure>",
+            "<error message=\"its CORS configuration could not be read\" type=\"error\">AccessDenied &lt;&amp;&gt;</error>",
+            "<testcase name=\"claimed\" classname=\"s3cors.drift.unresolved\">",
+        ] {
+            assert!(xml.contains(want), "missing {want:?} in\n{xml}");
+        }
+    }
+
+    #[test]
+    fn validate_puts_findings_about_no_file_in_their_own_case() {
+        use crate::diag::{ErrorCode, SourceFile};
+        let mut sources = Sources::new();
+        sources.add(SourceFile::new("a.yaml", "version: 1\n"));
+        let diags = [Diagnostic::error(
+            ErrorCode::NoPolicyFiles,
+            "nothing <here>",
+        )];
+        let xml = validate(&sources, &diags);
+        assert!(
+            xml.contains("tests=\"2\" failures=\"1\" errors=\"0\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testcase name=\"a.yaml\" classname=\"s3cors.validate\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure message=\"1 error(s)\" type=\"failure\">error[no-policy-files]: nothing &lt;here&gt;</failure>"),
+            "{xml}"
+        );
+    }
 }

@@ -518,7 +518,7 @@ fn artifact(name: &str) -> ArtifactLocation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::diag::SourceFile;
 
@@ -594,5 +594,98 @@ mod tests {
         }
         assert_eq!(split_file_line("./p.yaml:12"), Some(("./p.yaml", 12)));
         assert_eq!(split_file_line("p.yaml"), None);
+    }
+
+    /// A drift report with one bucket of every kind.
+    pub(crate) fn every_kind_of_drift() -> DriftReport {
+        use crate::plan::drift::{LiveViolation, ManagedBucket, UnmanagedBucket, UnresolvedBucket};
+        let managed = |bucket: &str, line: usize, state: State| ManagedBucket {
+            bucket: bucket.into(),
+            source: format!("./p.yaml:{line}"),
+            account: None,
+            state,
+            live: None,
+            desired: None,
+        };
+        DriftReport {
+            managed: vec![
+                managed("ok", 3, State::InSync),
+                managed("changed", 8, State::Drifted),
+                managed("gone", 13, State::MissingBucket),
+                managed("denied", 18, State::Error("AccessDenied <&>".into())),
+            ],
+            unmanaged: Some(vec![UnmanagedBucket {
+                bucket: "stray".into(),
+                rules: 2,
+            }]),
+            violations: vec![LiveViolation {
+                bucket: "ok".into(),
+                guardrail: "no-public-writes".into(),
+                rule: 0,
+                value: "*".into(),
+                message: "origin \"*\" with PUT".into(),
+            }],
+            unresolved: vec![UnresolvedBucket {
+                bucket: "claimed".into(),
+                message: "two entries claim it".into(),
+            }],
+            context: Default::default(),
+        }
+    }
+
+    #[test]
+    fn drift_findings_have_their_codes_levels_and_places() {
+        let findings = from_drift(&every_kind_of_drift());
+        let got: Vec<(&str, Level, &Place)> = findings
+            .iter()
+            .map(|f| (f.code, f.level, &f.place))
+            .collect();
+        let bucket = |b: &str, entry: Option<&str>| Place::Bucket {
+            bucket: b.into(),
+            entry: entry.map(str::to_owned),
+        };
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "drifted",
+                    Level::Warning,
+                    &bucket("changed", Some("./p.yaml:8"))
+                ),
+                (
+                    "missing-bucket",
+                    Level::Error,
+                    &bucket("gone", Some("./p.yaml:13"))
+                ),
+                (
+                    "read-failed",
+                    Level::Error,
+                    &bucket("denied", Some("./p.yaml:18"))
+                ),
+                (
+                    "guardrail-violation",
+                    Level::Error,
+                    &bucket("ok", Some("./p.yaml:3"))
+                ),
+                ("unresolved-bucket", Level::Error, &bucket("claimed", None)),
+                ("unmanaged-cors", Level::Note, &bucket("stray", None)),
+            ]
+        );
+        let log: serde_json::Value =
+            serde_json::from_str(&render(&Sources::new(), &findings)).unwrap();
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let drifted = &results[0]["locations"][0];
+        assert_eq!(
+            drifted["physicalLocation"]["artifactLocation"]["uri"],
+            "p.yaml"
+        );
+        assert_eq!(drifted["physicalLocation"]["region"]["startLine"], 8);
+        assert_eq!(
+            drifted["logicalLocations"][0]["fullyQualifiedName"],
+            "s3://changed"
+        );
+        let stray = &results[5]["locations"][0];
+        assert!(stray.get("physicalLocation").is_none());
+        assert_eq!(results[5]["level"], "note");
     }
 }
