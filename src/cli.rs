@@ -124,6 +124,10 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+    // SARIF 2.1.0 for code scanning (validate, plan, drift, verify), JUnit XML
+    // for CI test reports (validate, drift, verify); `app::format_refused`.
+    Sarif,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

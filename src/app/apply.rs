@@ -252,7 +252,8 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
                 ));
             }
         }
-        Format::Json => stdout = outcome::json(report),
+        // SARIF and JUnit are refused before the command runs (`app::format_refused`).
+        Format::Json | Format::Sarif | Format::Junit => stdout = outcome::json(report),
         Format::Markdown => stdout = outcome::markdown(report, global.verbose > 0),
     }
     let exit = if report.failed() {

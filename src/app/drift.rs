@@ -11,9 +11,10 @@ use super::resolve::{self, Problem, Scope};
 use super::{Console, Exit, Outcome, fetch};
 use super::{accounts, policies};
 use crate::cli::{DriftArgs, Format, Global};
+use crate::diag::Sources;
 use crate::plan::DesiredBucket;
 use crate::plan::drift::{self, DriftContext, DriftReport, JsonReport, Verdict};
-use crate::render::diagnostics;
+use crate::render::{diagnostics, junit, sarif};
 use crate::s3::BucketTarget;
 
 pub async fn run(
@@ -156,6 +157,8 @@ fn render(format: Format, report: &DriftReport, verbose: bool) -> String {
         Format::Human => drift::human(report, verbose),
         Format::Json => drift::json(report),
         Format::Markdown => drift::markdown(report, verbose),
+        Format::Sarif => sarif::render(&Sources::new(), &sarif::from_drift(report)),
+        Format::Junit => junit::drift(report),
     }
 }
 

@@ -205,5 +205,7 @@ fn render(format: Format, e: &Explanation, color: bool) -> String {
         Format::Human => explain::human(e, color),
         Format::Json => explain::json(e),
         Format::Markdown => explain::markdown(e),
+        // Refused before the command runs (`app::format_refused`).
+        Format::Sarif | Format::Junit => explain::json(e),
     }
 }

@@ -78,6 +78,9 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
     {
         anyhow::bail!("--account: {why}");
     }
+    if let Some(why) = format_refused(&cli.command, g.format) {
+        anyhow::bail!("--format: {why}");
+    }
     match &cli.command {
         Command::Validate(args) => Ok(validate::run(g, args, color)),
         Command::Plan(args) => plan::run(g, args, console).await,
@@ -93,6 +96,36 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
             Exit::Success,
         )),
     }
+}
+
+/// Why this command cannot write `format`: SARIF is for `validate`, `plan`,
+/// `drift` and `verify`, JUnit for `validate`, `drift` and `verify`
+/// (docs/ci-formats.md); the other commands' reports are not findings or tests.
+fn format_refused(command: &Command, format: Format) -> Option<String> {
+    let (name, supported): (&str, &[&str]) = match format {
+        Format::Human | Format::Json | Format::Markdown => return None,
+        Format::Sarif => ("sarif", &["validate", "plan", "drift", "verify"]),
+        Format::Junit => ("junit", &["validate", "drift", "verify"]),
+    };
+    let command_name = match command {
+        Command::Validate(_) => "validate",
+        Command::Plan(_) => "plan",
+        Command::Show(_) => "show",
+        Command::Apply(_) => "apply",
+        Command::Drift(_) => "drift",
+        Command::Import(_) => "import",
+        Command::Explain(_) => "explain",
+        Command::Verify(_) => "verify",
+        Command::Rollback(_) => "rollback",
+        Command::Schema => "schema",
+    };
+    (!supported.contains(&command_name)).then(|| {
+        format!(
+            "`{command_name}` cannot write {name}; {name} is written by {} (use human, json \
+             or markdown here)",
+            supported.join(", ")
+        )
+    })
 }
 
 /// Why `--account` cannot narrow this command (it would be silently ignored).
@@ -133,10 +166,13 @@ fn use_color(global: &Global, is_terminal: bool) -> bool {
     }
 }
 
-/// Whether a progress bar may be drawn: stderr is a terminal, output is not JSON,
+/// Whether a progress bar may be drawn: stderr is a terminal, output is not JSON
+/// (or SARIF or JUnit),
 /// and the user did not ask for quiet.
 pub fn show_progress(global: &Global, console: &Console<'_>) -> bool {
-    console.stderr_is_terminal && !global.quiet && global.format != Format::Json
+    console.stderr_is_terminal
+        && !global.quiet
+        && !matches!(global.format, Format::Json | Format::Sarif | Format::Junit)
 }
 
 /// How the global options say to reach S3 (standard AWS chain underneath).

@@ -15,7 +15,7 @@ use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::guardrail::{self, GuardrailRecord};
-use crate::render::diagnostics;
+use crate::render::{diagnostics, sarif};
 use crate::s3::{AwsS3, S3Api};
 
 pub async fn run(
@@ -47,6 +47,9 @@ pub async fn run(
     }
     let shard = made.shard.map(crate::cli::Shard::record);
     let mut stdout = render_plan(global.format, &made.plan, color, shard, global.verbose > 0);
+    if global.format == Format::Sarif {
+        stdout = made.sarif(&policies);
+    }
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -100,6 +103,16 @@ impl Made {
             ));
         }
         out
+    }
+
+    /// `plan --format sarif`: the policies' warnings (lints), the problems
+    /// that stopped buckets (guardrail violations, ownership), and the buckets
+    /// that could not be read.
+    pub fn sarif(&self, policies: &Policies) -> String {
+        let mut findings = sarif::from_diagnostics(&policies.diagnostics);
+        findings.extend(sarif::from_diagnostics(&self.problems));
+        findings.extend(sarif::from_plan_errors(&self.plan.errors));
+        sarif::render(&policies.sources, &findings)
     }
 
     /// The plan as a file, with where and from what it was made.
@@ -248,6 +261,9 @@ pub fn render_plan(
         ),
         Format::Json => render::json(plan, shard),
         Format::Markdown => render::markdown(plan, shard, verbose),
+        // `plan --format sarif` is made in `run`, with the policy findings
+        // (`sarif`); JUnit is refused before any command runs.
+        Format::Sarif | Format::Junit => render::json(plan, shard),
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Policies {
     pub policy: Policy,
     /// Rendered warnings (lints) for stderr; empty when there are none.
     pub warnings: String,
+    /// The same warnings as data, for `plan --format sarif`.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Reads and checks the policies under `paths`. `Err` is the finished command
@@ -46,5 +48,6 @@ pub fn load(
         sources,
         policy: loaded.policy,
         warnings,
+        diagnostics: diags,
     })
 }

@@ -3,7 +3,7 @@
 use super::{Exit, Outcome, load};
 use crate::cli::{Format, Global, ValidateArgs};
 use crate::diag::Diagnostic;
-use crate::render::diagnostics;
+use crate::render::{diagnostics, junit, sarif};
 
 /// Exit 1 on any error (a guardrail violation is one), or on any warning under
 /// `--deny-warnings`; else 0. The report lists every problem of every file.
@@ -24,6 +24,8 @@ pub fn render(
     match format {
         Format::Human => diagnostics::human(sources, diags, color),
         Format::Json => diagnostics::json(sources, diags),
+        Format::Sarif => sarif::render(sources, &sarif::from_diagnostics(diags)),
+        Format::Junit => junit::validate(sources, diags),
         Format::Markdown => {
             let body = diagnostics::human(sources, diags, false);
             let fence = crate::text::markdown_fence(&body);

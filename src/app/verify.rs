@@ -49,6 +49,11 @@ pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Res
         Format::Human => report::human(&report, color, global.verbose > 0),
         Format::Json => report::json(&report),
         Format::Markdown => report::markdown(&report),
+        Format::Sarif => crate::render::sarif::render(
+            &crate::diag::Sources::new(),
+            &crate::render::sarif::from_verify(&report),
+        ),
+        Format::Junit => crate::render::junit::verify(&report),
     };
     let exit = if report.pass {
         Exit::Success

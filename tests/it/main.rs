@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod apply_trust;
+mod ci_formats;
 mod cli_contract;
 mod cli_validate;
 mod docs_and_schema;
