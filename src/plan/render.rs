@@ -449,12 +449,88 @@ impl JsonReport {
     }
 }
 
-/// The plan as the JSON report: pretty, with a trailing newline.
+/// The plan as the JSON report: pretty, with a trailing newline. Written from
+/// the plan as it is, one bucket at a time ([`ReportView`]): at 100,000 buckets a
+/// [`JsonReport`] built first would hold every rule a second time.
 pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
+    let s = plan.summary();
+    let breakdown = breakdown(plan);
+    let view = ReportView {
+        format: REPORT_FORMAT,
+        format_version: REPORT_FORMAT_VERSION,
+        shard,
+        summary: ReportSummary {
+            create: s.create,
+            update: s.update,
+            delete: s.delete,
+            unchanged: s.unchanged,
+            errors: s.errors,
+        },
+        by_account: breakdown.json_accounts(),
+        by_policy_entry: breakdown.json_entries(),
+        buckets: BucketsView(&plan.buckets),
+        errors: ErrorsView(&plan.errors),
+    };
     // Strings, numbers and options always serialise.
-    let mut s = serde_json::to_string_pretty(&JsonReport::new(plan, shard)).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&view).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// [`JsonReport`]'s fields in its order, borrowing the plan: serialises to the
+/// same JSON.
+#[derive(Serialize)]
+struct ReportView<'a> {
+    format: &'static str,
+    format_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardRecord>,
+    summary: ReportSummary,
+    by_account: Vec<fleet::AccountCounts>,
+    by_policy_entry: Vec<fleet::EntryCounts>,
+    buckets: BucketsView<'a>,
+    errors: ErrorsView<'a>,
+}
+
+/// The planned buckets, each made a [`ReportBucket`] only while it is written.
+struct BucketsView<'a>(&'a [BucketPlan]);
+
+impl Serialize for BucketsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for b in self.0 {
+            seq.serialize_element(&ReportBucket {
+                bucket: b.bucket.clone(),
+                source: b.source.clone(),
+                action: b.action.into(),
+                before: to_console(b.before.as_ref()),
+                after: to_console(b.after.as_ref()),
+                live_digest: b.live_digest.clone(),
+                account: b.account.clone(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The buckets that could not be planned, as [`ReportError`]s.
+struct ErrorsView<'a>(&'a [PlanError]);
+
+impl Serialize for ErrorsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for e in self.0 {
+            seq.serialize_element(&ReportError {
+                bucket: e.bucket.clone(),
+                source: e.source.clone(),
+                kind: e.kind.into(),
+                message: e.message.clone(),
+            })?;
+        }
+        seq.end()
+    }
 }
 
 /// One change's `<details>` block (one bucket, or several with the same
