@@ -7,9 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::plan::shard::{ShardBy, ShardRecord};
 
+/// What `--version` shows: the crate's version and the commit it was built from
+/// (build.rs; `unknown` outside a git checkout).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("S3CORS_COMMIT"), ")");
+
 /// Declarative policy-as-code for Amazon S3 bucket CORS configurations.
 #[derive(Debug, Parser)]
-#[command(name = "s3cors", version, about, long_about = None, propagate_version = true)]
+#[command(name = "s3cors", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
