@@ -7,9 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::plan::shard::{ShardBy, ShardRecord};
 
+/// What `--version` shows: the crate's version and the commit it was built from
+/// (build.rs; `unknown` outside a git checkout).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("S3CORS_COMMIT"), ")");
+
 /// Declarative policy-as-code for Amazon S3 bucket CORS configurations.
 #[derive(Debug, Parser)]
-#[command(name = "s3cors", version, about, long_about = None, propagate_version = true)]
+#[command(name = "s3cors", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -23,6 +27,8 @@ pub struct Global {
     /// S3 endpoint URL (any S3-compatible server); AWS_ENDPOINT_URL works too
     #[arg(
         long,
+        env = "S3CORS_ENDPOINT_URL",
+        hide_env_values = true,
         global = true,
         value_name = "URL",
         value_parser = endpoint_url,
@@ -32,6 +38,7 @@ pub struct Global {
     /// AWS region for calls whose bucket region is not known; AWS_REGION works too
     #[arg(
         long,
+        env = "S3CORS_REGION",
         global = true,
         value_name = "REGION",
         help_heading = "Global options"
@@ -40,24 +47,32 @@ pub struct Global {
     /// Named profile from ~/.aws/config; AWS_PROFILE works too
     #[arg(
         long,
+        env = "S3CORS_PROFILE",
         global = true,
         value_name = "NAME",
         help_heading = "Global options"
     )]
     pub profile: Option<String>,
     /// Address buckets as ENDPOINT/BUCKET instead of BUCKET.ENDPOINT
-    #[arg(long, global = true, help_heading = "Global options")]
+    #[arg(
+        long,
+        global = true,
+        env = "S3CORS_PATH_STYLE",
+        value_parser = boolish(),
+        help_heading = "Global options"
+    )]
     pub path_style: bool,
     /// Most S3 calls in flight at once
-    #[arg(long, global = true, value_name = "N", default_value_t = 32,
+    #[arg(long, global = true, env = "S3CORS_PARALLELISM", value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Global options")]
     pub parallelism: u16,
     /// Longest wait for one S3 attempt or verify probe (connect, answer, whole
     /// attempt); a call with its retries gets 3 times this
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
+    #[arg(long, global = true, env = "S3CORS_TIMEOUT", value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3600), help_heading = "Global options")]
     pub timeout: u32,
-    /// Work on shard K of N (1-based): a stable split of the buckets for CI matrices
+    /// Work on shard K of N (1-based): a stable split of the buckets for CI matrices;
+    /// S3CORS_SHARD works too
     #[arg(
         long,
         global = true,
@@ -65,7 +80,8 @@ pub struct Global {
         help_heading = "Global options"
     )]
     pub shard: Option<Shard>,
-    /// Work on shard I (0-based, as Kubernetes' JOB_COMPLETION_INDEX) of --shard-count
+    /// Work on shard I (0-based, as Kubernetes' JOB_COMPLETION_INDEX) of --shard-count;
+    /// S3CORS_SHARD_INDEX or JOB_COMPLETION_INDEX works too
     #[arg(
         long,
         global = true,
@@ -75,15 +91,18 @@ pub struct Global {
         help_heading = "Global options"
     )]
     pub shard_index: Option<u32>,
-    /// How many shards, with --shard-index
+    /// How many shards, with --shard-index; S3CORS_SHARD_COUNT works too
     #[arg(long, global = true, value_name = "N", requires = "shard_index",
           value_parser = clap::value_parser!(u32).range(1..), help_heading = "Global options")]
     pub shard_count: Option<u32>,
     /// Only buckets in this account (repeatable): its 12-digit ID, one that
-    /// `accounts:` declares or the organisation lists
+    /// `accounts:` declares or the organisation lists; in the environment, a
+    /// comma-separated list
     #[arg(
         long = "account",
         global = true,
+        env = "S3CORS_ACCOUNT",
+        value_delimiter = ',',
         value_name = "ID",
         help_heading = "Global options"
     )]
@@ -98,25 +117,136 @@ pub struct Global {
     )]
     pub shard_by: Option<ShardBy>,
     /// Output format of reports
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Global options")]
+    #[arg(long, global = true, env = "S3CORS_FORMAT", value_enum, default_value_t = Format::Human, help_heading = "Global options")]
     pub format: Format,
     /// When to colour output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
+    #[arg(long, global = true, env = "S3CORS_COLOR", value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
     /// Every bucket in plan, apply and drift reports (not identical changes
     /// once), every case in verify's; more log output on stderr (-v info, -vv
     /// debug, -vvv trace)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
+    #[arg(short, long, global = true, env = "S3CORS_VERBOSE", action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Only errors on stderr, no progress
     #[arg(
         short,
         long,
         global = true,
+        env = "S3CORS_QUIET",
+        value_parser = boolish(),
         conflicts_with = "verbose",
         help_heading = "Global options"
     )]
     pub quiet: bool,
+    /// Never prompt: `apply` and `rollback` without --auto-approve fail at once
+    /// instead of asking for `yes`; CI=true (or 1) means this too
+    #[arg(
+        long,
+        global = true,
+        env = "S3CORS_NO_INPUT",
+        value_parser = boolish(),
+        help_heading = "Global options"
+    )]
+    pub no_input: bool,
+}
+
+/// Parses the command line `args` (the program name first). A global option
+/// given as a flag ignores its environment variable entirely, so that the flag
+/// wins even over a bad value (clap would read the variable again for the
+/// subcommand, which does not see a flag given before it).
+pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let text: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut cmd = Cli::command();
+    let given: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| a.get_env().is_some() && on_command_line(a, &text))
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in given {
+        cmd = cmd.mut_arg(id, |a| a.env(None));
+    }
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Whether `arg` is on the command line `args`: `--name`, `--name=VALUE`, or its
+/// short letter alone or among others (`-vv`, `-qv`). Anything after `--` is an operand.
+fn on_command_line(arg: &clap::Arg, args: &[String]) -> bool {
+    let Some(long) = arg.get_long() else {
+        return false;
+    };
+    let flag = format!("--{long}");
+    let short = arg.get_short();
+    args.iter().skip(1).take_while(|a| *a != "--").any(|a| {
+        a == &flag
+            || a.strip_prefix(flag.as_str())
+                .is_some_and(|r| r.starts_with('='))
+            || short.is_some_and(|c| {
+                a.len() > 1 && a.starts_with('-') && !a.starts_with("--") && a.contains(c)
+            })
+    })
+}
+
+/// For a usage error about global options, a note naming the environment
+/// variables that set them (clap names only the flag, which `args`, the command
+/// line, may not have): `S3CORS_FORMAT=xml in the environment sets --format`.
+/// `env` looks a variable up.
+pub fn env_note(
+    err: &clap::Error,
+    args: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let named: Vec<String> = [ContextKind::InvalidArg, ContextKind::PriorArg]
+        .into_iter()
+        .flat_map(|kind| match err.get(kind) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let cmd = Cli::command();
+    let mut notes = Vec::new();
+    for arg in cmd.get_arguments() {
+        let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        let flag = format!("--{long}");
+        let is_named = |n: &String| {
+            n.strip_prefix(flag.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '.', '=']))
+        };
+        if !named.iter().any(is_named) {
+            continue;
+        }
+        let var = var.to_string_lossy();
+        let Some(value) = env(&var) else { continue };
+        if on_command_line(arg, args) {
+            continue;
+        }
+        notes.push(if arg.is_hide_env_values_set() {
+            format!("note: {var} in the environment sets {flag}")
+        } else {
+            format!("note: {var}={value} in the environment sets {flag}")
+        });
+    }
+    if notes.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}\n  (fix or unset the variable, or pass the flag: flags win over the environment)\n",
+        notes.join("\n")
+    ))
+}
+
+/// The values a yes/no environment variable may take: true/false, yes/no, on/off, 1/0.
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,6 +268,19 @@ pub enum ColorChoice {
 }
 
 impl Global {
+    /// Whether to never prompt: `--no-input`, else `S3CORS_NO_INPUT` (clap read
+    /// it), else a CI system's `CI=true` or `CI=1` (which GitHub Actions, GitLab
+    /// and most others set). An explicit `S3CORS_NO_INPUT=false` wins over `CI`.
+    pub fn resolve_no_input(&self, env: impl Fn(&str) -> Option<String>) -> bool {
+        if self.no_input || env("S3CORS_NO_INPUT").is_some() {
+            return self.no_input;
+        }
+        env("CI").is_some_and(|ci| {
+            let ci = ci.trim();
+            ci == "1" || ci.eq_ignore_ascii_case("true")
+        })
+    }
+
     /// The shard this run works on, from `--shard K/N`, `--shard-index I
     /// --shard-count N`, or else the environment: `S3CORS_SHARD=K/N`, or
     /// `S3CORS_SHARD_COUNT=N` with `S3CORS_SHARD_INDEX=I` or Kubernetes'
@@ -666,6 +809,68 @@ mod tests {
             ("1/0", false),
         ] {
             assert_eq!(text.parse::<Shard>().is_ok(), ok, "{text}");
+        }
+    }
+
+    /// Every global option reads `S3CORS_` + its name in upper snake case, except
+    /// the shard's, which `Global::resolve_shard` reads by hand (and `--help`
+    /// names in their text).
+    #[test]
+    fn every_global_option_has_its_environment_variable() {
+        let cmd = Cli::command();
+        let mut seen = 0;
+        for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
+            let long = arg.get_long().expect("global options are long");
+            let want = format!("S3CORS_{}", long.to_uppercase().replace('-', "_"));
+            if long.starts_with("shard") {
+                assert!(arg.get_env().is_none(), "{long}");
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                assert!(help.contains(&want), "--{long}'s help names {want}: {help}");
+            } else {
+                assert_eq!(
+                    arg.get_env().and_then(|e| e.to_str()),
+                    Some(want.as_str()),
+                    "--{long}"
+                );
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 16, "every global option is checked");
+    }
+
+    #[test]
+    fn ci_means_no_input_unless_said_otherwise() {
+        let global = |args: &[&str]| {
+            let mut argv = vec!["s3cors"];
+            argv.extend_from_slice(args);
+            argv.push("validate");
+            Cli::try_parse_from(argv).expect("parses").global
+        };
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], bool);
+        let cases: &[Case] = &[
+            (&[], &[], false),
+            (&["--no-input"], &[], true),
+            (&[], &[("CI", "true")], true),
+            (&[], &[("CI", "True")], true),
+            (&[], &[("CI", "1")], true),
+            (&[], &[("CI", "false")], false),
+            (&[], &[("CI", "0")], false),
+            (&[], &[("CI", "")], false),
+            // clap has read S3CORS_NO_INPUT=false into the flag: it wins over CI.
+            (&[], &[("CI", "true"), ("S3CORS_NO_INPUT", "false")], false),
+            (&["--no-input"], &[("CI", "false")], true),
+        ];
+        for (args, env, want) in cases {
+            let lookup = |name: &str| {
+                env.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            assert_eq!(
+                global(args).resolve_no_input(lookup),
+                *want,
+                "{args:?} {env:?}"
+            );
         }
     }
 

@@ -3,14 +3,13 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use s3cors::app::{self, Console};
-use s3cors::cli::Cli;
 
 fn main() -> ExitCode {
-    let mut cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = match s3cors::cli::parse(&args) {
         Ok(cli) => cli,
-        Err(err) => return usage(&err),
+        Err(err) => return usage(&err, &args),
     };
     match cli.global.resolve_shard(|name| std::env::var(name).ok()) {
         Ok(shard) => cli.global.shard = shard,
@@ -19,6 +18,7 @@ fn main() -> ExitCode {
             return ExitCode::from(app::Exit::Error as u8);
         }
     }
+    cli.global.no_input = cli.global.resolve_no_input(|name| std::env::var(name).ok());
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -58,9 +58,16 @@ fn main() -> ExitCode {
 /// Prints clap's message for a command line it did not run: `--help` and
 /// `--version` on stdout with exit 0; a usage error on stderr with exit 1, never 2,
 /// since 2 means "changes pending" to `plan --detailed-exitcode` and `drift`.
-fn usage(err: &clap::Error) -> ExitCode {
+fn usage(err: &clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
     // A closed pipe is no reason to panic; the exit code still says what happened.
     let _ = err.print();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(note) = s3cors::cli::env_note(err, &args, |name| std::env::var(name).ok()) {
+        let _ = std::io::stderr().lock().write_all(note.as_bytes());
+    }
     if err.use_stderr() {
         ExitCode::from(app::Exit::Error as u8)
     } else {

@@ -85,6 +85,13 @@ pub async fn run(
         return Ok(outcome);
     }
 
+    if global.no_input && !args.auto_approve {
+        bail!(
+            "apply would ask for a `yes`, but --no-input (S3CORS_NO_INPUT, or CI=true) says \
+             never to prompt; pass --auto-approve, or save a plan with `s3cors plan --out FILE`, \
+             review it, and run `s3cors apply FILE`"
+        );
+    }
     let policies = match policies::load(&args.paths, args.deny_warnings, global, color) {
         Ok(p) => p,
         Err(outcome) => return Ok(outcome),

@@ -29,6 +29,12 @@ pub async fn run(
     let lock_timeout = Duration::from_secs(args.lock_timeout);
     // The applied plan's lock: no apply of it runs while it is rolled back.
     apply::require_file(&args.plan_file)?;
+    if global.no_input && !args.auto_approve {
+        bail!(
+            "rollback would ask for a `yes`, but --no-input (S3CORS_NO_INPUT, or CI=true) says \
+             never to prompt; pass --auto-approve"
+        );
+    }
     let _lock = lock::acquire(&args.plan_file, "rollback", lock_timeout).await?;
     let applied = super::show::read_plan(&args.plan_file)?;
     let fleet = super::accounts::for_plan(global, &applied).await;

@@ -81,6 +81,27 @@ fn usage_errors_exit_1_and_help_and_version_exit_0() {
     }
 }
 
+/// `--version` names the commit the binary was built from (build.rs), which in
+/// this checkout is HEAD: CI runs the tests in a clone, so this holds there too.
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let git = Command::new("git")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .expect("git runs");
+    assert!(git.status.success(), "the tests run in a git checkout");
+    let commit = String::from_utf8_lossy(&git.stdout).trim().to_owned();
+    assert!(commit.len() >= 7, "{commit}");
+    let dir = policy_dir(GOOD);
+    let (code, stdout, stderr) = run(dir.path(), &["--version"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("s3cors {} ({commit})\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
 /// The README's CI line `plan --detailed-exitcode || [ $? = 2 ]` must not pass when
 /// the command line is wrong: 2 means "changes pending" and nothing else.
 #[test]

@@ -20,8 +20,13 @@ fn s3cors(dir: &Path) -> Command {
         .env_remove("NO_COLOR")
         .env_remove("S3CORS_LOG")
         .env_remove("RUST_LOG")
+        .env_remove("CI")
         .arg("--color")
         .arg("never");
+    // Global options read S3CORS_<OPTION>, and --help shows the values set.
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("S3CORS_")) {
+        cmd.env_remove(name);
+    }
     cmd
 }
 

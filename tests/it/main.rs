@@ -3,7 +3,7 @@
 //! shared harness (servers, buckets, the proxy, a scratch folder).
 //!
 //! Offline modules (no S3 server needed): `cli_validate`, `docs_and_schema`,
-//! `explain_cli`, `fuzz_inputs`, `recipes`; `scripts/test --offline` runs only those.
+//! `env_vars`, `explain_cli`, `fuzz_inputs`, `recipes`; `scripts/test --offline` runs only those.
 
 mod support;
 
@@ -13,6 +13,7 @@ mod ci_formats;
 mod cli_contract;
 mod cli_validate;
 mod docs_and_schema;
+mod env_vars;
 mod explain_cli;
 mod faults;
 mod fleet;
