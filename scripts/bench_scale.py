@@ -250,6 +250,7 @@ one string before printing it. The plan: {s['create']:,} to create, {s['update']
 unchanged, {s['errors']} errors. Calls the proxy saw: {calls}. ListBuckets is not
 called (every entry names its bucket); each account's role is assumed once; every
 GetBucketCors goes straight to the bucket's declared region (no redirects).
+What is known about a missed goal is in `scripts/bench-notes.md` ("Organisation scale").
 {END}
 """
 
