@@ -7,6 +7,7 @@
 //! between the exact `before` and `after`: what the write will really do.
 
 use std::fmt::Write as _;
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
@@ -407,44 +408,53 @@ pub struct ReportError {
 impl JsonReport {
     /// The report of `plan`, of `shard` when sharded.
     pub fn new(plan: &Plan, shard: Option<ShardRecord>) -> JsonReport {
-        let s = plan.summary();
         let breakdown = breakdown(plan);
         JsonReport {
             format: REPORT_FORMAT.to_string(),
             format_version: REPORT_FORMAT_VERSION,
             shard,
-            summary: ReportSummary {
-                create: s.create,
-                update: s.update,
-                delete: s.delete,
-                unchanged: s.unchanged,
-                errors: s.errors,
-            },
+            summary: plan.summary().into(),
             by_account: breakdown.json_accounts(),
             by_policy_entry: breakdown.json_entries(),
-            buckets: plan
-                .buckets
-                .iter()
-                .map(|b| ReportBucket {
-                    bucket: b.bucket.clone(),
-                    source: b.source.clone(),
-                    action: b.action.into(),
-                    before: to_console(b.before.as_ref()),
-                    after: to_console(b.after.as_ref()),
-                    live_digest: b.live_digest.clone(),
-                    account: b.account.clone(),
-                })
-                .collect(),
-            errors: plan
-                .errors
-                .iter()
-                .map(|e| ReportError {
-                    bucket: e.bucket.clone(),
-                    source: e.source.clone(),
-                    kind: e.kind.into(),
-                    message: e.message.clone(),
-                })
-                .collect(),
+            buckets: plan.buckets.iter().map(ReportBucket::from).collect(),
+            errors: plan.errors.iter().map(ReportError::from).collect(),
+        }
+    }
+}
+
+impl From<Summary> for ReportSummary {
+    fn from(s: Summary) -> Self {
+        ReportSummary {
+            create: s.create,
+            update: s.update,
+            delete: s.delete,
+            unchanged: s.unchanged,
+            errors: s.errors,
+        }
+    }
+}
+
+impl From<&BucketPlan> for ReportBucket {
+    fn from(b: &BucketPlan) -> Self {
+        ReportBucket {
+            bucket: b.bucket.clone(),
+            source: b.source.clone(),
+            action: b.action.into(),
+            before: to_console(b.before.as_ref()),
+            after: to_console(b.after.as_ref()),
+            live_digest: b.live_digest.clone(),
+            account: b.account.clone(),
+        }
+    }
+}
+
+impl From<&PlanError> for ReportError {
+    fn from(e: &PlanError) -> Self {
+        ReportError {
+            bucket: e.bucket.clone(),
+            source: e.source.clone(),
+            kind: e.kind.into(),
+            message: e.message.clone(),
         }
     }
 }
@@ -453,23 +463,16 @@ impl JsonReport {
 /// the plan as it is, one bucket at a time ([`ReportView`]): at 100,000 buckets a
 /// [`JsonReport`] built first would hold every rule a second time.
 pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
-    let s = plan.summary();
     let breakdown = breakdown(plan);
     let view = ReportView {
         format: REPORT_FORMAT,
         format_version: REPORT_FORMAT_VERSION,
         shard,
-        summary: ReportSummary {
-            create: s.create,
-            update: s.update,
-            delete: s.delete,
-            unchanged: s.unchanged,
-            errors: s.errors,
-        },
+        summary: plan.summary().into(),
         by_account: breakdown.json_accounts(),
         by_policy_entry: breakdown.json_entries(),
-        buckets: BucketsView(&plan.buckets),
-        errors: ErrorsView(&plan.errors),
+        buckets: Each(&plan.buckets, PhantomData),
+        errors: Each(&plan.errors, PhantomData),
     };
     // Strings, numbers and options always serialise.
     let mut s = serde_json::to_string_pretty(&view).unwrap_or_default();
@@ -488,46 +491,23 @@ struct ReportView<'a> {
     summary: ReportSummary,
     by_account: Vec<fleet::AccountCounts>,
     by_policy_entry: Vec<fleet::EntryCounts>,
-    buckets: BucketsView<'a>,
-    errors: ErrorsView<'a>,
+    buckets: Each<'a, BucketPlan, ReportBucket>,
+    errors: Each<'a, PlanError, ReportError>,
 }
 
-/// The planned buckets, each made a [`ReportBucket`] only while it is written.
-struct BucketsView<'a>(&'a [BucketPlan]);
+/// Items of the plan written as their report form `R`, each made only while it
+/// is written.
+struct Each<'a, T, R>(&'a [T], PhantomData<R>);
 
-impl Serialize for BucketsView<'_> {
+impl<T, R> Serialize for Each<'_, T, R>
+where
+    R: Serialize + for<'t> From<&'t T>,
+{
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for b in self.0 {
-            seq.serialize_element(&ReportBucket {
-                bucket: b.bucket.clone(),
-                source: b.source.clone(),
-                action: b.action.into(),
-                before: to_console(b.before.as_ref()),
-                after: to_console(b.after.as_ref()),
-                live_digest: b.live_digest.clone(),
-                account: b.account.clone(),
-            })?;
-        }
-        seq.end()
-    }
-}
-
-/// The buckets that could not be planned, as [`ReportError`]s.
-struct ErrorsView<'a>(&'a [PlanError]);
-
-impl Serialize for ErrorsView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for e in self.0 {
-            seq.serialize_element(&ReportError {
-                bucket: e.bucket.clone(),
-                source: e.source.clone(),
-                kind: e.kind.into(),
-                message: e.message.clone(),
-            })?;
+        for item in self.0 {
+            seq.serialize_element(&R::from(item))?;
         }
         seq.end()
     }
