@@ -111,6 +111,30 @@ pub fn unreachable_report(roster: &Roster, unlisted: &[(String, crate::s3::S3Err
     out
 }
 
+/// Each account that could not be reached or listed, as `(account ID)` and why:
+/// one entry per account in a report, never one per bucket.
+pub fn unreachable_entries(
+    roster: &Roster,
+    unlisted: &[(String, crate::s3::S3Error)],
+) -> Vec<(String, String)> {
+    let reached = roster.failures().into_iter().map(|(account, why)| {
+        (
+            format!("(account {})", account.id),
+            format!(
+                "could not be reached with {}: {why}",
+                account.access.describe()
+            ),
+        )
+    });
+    let listed = unlisted.iter().map(|(id, e)| {
+        (
+            format!("(account {id})"),
+            format!("its buckets could not be listed: {e}"),
+        )
+    });
+    reached.chain(listed).collect()
+}
+
 /// The partition of the default region, for the role ARNs of organisation accounts.
 fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

@@ -65,20 +65,8 @@ pub async fn run(
     }
     // An account that could not be reached or listed: one entry, not one per
     // bucket, so a merged report of shards fails as this run does.
-    for (account, why) in roster.failures() {
-        unresolved.push(drift::UnresolvedBucket {
-            bucket: format!("(account {})", account.id),
-            message: format!(
-                "could not be reached with {}: {why}",
-                account.access.describe()
-            ),
-        });
-    }
-    for (account, e) in &resolution.unlisted {
-        unresolved.push(drift::UnresolvedBucket {
-            bucket: format!("(account {account})"),
-            message: format!("its buckets could not be listed: {e}"),
-        });
+    for (bucket, message) in accounts::unreachable_entries(&roster, &resolution.unlisted) {
+        unresolved.push(drift::UnresolvedBucket { bucket, message });
     }
 
     // Managed here, or in another shard (`--shard-by account`).

@@ -93,20 +93,9 @@ async fn verify_buckets(
         .await
         .context("listing the buckets that `match:` entries select")?;
     // An account that could not be reached is one problem, not one per bucket.
-    let unreachable = roster
-        .failures()
+    let unreachable = super::accounts::unreachable_entries(&roster, &resolution.unlisted)
         .into_iter()
-        .map(|(account, why)| BucketProblem {
-            bucket: format!("(account {})", account.id),
-            message: format!(
-                "could not be reached with {}: {why}",
-                account.access.describe()
-            ),
-        })
-        .chain(resolution.unlisted.iter().map(|(id, e)| BucketProblem {
-            bucket: format!("(account {id})"),
-            message: format!("its buckets could not be listed: {e}"),
-        }));
+        .map(|(bucket, message)| BucketProblem { bucket, message });
     let mut problems: Vec<BucketProblem> = resolution
         .unresolved
         .into_iter()
