@@ -42,6 +42,10 @@ fn main() -> ExitCode {
             // A closed pipe (`s3cors plan | head`) is not an error worth a panic.
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(outcome.stdout.as_bytes());
+            if let Some(stream) = outcome.stream {
+                let mut out = std::io::BufWriter::new(&mut stdout);
+                let _ = stream.write_to(&mut out).and_then(|()| out.flush());
+            }
             let _ = stdout.flush();
             if !outcome.stderr.is_empty() {
                 let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());

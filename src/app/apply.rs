@@ -541,7 +541,7 @@ async fn write_and_confirm(
     loop {
         let read = s3.get_cors(&target).await;
         if let Ok(live) = &read
-            && equivalent(live.as_ref(), b.after.as_ref())
+            && equivalent(live.as_ref(), b.after.as_deref())
         {
             return read.map_err(|e| e.to_string());
         }

@@ -104,10 +104,11 @@ pub async fn run(
     bar.finish_and_clear();
     let live = live?;
 
+    let mut shared = crate::policy::SharedConfigs::default();
     let desired: Vec<DesiredBucket> = resolution
         .buckets
         .iter()
-        .map(resolve::Managed::desired)
+        .map(|m| m.desired(&mut shared))
         .collect();
     let mut report = drift::report(&desired, &live);
     if args.unmanaged {
@@ -133,6 +134,7 @@ pub async fn run(
         stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
     }
     Ok(Outcome {
+        stream: None,
         stdout,
         stderr,
         exit,

@@ -37,6 +37,10 @@ pub enum Exit {
 #[derive(Debug)]
 pub struct Outcome {
     pub stdout: String,
+    /// A report written to stdout after `stdout` while it is made, instead of
+    /// held as text first (`plan --format json` at 100,000 buckets is over
+    /// 100 MB of JSON).
+    pub stream: Option<Stream>,
     /// Warnings and the like, printed to stderr after stdout.
     pub stderr: String,
     pub exit: Exit,
@@ -46,9 +50,34 @@ impl Outcome {
     pub fn new(stdout: String, exit: Exit) -> Outcome {
         Outcome {
             stdout,
+            stream: None,
             stderr: String::new(),
             exit,
         }
+    }
+}
+
+/// Writes a report to the writer it is given (see [`Outcome::stream`]).
+pub struct Stream(Box<WriteReport>);
+
+type WriteReport = dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send;
+
+impl Stream {
+    pub fn new(
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'static,
+    ) -> Stream {
+        Stream(Box::new(write))
+    }
+
+    /// Writes the report to `out`.
+    pub fn write_to(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        (self.0)(out)
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
     }
 }
 

@@ -8,12 +8,13 @@ use anyhow::Context;
 use super::accounts::{self, Roster};
 use super::policies::{self, Policies};
 use super::resolve::{self, Problem, Resolution, Scope};
-use super::{Console, Exit, Outcome, fetch};
+use super::{Console, Exit, Outcome, Stream, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
+use crate::policy::SharedConfigs;
 use crate::policy::guardrail::{self, GuardrailRecord};
 use crate::render::{diagnostics, sarif};
 use crate::s3::{AwsS3, S3Api};
@@ -46,6 +47,26 @@ pub async fn run(
         )?;
     }
     let shard = made.shard.map(crate::cli::Shard::record);
+    let exit = if made.failed() {
+        Exit::Error
+    } else if args.detailed_exitcode && made.plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    };
+    let stderr = made.stderr(&policies, color);
+    if global.format == Format::Json {
+        // Written as it is made: at 100,000 buckets the JSON is over 100 MB.
+        let plan = made.plan;
+        return Ok(Outcome {
+            stdout: String::new(),
+            stream: Some(Stream::new(move |out| {
+                render::write_json(out, &plan, shard)
+            })),
+            stderr,
+            exit,
+        });
+    }
     let mut stdout = render_plan(global.format, &made.plan, color, shard, global.verbose > 0);
     if global.format == Format::Sarif {
         stdout = made.sarif(&policies);
@@ -59,16 +80,10 @@ pub async fn run(
             out.display()
         ));
     }
-    let exit = if made.failed() {
-        Exit::Error
-    } else if args.detailed_exitcode && made.plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    };
     Ok(Outcome {
         stdout,
-        stderr: made.stderr(&policies, color),
+        stream: None,
+        stderr,
         exit,
     })
 }
@@ -199,33 +214,34 @@ pub async fn make(
 
     // Guardrails again, now that `match:` entries have concrete bucket names: a
     // bucket whose desired rules break one is not planned, so it cannot be applied.
-    let buckets: Vec<_> = buckets
-        .into_iter()
-        .filter(|m| {
-            let violations = guardrail::check(
-                &policies.policy.guardrails,
-                &m.name,
-                m.entry.desired().as_ref(),
+    let mut shared = SharedConfigs::default();
+    let mut desired: Vec<DesiredBucket> = Vec::with_capacity(buckets.len());
+    let mut targets = Vec::with_capacity(buckets.len());
+    for m in buckets {
+        let span = m.entry.span;
+        let (d, target) = m.into_parts(&mut shared);
+        let violations =
+            guardrail::check(&policies.policy.guardrails, &d.name, d.desired.as_deref());
+        if violations.is_empty() {
+            desired.push(d);
+            targets.push(target);
+            continue;
+        }
+        for v in &violations {
+            problems.push(
+                Diagnostic::error(ErrorCode::GuardrailViolation, v.to_string())
+                    .at(span)
+                    .help("change the rules of this entry, or narrow the guardrail's `buckets:` scope"),
             );
-            for v in &violations {
-                problems.push(
-                    Diagnostic::error(ErrorCode::GuardrailViolation, v.to_string())
-                        .at(m.entry.span)
-                        .help("change the rules of this entry, or narrow the guardrail's `buckets:` scope"),
-                );
-            }
-            violations.is_empty()
-        })
-        .collect();
-
-    let desired: Vec<DesiredBucket> = buckets.iter().map(resolve::Managed::desired).collect();
-    let targets: Vec<_> = buckets.iter().map(|m| m.target.clone()).collect();
+        }
+    }
     let bar = super::progress(global, console, targets.len(), "planning");
     let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
+    drop(targets);
     let live = live?;
 
-    let mut plan = crate::plan::plan(&desired, &live);
+    let mut plan = crate::plan::plan(desired, live);
     // Record the regions S3 named in this run, so that applying the saved plan goes
     // straight to each bucket's region instead of paying a redirect again.
     for b in plan.buckets.iter_mut().filter(|b| b.region.is_none()) {

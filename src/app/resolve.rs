@@ -16,7 +16,7 @@ use crate::model::Access;
 use crate::plan::DesiredBucket;
 use crate::plan::shard::ShardBy;
 use crate::policy::ownership::Ownership;
-use crate::policy::{BucketEntry, Policy, Selector};
+use crate::policy::{BucketEntry, Policy, Selector, SharedConfigs};
 use crate::s3::{BucketInfo, BucketTarget, S3Api, S3Error};
 
 /// Which of the managed buckets a command works on.
@@ -42,16 +42,31 @@ pub struct Managed<'p> {
 }
 
 impl Managed<'_> {
-    /// What the plan core needs to know about this bucket.
-    pub fn desired(&self) -> DesiredBucket {
+    /// What the plan core needs to know about this bucket; `shared` hands out one
+    /// desired configuration per distinct rule list.
+    pub fn desired(&self, shared: &mut SharedConfigs) -> DesiredBucket {
         DesiredBucket {
             name: self.name.clone(),
             source: self.source.clone(),
-            desired: self.entry.desired(),
+            desired: shared.desired(self.entry),
             region: self.target.region.clone(),
             account: self.target.expected_owner.clone(),
             access: self.target.access.clone(),
         }
+    }
+
+    /// [`Managed::desired`] and the target to read it through, without keeping
+    /// the `Managed` (at 100,000 buckets every copy counts).
+    pub fn into_parts(self, shared: &mut SharedConfigs) -> (DesiredBucket, BucketTarget) {
+        let desired = DesiredBucket {
+            name: self.name,
+            source: self.source,
+            desired: shared.desired(self.entry),
+            region: self.target.region.clone(),
+            account: self.target.expected_owner.clone(),
+            access: self.target.access.clone(),
+        };
+        (desired, self.target)
     }
 }
 

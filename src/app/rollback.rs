@@ -145,7 +145,7 @@ fn reverse(applied: &PlanFile, journal: &crate::plan::journal::JournalState) -> 
         // not have happened (failed, interrupted) is still reversed from "after";
         // if the bucket still has its old configuration, apply sees it as
         // already rolled back.
-        let current = b.after.clone();
+        let current = b.after.as_deref().cloned();
         let action = Action::decide(current.as_ref(), recorded.before.as_ref());
         out.buckets.push(BucketPlan {
             bucket: b.bucket.clone(),
@@ -153,7 +153,7 @@ fn reverse(applied: &PlanFile, journal: &crate::plan::journal::JournalState) -> 
             action,
             live_digest: digest(current.as_ref()),
             before: current,
-            after: recorded.before.clone(),
+            after: recorded.before.clone().map(std::sync::Arc::new),
             region: b.region.clone(),
             account: b.account.clone(),
             access: b.access.clone(),

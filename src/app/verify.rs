@@ -61,6 +61,7 @@ pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Res
         Exit::Error
     };
     Ok(Outcome {
+        stream: None,
         stdout,
         stderr,
         exit,

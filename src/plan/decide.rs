@@ -37,7 +37,7 @@ pub fn decide(bucket: &BucketPlan, journal: Option<&BucketStatus>, live: LiveBuc
         }
         LiveBucket::Error(error) => return Decision::Skip(Applied::Failed { error }),
     };
-    if equivalent(live.as_ref(), bucket.after.as_ref()) {
+    if equivalent(live.as_ref(), bucket.after.as_deref()) {
         return Decision::Skip(Applied::AlreadyApplied);
     }
     if let Some(BucketStatus::Done { after_digest }) = journal {
@@ -76,7 +76,7 @@ mod tests {
             action: Action::decide(before.as_ref(), after.as_ref()),
             live_digest: digest(before.as_ref()),
             before,
-            after,
+            after: after.map(std::sync::Arc::new),
             region: None,
             account: None,
             access: Default::default(),

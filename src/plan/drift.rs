@@ -122,7 +122,7 @@ pub fn report(desired: &[DesiredBucket], live: &LiveState) -> DriftReport {
         .iter()
         .map(|d| {
             let (state, live_cfg) = match live.get(&d.name) {
-                Some(LiveBucket::Found(cfg)) if equivalent(cfg.as_ref(), d.desired.as_ref()) => {
+                Some(LiveBucket::Found(cfg)) if equivalent(cfg.as_ref(), d.desired.as_deref()) => {
                     (State::InSync, None)
                 }
                 Some(LiveBucket::Found(cfg)) => (State::Drifted, Some(cfg)),
@@ -138,7 +138,7 @@ pub fn report(desired: &[DesiredBucket], live: &LiveState) -> DriftReport {
                 state,
                 live: live_cfg.and_then(|c| to_console(c.as_ref())),
                 desired: if drifted {
-                    to_console(d.desired.as_ref())
+                    to_console(d.desired.as_deref())
                 } else {
                     None
                 },
@@ -289,7 +289,7 @@ const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
 ];
 
 /// Managed buckets per account and per policy entry, by state.
-pub fn breakdown(report: &DriftReport) -> Breakdown {
+pub fn breakdown(report: &DriftReport) -> Breakdown<'_> {
     let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
     for m in &report.managed {
         let column = match m.state {

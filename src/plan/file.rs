@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -367,7 +368,7 @@ impl PlanFile {
                     source: b.source.clone(),
                     action: b.action.into(),
                     before: to_console(b.before.as_ref()),
-                    after: to_console(b.after.as_ref()),
+                    after: to_console(b.after.as_deref()),
                     live_digest: b.live_digest.clone(),
                     region: b.region.clone(),
                     account: b.account.clone(),
@@ -419,7 +420,7 @@ impl PlanFile {
             .buckets
             .iter()
             .filter(|b| b.action.is_change())
-            .flat_map(|b| guardrail::check(&guardrails, &b.bucket, b.after.as_ref()))
+            .flat_map(|b| guardrail::check(&guardrails, &b.bucket, b.after.as_deref()))
             .collect())
     }
 
@@ -450,7 +451,7 @@ impl PlanFile {
                     source: b.source.clone(),
                     action: b.action.into(),
                     before: from_console(b.before.clone()),
-                    after: from_console(b.after.clone()),
+                    after: from_console(b.after.clone()).map(Arc::new),
                     live_digest: b.live_digest.clone(),
                     region: b.region.clone(),
                     account: b.account.clone(),

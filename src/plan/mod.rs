@@ -22,6 +22,7 @@ pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +35,9 @@ pub struct DesiredBucket {
     pub name: String,
     /// Where the policy entry is, as `file:line` (e.g. `policies/web.yaml:12`).
     pub source: String,
-    /// The configuration it must have; `None` for a declared `rules: []`.
-    pub desired: Option<CorsConfig>,
+    /// The configuration it must have; `None` for a declared `rules: []`. Shared
+    /// by every bucket of an entry (and of entries on the same rulesets).
+    pub desired: Option<Arc<CorsConfig>>,
     /// The bucket's region when declared or listed (else discovered on first call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -128,8 +130,9 @@ pub struct BucketPlan {
     pub action: Action,
     /// The exact live configuration read at plan time (`None`: no configuration).
     pub before: Option<CorsConfig>,
-    /// The configuration the policy wants (`None`: no configuration).
-    pub after: Option<CorsConfig>,
+    /// The configuration the policy wants (`None`: no configuration); shared with
+    /// every other bucket that wants the same rules.
+    pub after: Option<Arc<CorsConfig>>,
     /// [`compare::digest`] of `before`: apply refuses to write if it changed.
     pub live_digest: String,
     /// See [`DesiredBucket::region`].
@@ -256,43 +259,52 @@ impl Plan {
 /// the input order. Live entries for buckets no policy names are ignored (they
 /// are unmanaged). A bucket named by two desired entries becomes a
 /// [`PlanErrorKind::DuplicateBucket`] error rather than a guess.
-pub fn plan(desired: &[DesiredBucket], live: &LiveState) -> Plan {
-    let mut by_name: BTreeMap<&str, Vec<&DesiredBucket>> = BTreeMap::new();
-    for d in desired {
-        by_name.entry(d.name.as_str()).or_default().push(d);
-    }
-
-    let mut out = Plan::default();
-    for (name, entries) in by_name {
+///
+/// Both inputs are consumed: each bucket's configurations move into its
+/// [`BucketPlan`] instead of being copied, so at 100,000 buckets the plan costs
+/// no more memory than the desired and live state it replaces.
+pub fn plan(mut desired: Vec<DesiredBucket>, mut live: LiveState) -> Plan {
+    // Stable: a duplicate's sources stay in the order they were declared.
+    desired.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Plan {
+        buckets: Vec::with_capacity(desired.len()),
+        errors: Vec::new(),
+    };
+    let mut rest = desired.into_iter().peekable();
+    while let Some(d) = rest.next() {
         let error = |kind: PlanErrorKind, source: String, message: String| PlanError {
-            bucket: name.to_string(),
+            bucket: d.name.clone(),
             source,
             kind,
             message,
         };
-        let [d] = entries.as_slice() else {
-            let sources: Vec<&str> = entries.iter().map(|d| d.source.as_str()).collect();
+        if rest.peek().is_some_and(|next| next.name == d.name) {
+            let mut sources = vec![d.source.clone()];
+            while let Some(next) = rest.next_if(|next| next.name == d.name) {
+                sources.push(next.source);
+            }
+            let count = sources.len();
             out.errors.push(error(
                 PlanErrorKind::DuplicateBucket,
                 sources.join(", "),
-                format!("bucket is declared {} times", entries.len()),
+                format!("bucket is declared {count} times"),
             ));
             continue;
-        };
-        match live.get(name) {
+        }
+        match live.remove(&d.name) {
             Some(LiveBucket::Found(current)) => {
-                let action = Action::decide(current.as_ref(), d.desired.as_ref());
+                let action = Action::decide(current.as_ref(), d.desired.as_deref());
                 out.buckets.push(BucketPlan {
-                    bucket: name.to_string(),
-                    source: d.source.clone(),
-                    action,
-                    before: current.clone(),
-                    // A configuration with no rules is "none": S3 cannot store one.
-                    after: d.desired.clone().filter(|c| !c.cors_rules.is_empty()),
                     live_digest: compare::digest(current.as_ref()),
-                    region: d.region.clone(),
-                    account: d.account.clone(),
-                    access: d.access.clone(),
+                    bucket: d.name,
+                    source: d.source,
+                    action,
+                    before: current,
+                    // A configuration with no rules is "none": S3 cannot store one.
+                    after: d.desired.filter(|c| !c.cors_rules.is_empty()),
+                    region: d.region,
+                    account: d.account,
+                    access: d.access,
                 });
             }
             Some(LiveBucket::Missing) => out.errors.push(error(
@@ -300,11 +312,10 @@ pub fn plan(desired: &[DesiredBucket], live: &LiveState) -> Plan {
                 d.source.clone(),
                 "the bucket does not exist".to_string(),
             )),
-            Some(LiveBucket::Error(message)) => out.errors.push(error(
-                PlanErrorKind::ReadFailed,
-                d.source.clone(),
-                message.clone(),
-            )),
+            Some(LiveBucket::Error(message)) => {
+                out.errors
+                    .push(error(PlanErrorKind::ReadFailed, d.source.clone(), message));
+            }
             None => out.errors.push(error(
                 PlanErrorKind::NotRead,
                 d.source.clone(),
@@ -333,7 +344,7 @@ pub(crate) mod tests {
         DesiredBucket {
             name: name.to_string(),
             source: format!("policies/web.yaml:{line}"),
-            desired,
+            desired: desired.map(Arc::new),
             region: None,
             account: None,
             access: Access::default(),
@@ -405,7 +416,7 @@ pub(crate) mod tests {
             LiveBucket::Found(Some(cfg(&["*"], &[Get]))),
         );
         plan(
-            &[
+            vec![
                 desired("static-docs", 30, Some(rich.clone())),
                 desired("app-assets", 4, Some(rich_new)),
                 desired("old-uploads", 18, None),
@@ -417,7 +428,7 @@ pub(crate) mod tests {
                 desired("gone-bucket", 40, Some(rich)),
                 desired("locked-bucket", 44, None),
             ],
-            &live,
+            live,
         )
     }
 
@@ -476,12 +487,12 @@ pub(crate) mod tests {
     fn plan_reports_unread_and_duplicate_buckets() {
         let live = LiveState::from([("b".to_string(), LiveBucket::Found(None))]);
         let p = plan(
-            &[
+            vec![
                 desired("b", 1, None),
                 desired("a", 2, None),
                 desired("b", 3, Some(cfg(&["*"], &[Method::Get]))),
             ],
-            &live,
+            live,
         );
         assert!(p.buckets.is_empty());
         assert_eq!(p.errors.len(), 2);
@@ -504,8 +515,8 @@ pub(crate) mod tests {
         ]);
         let empty = Some(CorsConfig::new(vec![]));
         let p = plan(
-            &[desired("a", 1, empty.clone()), desired("b", 2, empty)],
-            &live,
+            vec![desired("a", 1, empty.clone()), desired("b", 2, empty)],
+            live,
         );
         assert_eq!(p.buckets[0].action, Action::Delete);
         assert_eq!(p.buckets[0].after, None);
@@ -542,7 +553,7 @@ pub(crate) mod tests {
             ("a".to_string(), LiveBucket::Found(Some(c.clone()))),
             ("b".to_string(), LiveBucket::Found(None)),
         ]);
-        let p = plan(&[desired("a", 1, Some(c)), desired("b", 2, None)], &live);
+        let p = plan(vec![desired("a", 1, Some(c)), desired("b", 2, None)], live);
         assert!(!p.has_changes());
         assert_eq!(p.summary().unchanged, 2);
     }

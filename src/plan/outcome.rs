@@ -180,7 +180,7 @@ const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
 
 /// Results per account and per policy entry. Buckets that were not planned
 /// are counted per entry only (the plan records no account for them).
-pub fn breakdown(report: &ApplyReport) -> Breakdown {
+pub fn breakdown(report: &ApplyReport) -> Breakdown<'_> {
     let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
     for o in &report.buckets {
         let column = match (&o.applied, o.action) {

@@ -161,7 +161,7 @@ fn diff_lines<'a>(before: &'a str, after: &'a str) -> Vec<DiffLine<'a>> {
 fn bucket_diff(b: &BucketPlan) -> (String, String) {
     (
         console_json(b.before.as_ref()),
-        console_json(b.after.as_ref()),
+        console_json(b.after.as_deref()),
     )
 }
 
@@ -215,7 +215,7 @@ const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
 
 /// The plan's counts per account and per policy entry. Buckets that could not
 /// be planned are counted per entry only (their account is not recorded).
-pub fn breakdown(plan: &Plan) -> Breakdown {
+pub fn breakdown(plan: &Plan) -> Breakdown<'_> {
     let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
     for p in &plan.buckets {
         let column = match p.action {
@@ -239,9 +239,9 @@ fn change_groups(plan: &Plan, verbose: bool) -> Vec<Vec<&BucketPlan>> {
     if verbose {
         return changes.into_iter().map(|b| vec![b]).collect();
     }
-    type Key<'a> = (Action, &'a Option<CorsConfig>, &'a Option<CorsConfig>);
+    type Key<'a> = (Action, Option<&'a CorsConfig>, Option<&'a CorsConfig>);
     fn key<'a>(b: &&'a BucketPlan) -> Key<'a> {
-        (b.action, &b.before, &b.after)
+        (b.action, b.before.as_ref(), b.after.as_deref())
     }
     fleet::group(&changes, key, key)
         .into_iter()
@@ -441,7 +441,7 @@ impl From<&BucketPlan> for ReportBucket {
             source: b.source.clone(),
             action: b.action.into(),
             before: to_console(b.before.as_ref()),
-            after: to_console(b.after.as_ref()),
+            after: to_console(b.after.as_deref()),
             live_digest: b.live_digest.clone(),
             account: b.account.clone(),
         }
@@ -463,6 +463,19 @@ impl From<&PlanError> for ReportError {
 /// the plan as it is, one bucket at a time ([`ReportView`]): at 100,000 buckets a
 /// [`JsonReport`] built first would hold every rule a second time.
 pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail; strings, numbers and options always serialise.
+    let _ = write_json(&mut out, plan, shard);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`json`], written to `out` as it is made: at 100,000 buckets the report is
+/// never held whole in memory.
+pub fn write_json(
+    out: &mut dyn std::io::Write,
+    plan: &Plan,
+    shard: Option<ShardRecord>,
+) -> std::io::Result<()> {
     let breakdown = breakdown(plan);
     let view = ReportView {
         format: REPORT_FORMAT,
@@ -474,10 +487,8 @@ pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
         buckets: Each(&plan.buckets, PhantomData),
         errors: Each(&plan.errors, PhantomData),
     };
-    // Strings, numbers and options always serialise.
-    let mut s = serde_json::to_string_pretty(&view).unwrap_or_default();
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut *out, &view)?;
+    out.write_all(b"\n")
 }
 
 /// [`JsonReport`]'s fields in its order, borrowing the plan: serialises to the
@@ -736,7 +747,7 @@ mod tests {
     fn human_no_changes() {
         let c = cfg(&["https://a"], &[Method::Get]);
         let live = LiveState::from([("a".to_string(), LiveBucket::Found(Some(c.clone())))]);
-        let p = plan(&[desired("a", 1, Some(c))], &live);
+        let p = plan(vec![desired("a", 1, Some(c))], live);
         assert_eq!(
             human(&p, &HumanOptions::default()),
             "No changes. 1 bucket matches its policy.\n"
@@ -758,7 +769,7 @@ mod tests {
         after_rules[10].max_age_seconds = Some(60);
         let after = CorsConfig::new(after_rules);
         let live = LiveState::from([("big".to_string(), LiveBucket::Found(Some(before)))]);
-        let p = plan(&[desired("big", 1, Some(after))], &live);
+        let p = plan(vec![desired("big", 1, Some(after))], live);
         insta::assert_snapshot!(human(&p, &HumanOptions::default()));
     }
 
@@ -906,7 +917,7 @@ mod tests {
             );
             wanted.push(desired(&name, i as u32 + 1, None));
         }
-        plan(&wanted, &live)
+        plan(wanted, live)
     }
 
     #[test]
@@ -983,7 +994,7 @@ mod tests {
         }
         live.insert("fresh".to_owned(), LiveBucket::Found(None));
         wanted.push(desired("fresh", 12, Some(new.clone())));
-        let mut p = plan(&wanted, &live);
+        let mut p = plan(wanted, live);
         p.buckets[0].account = Some("111122223333".to_owned());
         p
     }
@@ -1005,7 +1016,10 @@ mod tests {
         );
         // Equivalent but not identical (a method repeated): its own group.
         let mut p = p;
-        p.buckets[2].after = Some(cfg(&["https://new.example"], &[Method::Get, Method::Get]));
+        p.buckets[2].after = Some(std::sync::Arc::new(cfg(
+            &["https://new.example"],
+            &[Method::Get, Method::Get],
+        )));
         assert_eq!(change_groups(&p, false).len(), 4);
         assert!(change_groups(&p, true).iter().all(|g| g.len() == 1));
     }
@@ -1061,7 +1075,7 @@ mod tests {
             })
             .collect();
         let live = LiveState::from([("huge".to_string(), LiveBucket::Found(None))]);
-        let p = plan(&[desired("huge", 1, Some(CorsConfig::new(rules)))], &live);
+        let p = plan(vec![desired("huge", 1, Some(CorsConfig::new(rules)))], live);
         let text = markdown(&p, None, false);
         assert!(text.contains("@@ diff cut short: "), "cut marker");
         assert!(text.len() < MARKDOWN_DIFF_MAX_LEN + 2_000);
@@ -1075,7 +1089,7 @@ mod tests {
             "locked".to_string(),
             LiveBucket::Error(format!("AccessDenied: {hostile}")),
         )]);
-        let p = plan(&[desired("locked", 1, None)], &live);
+        let p = plan(vec![desired("locked", 1, None)], live);
         let md = markdown(&p, None, false);
         assert!(!md.contains("<img"), "{md}");
         assert!(

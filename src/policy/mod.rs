@@ -119,6 +119,32 @@ impl BucketEntry {
     }
 }
 
+/// Desired configurations shared between the buckets that want the same rules:
+/// every bucket of a `match:` entry, and every entry on the same rulesets, holds
+/// one `Arc<CorsConfig>` instead of a copy each (at 100,000 buckets on one
+/// ruleset, one configuration instead of 100,000).
+#[derive(Debug, Default)]
+pub struct SharedConfigs {
+    /// By the address of the entry's shared rule list, which the value keeps alive.
+    by_rules: BTreeMap<usize, Shared>,
+}
+
+/// A shared rule list and the configuration made from it.
+type Shared = (Arc<[PolicyRule]>, Option<Arc<CorsConfig>>);
+
+impl SharedConfigs {
+    /// [`BucketEntry::desired`], made once per distinct rule list.
+    pub fn desired(&mut self, entry: &BucketEntry) -> Option<Arc<CorsConfig>> {
+        let rules = entry.rules.shared();
+        let key = Arc::as_ptr(rules).cast::<PolicyRule>() as usize;
+        let (_, config) = self
+            .by_rules
+            .entry(key)
+            .or_insert_with(|| (Arc::clone(rules), entry.desired().map(Arc::new)));
+        config.clone()
+    }
+}
+
 /// A bucket entry's rules in S3's order (a slice of [`PolicyRule`]s), with its
 /// rulesets spliced in, and where each `ruleset:` reference stands.
 ///
