@@ -499,3 +499,81 @@ fn no_pull_request_no_comment() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not a pull request"));
     assert!(api.requests().is_empty(), "{:?}", api.requests());
 }
+
+/// `run.sh prepare` with `env`; (exit code, outputs, stderr).
+fn prepare(env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = dir.path().join("output");
+    let out = Command::new("bash")
+        .arg(root().join("scripts/action/run.sh"))
+        .arg("prepare")
+        .env("GITHUB_ACTION_PATH", root())
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_PATH", dir.path().join("path"))
+        .env("RUNNER_TOOL_CACHE", dir.path())
+        .env("RUNNER_OS_ARCH", "Linux-X64")
+        .env("INPUT_COMMAND", "plan")
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs run.sh");
+    (
+        out.status.code(),
+        std::fs::read_to_string(output).unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn prepare_chooses_the_build_and_its_cache_key() {
+    // The action's own source: a key from its digest, installed under the tool cache.
+    let (code, out, err) = prepare(&[("INPUT_VERSION", "action")]);
+    assert_eq!(code, Some(0), "{err}");
+    let key = out
+        .lines()
+        .find_map(|l| l.strip_prefix("cache-key="))
+        .expect("cache-key");
+    assert!(key.starts_with("s3cors-Linux-X64-source-"), "{key}");
+    assert_eq!(key.len(), "s3cors-Linux-X64-source-".len() + 16, "{key}");
+    assert!(out.contains("install=true"), "{out}");
+    assert!(
+        out.contains("/s3cors/source-") && out.contains("/bin/s3cors\n"),
+        "{out}"
+    );
+    // The same source, the same key.
+    let (_, again, _) = prepare(&[("INPUT_VERSION", "action")]);
+    assert!(again.contains(&format!("cache-key={key}\n")), "{again}");
+    // A commit ref names the commit --version shows; a tag does not.
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let (_, out, _) = prepare(&[("GITHUB_ACTION_REF", sha)]);
+    assert!(out.contains("commit=0123456\n"), "{out}");
+    let (_, out, _) = prepare(&[("GITHUB_ACTION_REF", "v0.1.0")]);
+    assert!(out.contains("commit=\n"), "{out}");
+
+    // A registry version.
+    let (code, out, err) = prepare(&[("INPUT_VERSION", "0.2.1")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("cache-key=s3cors-Linux-X64-registry-0.2.1\n"),
+        "{out}"
+    );
+
+    // Refused, with the fix.
+    for (env, want) in [
+        (
+            vec![("INPUT_VERSION", "latest")],
+            "version: 'latest' is not action, path, or a version such as 0.1.0",
+        ),
+        (
+            vec![("INPUT_VERSION", "path"), ("PATH", "/usr/bin:/bin")],
+            "version: path, but no s3cors on PATH",
+        ),
+        (
+            vec![("INPUT_COMMAND", "import")],
+            "command: 'import' is not one of",
+        ),
+    ] {
+        let (code, out, err) = prepare(&env);
+        assert_eq!(code, Some(1), "{env:?}: {out}");
+        assert!(err.contains(want), "{env:?}: {err}");
+    }
+}
