@@ -5,7 +5,8 @@
 #   run.sh prepare   check the inputs; choose the s3cors build, its install folder
 #                    and cache key (outputs: install, root, bin, cache-key, commit)
 #   run.sh install   cargo install that build into S3CORS_ROOT
-#   run.sh run       run s3cors; write the report, the outputs (exit-code,
+#   run.sh run       run s3cors (plan, apply, drift, validate, verify, or show of
+#                    saved plans); write the report, the outputs (exit-code,
 #                    has-changes, report, plan-file, markdown, sarif-file) and the
 #                    job summary; exit 0 when s3cors exited 0 or 2, else 1
 #
@@ -15,7 +16,7 @@
 # check the examples' command lines this way).
 set -euo pipefail
 
-COMMANDS="plan apply drift validate verify"
+COMMANDS="plan apply drift validate verify show"
 FORMATS="human json markdown sarif junit"
 
 fail() { echo "::error title=s3cors action::$*" >&2; exit 1; }
@@ -91,9 +92,21 @@ run() {
     check_inputs
     local command="$INPUT_COMMAND" format="${INPUT_FORMAT:-markdown}" bin="${S3CORS_BIN:-s3cors}"
     local -a paths extra argv
-    # Words separated by spaces or newlines, never globbed.
-    read -r -d '' -a paths <<<"${INPUT_PATHS:-policies/}" || true
+    # Words separated by spaces or newlines. A path with * ? or [ that matches
+    # files stands for them, sorted (show's plan-*.json); one that matches
+    # nothing stays as written, for s3cors to name. args are never globbed.
+    local -a words
+    read -r -d '' -a words <<<"${INPUT_PATHS:-policies/}" || true
     read -r -d '' -a extra <<<"${INPUT_ARGS:-}" || true
+    paths=()
+    local word match
+    for word in "${words[@]}"; do
+        if [[ "$word" == *[*?[]* ]] && compgen -G "$word" >/dev/null; then
+            while IFS= read -r match; do paths+=("$match"); done < <(compgen -G "$word" | LC_ALL=C sort)
+        else
+            paths+=("$word")
+        fi
+    done
     local plan_file="${INPUT_PLAN_FILE:-}"
 
     argv=(--format "$format" "$command")

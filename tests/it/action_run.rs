@@ -121,6 +121,16 @@ async fn plan_apply_drift_through_the_action() {
     assert_eq!(plan.summary, markdown);
     assert_eq!(plan.output("sarif-file"), "");
 
+    // show of saved plans (a glob of them): the same markdown, as the report.
+    let show = step(&work, &[("command", "show"), ("paths", "s3cors.plan.*")]);
+    check(&show, 0, "0", "false");
+    assert_eq!(show.output("markdown"), show.output("report"));
+    assert_eq!(show.file("markdown"), markdown);
+    // A glob that matches nothing reaches s3cors as written, which names it.
+    let none = step(&work, &[("command", "show"), ("paths", "plan-*.json")]);
+    check(&none, 1, "1", "false");
+    assert!(none.log.contains("plan-*.json"), "{}", none.log);
+
     // Drift before the apply: exit 2, as SARIF for code scanning.
     let drift = step(&work, &[("command", "drift"), ("format", "sarif")]);
     check(&drift, 0, "2", "true");
