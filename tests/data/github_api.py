@@ -7,7 +7,8 @@ Serves, on a free loopback port (printed as the first stdout line):
   GET   /repos/OWNER/NAME/issues/N/comments?page=P   (Link: rel="next" paging)
   POST  /repos/OWNER/NAME/issues/N/comments         {"body": ...}
   PATCH /repos/OWNER/NAME/issues/comments/ID        {"body": ...}
-with GitHub's status codes: 401 without `Authorization: Bearer TOKEN`, 404 for
+with GitHub's status codes: 401 without `Authorization: Bearer TOKEN`, 403 for a
+write with the token `read-only` (what a fork's pull request gets), 404 for
 an unknown comment, 422 for a body that is not a string. STATE_FILE holds
 {"comments": [{"id", "issue", "body", "user"}], "requests": ["METHOD PATH"]}: read
 at start, written after every request. Stops when its stdin closes.
@@ -71,7 +72,13 @@ class Handler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length) or b"{}")
 
     def route(self, method, url):
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        auth = self.headers.get("Authorization")
+        # A read-only token (a fork's pull request) may read, not write.
+        if auth == "Bearer read-only" and method != "GET":
+            return self.answer(
+                403, {"message": "Resource not accessible by integration"}
+            )
+        if auth not in (f"Bearer {TOKEN}", "Bearer read-only"):
             return self.answer(401, {"message": "Bad credentials"})
         m = LIST.match(url.path)
         if m and method == "GET":

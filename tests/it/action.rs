@@ -469,6 +469,17 @@ fn comment_failures_are_named() {
     assert!(text.contains("::error title=s3cors comment::401"), "{text}");
     assert!(api.comments().is_empty());
 
+    // A read-only token (a fork's pull request): a warning with the fix, and the
+    // step passes.
+    let (code, text, _) = api.comment("Plan", "s3cors:plan", "read-only");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("::warning title=s3cors comment::the token may not comment")
+            && text.contains("pull-requests: write"),
+        "{text}"
+    );
+    assert!(api.comments().is_empty());
+
     // A marker that would end the HTML comment early is refused before any call.
     let requests = api.requests().len();
     let (code, text, _) = api.comment("Plan", "s3cors:--><b>", TOKEN);
