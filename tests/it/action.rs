@@ -588,3 +588,73 @@ fn prepare_chooses_the_build_and_its_cache_key() {
         assert!(err.contains(want), "{env:?}: {err}");
     }
 }
+
+#[test]
+fn install_runs_cargo_install_of_the_chosen_build() {
+    // A stand-in `cargo` that records its arguments and installs a stand-in
+    // binary where `cargo install --root` would; the real build is GitHub's to run.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let log = dir.path().join("cargo.log");
+    std::fs::write(
+        bin.join("cargo"),
+        format!(
+            "#!/usr/bin/env bash\necho \"$*\" >> {log}\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\nprintf '#!/bin/sh\\necho s3cors 0.1.0\\n' > \"$2/bin/s3cors\"\nchmod +x \"$2/bin/s3cors\"\n",
+            log = log.display()
+        ),
+    )
+    .expect("stand-in cargo");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("cargo"))
+        .status()
+        .expect("chmod");
+    let bash = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("bash"))
+        .find(|b| b.is_file())
+        .expect("bash on PATH");
+    let install = |version: &str, root: &str, path: &str| {
+        Command::new(&bash)
+            .arg(self::root().join("scripts/action/run.sh"))
+            .arg("install")
+            .env("PATH", path)
+            .env("INPUT_VERSION", version)
+            .env("S3CORS_ROOT", dir.path().join(root))
+            .env("GITHUB_ACTION_PATH", self::root())
+            .output()
+            .expect("bash runs run.sh")
+    };
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = install("action", "a", &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "s3cors 0.1.0\n");
+    let out = install("0.2.1", "b", &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = std::fs::read_to_string(&log).expect("cargo ran");
+    assert_eq!(
+        calls,
+        format!(
+            "install --locked --root {a} --path {src}\ninstall --locked --root {b} --version 0.2.1 s3cors\n",
+            a = dir.path().join("a").display(),
+            b = dir.path().join("b").display(),
+            src = self::root().display()
+        )
+    );
+    // No cargo: the fix is named.
+    let out = install("action", "c", "/nonexistent");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cargo is not on PATH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
