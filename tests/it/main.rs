@@ -2,12 +2,14 @@
 //! test runs in one process, in parallel. Each module is one area; `support` is the
 //! shared harness (servers, buckets, the proxy, a scratch folder).
 //!
-//! Offline modules (no S3 server needed): `cli_validate`, `docs_and_schema`,
+//! Offline modules (no S3 server needed): `action`, `cli_validate`, `docs_and_schema`,
 //! `env_vars`, `explain_cli`, `fuzz_inputs`, `recipes`; `scripts/test --offline` runs only those.
 
 mod support;
 
 mod accounts;
+mod action;
+mod action_run;
 mod apply_trust;
 mod ci_formats;
 mod cli_contract;

@@ -1,7 +1,9 @@
 //! The recipes in examples/ci and examples/k8s cannot rot: every YAML file parses,
 //! every `s3cors` command line in them (a `run:` script, a container's `sh -c`
 //! script or exec-form command) parses with the real command-line definition, and
-//! the shard counts agree with the matrices and Indexed Jobs that run them.
+//! the shard counts agree with the matrices and Indexed Jobs that run them. A
+//! step that uses the s3cors action (action.yml) counts as the command line the
+//! action would run, printed by its script's dry run.
 
 use std::path::{Path, PathBuf};
 
@@ -170,9 +172,82 @@ fn commands_in_script(script: &str) -> Vec<Vec<String>> {
     commands
 }
 
-/// Every `s3cors` command line anywhere in `value`: in any string (scripts) and
-/// in any sequence that is an exec-form command.
+/// Whether a workflow step's `uses:` is the s3cors action (action.yml).
+fn is_action(uses: &str) -> bool {
+    uses == "./" || uses.starts_with("s3cors/s3cors@")
+}
+
+/// The s3cors command line the action runs for a step's `with:`: each input
+/// (or its default) goes to the variable action.yml's run step sets from it, and
+/// scripts/action/run.sh prints the command line (S3CORS_ACTION_DRY_RUN=1).
+/// Panics on an input the action does not declare, naming it.
+fn action_command(with: &Value) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let action: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root.join("action.yml")).expect("action.yml"),
+    )
+    .expect("action.yml is YAML");
+    let inputs = action["inputs"].as_mapping().expect("inputs");
+    for key in with.as_mapping().into_iter().flatten().map(|(k, _)| k) {
+        assert!(
+            inputs.contains_key(key),
+            "the s3cors action has no input {key:?}: {:?}",
+            inputs.keys().collect::<Vec<_>>()
+        );
+    }
+    let steps = action["runs"]["steps"].as_sequence().expect("steps");
+    let run = steps
+        .iter()
+        .find(|s| s["id"].as_str() == Some("run"))
+        .expect("action.yml's step `run`");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(root.join("scripts/action/run.sh"))
+        .arg("run")
+        .env("S3CORS_ACTION_DRY_RUN", "1");
+    for (var, value) in run["env"].as_mapping().expect("env") {
+        let (Some(var), Some(value)) = (var.as_str(), value.as_str()) else {
+            continue;
+        };
+        let Some(input) = value
+            .strip_prefix("${{ inputs.")
+            .and_then(|v| v.strip_suffix(" }}"))
+        else {
+            cmd.env_remove(var);
+            continue;
+        };
+        let given = match &with[input] {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let default = inputs[input]["default"].as_str().map(str::to_owned);
+        match given.or(default) {
+            Some(v) => cmd.env(var, substitute(&v)),
+            None => cmd.env_remove(var),
+        };
+    }
+    let out = cmd.output().expect("bash runs scripts/action/run.sh");
+    assert!(
+        out.status.success(),
+        "the action refuses `with: {with:?}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every `s3cors` command line anywhere in `value`: in any string (scripts), in
+/// any sequence that is an exec-form command, and in any step that uses the
+/// s3cors action.
 fn commands(value: &Value, out: &mut Vec<Vec<String>>) {
+    if let Some(uses) = value.get("uses").and_then(Value::as_str)
+        && is_action(uses)
+    {
+        out.push(action_command(value.get("with").unwrap_or(&Value::Null)));
+    }
     match value {
         Value::String(s) => out.extend(commands_in_script(s)),
         Value::Sequence(items) => {
