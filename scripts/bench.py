@@ -185,7 +185,8 @@ SIGNED_SHAPE = (
 
 async def run_requests(url, requests, concurrency, extra_headers=""):
     """Send (method, path, body) requests over `concurrency` keep-alive connections
-    (reconnecting whenever the server closes one). Returns (seconds, statuses)."""
+    (reconnecting whenever the server closes one); a request may carry a fourth
+    item, its own headers instead of `extra_headers`. Returns (seconds, statuses)."""
     u = urllib.parse.urlsplit(url)
     host, port = u.hostname, u.port
     queue = list(reversed(requests))
@@ -194,11 +195,12 @@ async def run_requests(url, requests, concurrency, extra_headers=""):
     async def worker():
         reader = writer = None
         while queue:
-            method, path, body = queue.pop()
+            method, path, body, *own = queue.pop()
+            headers_out = own[0] if own else extra_headers
             for attempt in range(3):
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
-                head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra_headers}"
+                head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers_out}"
                 if body is not None:
                     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
                     head += f"Content-Type: application/xml\r\nContent-MD5: {md5}\r\nContent-Length: {len(body)}\r\n"

@@ -16,7 +16,8 @@ Sits between an S3 client and an S3-compatible server (moto) and can:
   * count requests per S3 operation, per bucket, and what the proxy answered itself:
     GET /__proxy/stats (JSON), POST /__proxy/reset;
   * with --upstream stub, answer bucket CORS calls itself (no server behind), to
-    measure a client against pure latency;
+    measure a client against pure latency (--stub-forward sends STS and
+    Organizations calls on to a real server, so roles still work);
   * inject one fault (--fault MODE) into chosen calls: only --fault-ops operations
     (e.g. GetBucketCors,PutBucketCors; default every operation), only --fault-buckets
     buckets (default every bucket), and only the first --fault-first N calls per
@@ -176,6 +177,11 @@ def classify(method, target):
     if not sub and keys and (method, keys[0]) not in BUCKET_OPS:
         return f"{method} ?{keys[0]}", bucket
     return BUCKET_OPS.get((method, sub), f"{method} bucket"), bucket
+
+
+# Calls to STS and Organizations (the operations `classify_post` names), which
+# --stub-forward sends on instead of stubbing.
+NOT_S3 = {"AssumeRole", "GetCallerIdentity", "ListAccounts", "DescribeOrganization"}
 
 
 def classify_post(head, body):
@@ -350,8 +356,8 @@ class Proxy:
                 sys.exit(f"s3proxy: --region-map wants bucket=region, got {item!r}")
             self.region_map[bucket.strip()] = region.strip()
         self.throttle_ops = set(filter(None, (args.throttle_ops or "").split(",")))
-        if args.upstream != "stub":
-            url = urllib.parse.urlsplit(args.upstream)
+        if args.upstream != "stub" or args.stub_forward:
+            url = urllib.parse.urlsplit(args.stub_forward if args.upstream == "stub" else args.upstream)
             if url.scheme != "http" or not url.hostname:
                 sys.exit(f"s3proxy: --upstream wants http://HOST:PORT or stub, got {args.upstream!r}")
             self.up_host, self.up_port = url.hostname, url.port or 80
@@ -500,7 +506,7 @@ class Proxy:
             )
             return response_bytes(301, "Moved Permanently", body, headers, head_only)
 
-        if self.args.upstream == "stub":
+        if self.args.upstream == "stub" and not (self.args.stub_forward and op in NOT_S3):
             stats.forwarded[op] += 1
             return self.stub(op, bucket, head_only)
         stats.forwarded[op] += 1
@@ -646,6 +652,9 @@ class Proxy:
 async def main():
     p = argparse.ArgumentParser(prog="s3proxy.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--upstream", required=True, help="http://HOST:PORT of the S3 server, or 'stub'")
+    p.add_argument("--stub-forward", default="",
+                   help="with --upstream stub: http://HOST:PORT of a server (moto) for the STS and "
+                        "Organizations calls, so roles can be assumed while S3 is stubbed")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port")
     p.add_argument("--delay-ms", type=float, default=0, help="latency added to every request")
