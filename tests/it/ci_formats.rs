@@ -242,6 +242,50 @@ fn validate_sarif_locates_an_error_a_lint_and_a_guardrail_with_stable_fingerprin
     assert_eq!(out_lines, warnings);
 }
 
+/// Suppressed lint findings stay in the SARIF log with an `inSource` suppression
+/// (the reason as its justification), so code scanning shows them as dismissed in
+/// the source; the log still validates against the schema.
+#[test]
+fn validate_sarif_marks_suppressed_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = "version: 1\nlints:\n  missing-etag-exposure: allow\nbuckets:\n  - name: app-assets\n    allow:\n      - {code: max-age-over-browser-cap, reason: CDN caches preflights}\n    rules:\n      - AllowedOrigins: [http://legacy.example.com]\n        AllowedMethods: [GET, PUT]\n        AllowedHeaders: [Content-Type]\n        MaxAgeSeconds: 86400\n        allow: [http-origin]\n";
+    std::fs::write(dir.path().join("web.yaml"), policy).unwrap();
+    let out = validate(dir.path(), &["--format", "sarif"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = valid_sarif(&String::from_utf8_lossy(&out.stdout));
+    assert_rules_described(&log);
+    let got: BTreeSet<(String, u64, String)> = results(&log)
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap(),
+                r["suppressions"].to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, u64, String)> = [
+        ("http-origin", 9, r#"[{"kind":"inSource"}]"#),
+        (
+            "max-age-over-browser-cap",
+            12,
+            r#"[{"justification":"CDN caches preflights","kind":"inSource"}]"#,
+        ),
+        ("missing-etag-exposure", 10, r#"[{"kind":"inSource"}]"#),
+    ]
+    .into_iter()
+    .map(|(c, l, s)| (c.to_owned(), l, s.to_owned()))
+    .collect();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn commands_refuse_formats_they_cannot_write() {
     let dir = tempfile::tempdir().expect("tempdir");
