@@ -33,15 +33,21 @@ impl Summary {
     }
 }
 
-/// Every diagnostic but the suppressed ones, each with its source line, then one
-/// summary line (which counts the suppressed). Messages quote policy values and S3
+/// Every diagnostic but the suppressed ones (and, of one warning code, only the
+/// first [`SHOWN_PER_CODE`]), each with its source line, then one summary line
+/// (which counts them all). Messages quote policy values and S3
 /// answers, and source lines are the user's bytes, so all of it is shown
 /// terminal-safe (source lines keep their byte offsets).
 pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
     human_verbose(sources, diagnostics, color, false)
 }
 
-/// [`human`], and with `verbose` (`-v`) a line per suppressed finding with where it
+/// Warnings of one code shown before the rest are counted (all with `-v`).
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// [`human`], and with `verbose` (`-v`) every warning of a code beyond the first
+/// [`SHOWN_PER_CODE`] (else counted as "and N more like this") and a line per
+/// suppressed finding with where it
 /// was allowed and the reason given.
 pub fn human_verbose(
     sources: &Sources,
@@ -49,12 +55,35 @@ pub fn human_verbose(
     color: bool,
     verbose: bool,
 ) -> String {
-    let shown: Vec<Diagnostic> = diagnostics
-        .iter()
-        .filter(|d| !d.is_suppressed())
-        .cloned()
-        .collect();
+    // Warnings of one code beyond the first few are counted, not shown (unless
+    // verbose): a lint firing on every entry of a fleet would bury the rest.
+    let mut per_code: Vec<(&'static str, usize)> = Vec::new();
+    let mut shown: Vec<Diagnostic> = Vec::new();
+    for d in in_source_order(diagnostics).filter(|d| !d.is_suppressed()) {
+        if !verbose && !d.is_error() {
+            let n = match per_code.iter_mut().find(|(c, _)| *c == d.code) {
+                Some((_, n)) => n,
+                None => {
+                    per_code.push((d.code, 0));
+                    &mut per_code.last_mut().expect("just pushed").1
+                }
+            };
+            *n += 1;
+            if *n > SHOWN_PER_CODE {
+                continue;
+            }
+        }
+        shown.push(d.clone());
+    }
     let mut out = shown_diagnostics(sources, &shown, color);
+    for (code, n) in per_code {
+        if n > SHOWN_PER_CODE {
+            out.push_str(&format!(
+                "warning[{code}]: and {} more like this (`-v` lists every one)\n\n",
+                n - SHOWN_PER_CODE
+            ));
+        }
+    }
     if verbose {
         out.push_str(&suppressed_list(sources, diagnostics));
     }
@@ -380,5 +409,55 @@ mod tests {
             json["diagnostics"][1]["suppressed"],
             serde_json::json!({"reason": "legacy \x1b partner", "file": "p.yaml", "line": 2, "column": 9})
         );
+    }
+
+    /// Warnings of one code beyond the first few are one "and N more" line;
+    /// errors are all shown; `-v` shows every warning.
+    #[test]
+    fn repeated_warnings_of_one_code_are_collapsed() {
+        let mut sources = Sources::new();
+        let text = "x\n".repeat(60);
+        let file = sources.add(SourceFile::new("p.yaml", text.as_str()));
+        let at = |line: usize| Span::new(file, 2 * line, 2 * line + 1);
+        let mut diags = Vec::new();
+        for i in 0..43 {
+            diags.push(
+                Diagnostic::warning(crate::cors::lint::LintCode::HttpOrigin, format!("http {i}"))
+                    .at(at(i)),
+            );
+        }
+        diags.push(
+            Diagnostic::warning(crate::cors::lint::LintCode::DuplicateValue, "dup").at(at(50)),
+        );
+        for i in 0..5 {
+            diags.push(
+                Diagnostic::error(crate::diag::ErrorCode::EmptyValue, format!("empty {i}"))
+                    .at(at(51 + i)),
+            );
+        }
+        let out = human(&sources, &diags, false);
+        let headers =
+            |text: &str, prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(
+            headers(&out, "warning[http-origin]: http"),
+            SHOWN_PER_CODE,
+            "{out}"
+        );
+        assert!(out.contains("warning[http-origin]: http 2\n"), "{out}");
+        assert!(!out.contains("warning[http-origin]: http 3\n"), "{out}");
+        assert!(
+            out.contains("warning[http-origin]: and 40 more like this (`-v` lists every one)\n"),
+            "{out}"
+        );
+        assert_eq!(headers(&out, "warning[duplicate-value]"), 1, "{out}");
+        assert_eq!(headers(&out, "error[empty-value]"), 5, "{out}");
+        assert!(!out.contains("duplicate-value]: and"), "{out}");
+        assert!(
+            out.ends_with("5 errors, 44 warnings in 1 policy file.\n"),
+            "{out}"
+        );
+        let all = human_verbose(&sources, &diags, false, true);
+        assert_eq!(headers(&all, "warning[http-origin]: http"), 43, "{all}");
+        assert!(!all.contains("more like this"), "{all}");
     }
 }

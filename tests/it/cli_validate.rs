@@ -928,3 +928,37 @@ fn lint_levels_deny_fails_and_allow_silences_across_files() {
         r.all()
     );
 }
+
+/// Many findings of one lint: the first 3 shown, then one "and N more like this"
+/// line; the summary counts them all; `-v` shows every one.
+#[test]
+fn repeated_findings_of_one_lint_are_collapsed() {
+    let mut text = String::from("version: 1\nbuckets:\n");
+    for i in 0..43 {
+        text.push_str(&format!(
+            "  - name: bk-{i:02}\n    rules: [{{AllowedOrigins: [http://a{i}.example.com], AllowedMethods: [GET]}}]\n"
+        ));
+    }
+    let r = validate(&[("p.yaml", &text)], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let shown = r.stdout.matches("warning[http-origin]: bucket").count();
+    assert_eq!(shown, 3, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("warning[http-origin]: and 40 more like this (`-v` lists every one)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with("0 errors, 43 warnings in 1 policy file.\n"),
+        "{}",
+        r.stdout
+    );
+    let all = validate(&[("p.yaml", &text)], &["-v"]);
+    assert_eq!(
+        all.stdout.matches("warning[http-origin]: bucket").count(),
+        43
+    );
+    assert!(!all.stdout.contains("more like this"), "{}", all.stdout);
+}
