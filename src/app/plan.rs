@@ -12,6 +12,7 @@ use super::{Console, Exit, Outcome, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
+use crate::plan::findings::Findings;
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::guardrail::{self, GuardrailRecord};
@@ -46,10 +47,17 @@ pub async fn run(
         )?;
     }
     let shard = made.shard.map(crate::cli::Shard::record);
-    let mut stdout = render_plan(global.format, &made.plan, color, shard, global.verbose > 0);
-    if global.format == Format::Sarif {
-        stdout = made.sarif(&policies);
-    }
+    let mut stdout = match global.format {
+        Format::Json => render::json_with_findings(&made.plan, shard, &made.findings(&policies)),
+        Format::Markdown => render::markdown_with_findings(
+            &made.plan,
+            shard,
+            global.verbose > 0,
+            &made.findings(&policies),
+        ),
+        Format::Sarif => made.sarif(&policies),
+        _ => render_plan(global.format, &made.plan, color, shard, global.verbose > 0),
+    };
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -89,6 +97,18 @@ impl Made {
     /// Whether the run must exit 1.
     pub fn failed(&self) -> bool {
         !self.problems.is_empty() || !self.plan.errors.is_empty() || !self.unreachable.is_empty()
+    }
+
+    /// The policies' findings (lints, suppressed ones included) and the
+    /// problems that stopped buckets, for the JSON and markdown reports.
+    pub fn findings(&self, policies: &Policies) -> Findings {
+        let all: Vec<Diagnostic> = policies
+            .diagnostics
+            .iter()
+            .chain(&self.problems)
+            .cloned()
+            .collect();
+        Findings::new(&policies.sources, &all)
     }
 
     /// Policy warnings and problems, rendered for stderr.

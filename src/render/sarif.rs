@@ -688,6 +688,7 @@ pub(crate) mod tests {
                 message: "two entries claim it".into(),
             }],
             context: Default::default(),
+            findings: Default::default(),
         }
     }
 
