@@ -102,13 +102,10 @@ impl Made {
     /// The policies' findings (lints, suppressed ones included) and the
     /// problems that stopped buckets, for the JSON and markdown reports.
     pub fn findings(&self, policies: &Policies) -> Findings {
-        let all: Vec<Diagnostic> = policies
-            .diagnostics
-            .iter()
-            .chain(&self.problems)
-            .cloned()
-            .collect();
-        Findings::new(&policies.sources, &all)
+        Findings::new(
+            &policies.sources,
+            policies.diagnostics.iter().chain(&self.problems),
+        )
     }
 
     /// Policy warnings and problems, rendered for stderr.

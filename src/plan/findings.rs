@@ -59,8 +59,13 @@ pub struct Findings {
 }
 
 impl Findings {
-    pub fn new(sources: &Sources, diagnostics: &[Diagnostic]) -> Findings {
-        let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    /// Every finding of `diagnostics` (borrowed: a fleet's lints are not copied
+    /// twice).
+    pub fn new<'d>(
+        sources: &Sources,
+        diagnostics: impl IntoIterator<Item = &'d Diagnostic>,
+    ) -> Findings {
+        let mut sorted: Vec<&Diagnostic> = diagnostics.into_iter().collect();
         sorted.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
         let mut counts = FindingCounts::default();
         let items = sorted
