@@ -163,6 +163,18 @@ pub struct Diagnostic {
     /// One line saying how to fix it.
     pub help: Option<String>,
     pub related: Vec<Label>,
+    /// Set when an `allow:` (or a `lints:` level of `allow`) silences this lint
+    /// finding: it is counted and listed with `-v`, but fails nothing. Boxed, as
+    /// almost no diagnostic carries one.
+    pub suppressed: Option<Box<Suppression>>,
+}
+
+/// Why a lint finding is silenced: the reason given, and where it was allowed
+/// (the `allow:` item or the `lints:` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub reason: Option<String>,
+    pub span: Span,
 }
 
 impl Diagnostic {
@@ -175,6 +187,7 @@ impl Diagnostic {
             path: None,
             help: None,
             related: Vec::new(),
+            suppressed: None,
         }
     }
 
@@ -187,6 +200,7 @@ impl Diagnostic {
             path: None,
             help: None,
             related: Vec::new(),
+            suppressed: None,
         }
     }
 
@@ -213,8 +227,18 @@ impl Diagnostic {
         self
     }
 
+    /// An error that is not suppressed: what fails a run.
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.severity == Severity::Error && self.suppressed.is_none()
+    }
+
+    /// A warning that is not suppressed.
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning && self.suppressed.is_none()
+    }
+
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed.is_some()
     }
 }
 
@@ -267,11 +291,14 @@ pub enum ErrorCode {
     DuplicateAccount,
     InvalidRoleArn,
     UndeclaredAccount,
+    UnknownLint,
+    InvalidLintLevel,
+    ConflictingLintLevel,
 }
 
 impl ErrorCode {
     /// Every error code, in the order docs/errors.md lists them.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::IoError,
         ErrorCode::NoPolicyFiles,
         ErrorCode::FileTooLarge,
@@ -316,6 +343,9 @@ impl ErrorCode {
         ErrorCode::DuplicateAccount,
         ErrorCode::InvalidRoleArn,
         ErrorCode::UndeclaredAccount,
+        ErrorCode::UnknownLint,
+        ErrorCode::InvalidLintLevel,
+        ErrorCode::ConflictingLintLevel,
     ];
 
     /// The kebab-case code shown to people and in JSON.
@@ -365,6 +395,9 @@ impl ErrorCode {
             ErrorCode::DuplicateAccount => "duplicate-account",
             ErrorCode::InvalidRoleArn => "invalid-role-arn",
             ErrorCode::UndeclaredAccount => "undeclared-account",
+            ErrorCode::UnknownLint => "unknown-lint",
+            ErrorCode::InvalidLintLevel => "invalid-lint-level",
+            ErrorCode::ConflictingLintLevel => "conflicting-lint-level",
         }
     }
 
@@ -421,6 +454,13 @@ impl ErrorCode {
             ErrorCode::UndeclaredAccount => {
                 "an `account:` (or `--account`) that no `accounts:` item declares"
             }
+            ErrorCode::UnknownLint => {
+                "a `lints:` or `allow:` code that is not a lint (errors and guardrails cannot be allowed)"
+            }
+            ErrorCode::InvalidLintLevel => "a `lints:` level other than `allow`, `warn` or `deny`",
+            ErrorCode::ConflictingLintLevel => {
+                "two files set one lint to different levels under `lints:`"
+            }
         }
     }
 }
@@ -465,7 +505,8 @@ impl fmt::Display for WarningCode {
 
 /// A code a warning [`Diagnostic`] may carry: a [`WarningCode`] or a lint's code
 /// (`cors::lint::LintCode`, implemented where lint findings become diagnostics).
-/// Errors take an [`ErrorCode`], so no error can carry a warning's code.
+/// Errors take an [`ErrorCode`]; the one error carrying a lint's code is a lint
+/// its `lints:` level makes `deny` (`policy::check`).
 pub trait WarningKind: Copy {
     fn as_str(self) -> &'static str;
 }

@@ -119,6 +119,10 @@ pub async fn run(
     }
     report.violations = drift::live_violations(&policies.policy.guardrails, &live);
     report.unresolved = unresolved;
+    report.findings = crate::plan::findings::Findings::new(
+        &policies.sources,
+        policies.diagnostics.iter().chain(&problems),
+    );
     report.context = DriftContext {
         policy_digest: super::plan::sources_digest(&policies.sources),
         endpoint: super::endpoint_of(s3.default_client()),

@@ -217,12 +217,15 @@ pub fn to_policy_yaml(
                             allowed_origins: r.allowed_origins.clone(),
                             expose_headers: r.expose_headers.clone(),
                             max_age_seconds: r.max_age_seconds,
+                            allow: Vec::new(),
                         })
                     })
                     .collect(),
+                allow: Vec::new(),
             })
             .collect(),
         guardrails: Vec::new(),
+        lints: BTreeMap::new(),
     };
     let body = serde_yaml::to_string(&file).context("writing YAML")?;
     Ok(format!(

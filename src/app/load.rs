@@ -34,9 +34,10 @@ impl Checked {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// Whether the run fails: any error, or any finding at all under `--deny-warnings`.
+    /// Whether the run fails: any error, or any warning under `--deny-warnings`
+    /// (suppressed findings fail nothing).
     pub fn failed(&self, deny_warnings: bool) -> bool {
-        self.has_errors() || (deny_warnings && !self.diagnostics.is_empty())
+        self.has_errors() || (deny_warnings && self.diagnostics.iter().any(Diagnostic::is_warning))
     }
 }
 

@@ -12,6 +12,7 @@ use super::{Console, Exit, Outcome, Stream, fetch};
 use crate::cli::{Format, Global, PlanArgs};
 use crate::diag::{Diagnostic, ErrorCode, Sources};
 use crate::plan::file::{PlanFile, PlanMeta, ReadPlanError, policy_digest};
+use crate::plan::findings::Findings;
 use crate::plan::render::{self, HumanOptions};
 use crate::plan::{DesiredBucket, Plan, PlanError, PlanErrorKind};
 use crate::policy::SharedConfigs;
@@ -57,20 +58,27 @@ pub async fn run(
     let stderr = made.stderr(&policies, color);
     if global.format == Format::Json {
         // Written as it is made: at 100,000 buckets the JSON is over 100 MB.
+        let findings = made.findings(&policies);
         let plan = made.plan;
         return Ok(Outcome {
             stdout: String::new(),
             stream: Some(Stream::new(move |out| {
-                render::write_json(out, &plan, shard)
+                render::write_json(out, &plan, shard, &findings)
             })),
             stderr,
             exit,
         });
     }
-    let mut stdout = render_plan(global.format, &made.plan, color, shard, global.verbose > 0);
-    if global.format == Format::Sarif {
-        stdout = made.sarif(&policies);
-    }
+    let mut stdout = match global.format {
+        Format::Markdown => render::markdown_with_findings(
+            &made.plan,
+            shard,
+            global.verbose > 0,
+            &made.findings(&policies),
+        ),
+        Format::Sarif => made.sarif(&policies),
+        _ => render_plan(global.format, &made.plan, color, shard, global.verbose > 0),
+    };
     if let Some(out) = &args.out
         && global.format == Format::Human
     {
@@ -104,6 +112,15 @@ impl Made {
     /// Whether the run must exit 1.
     pub fn failed(&self) -> bool {
         !self.problems.is_empty() || !self.plan.errors.is_empty() || !self.unreachable.is_empty()
+    }
+
+    /// The policies' findings (lints, suppressed ones included) and the
+    /// problems that stopped buckets, for the JSON and markdown reports.
+    pub fn findings(&self, policies: &Policies) -> Findings {
+        Findings::new(
+            &policies.sources,
+            policies.diagnostics.iter().chain(&self.problems),
+        )
     }
 
     /// Policy warnings and problems, rendered for stderr.

@@ -34,15 +34,17 @@ pub fn load(
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(policy::check::findings(&loaded.policy));
     }
-    let failed = diags.iter().any(|d| d.is_error() || deny_warnings);
+    let failed = diags
+        .iter()
+        .any(|d| d.is_error() || (deny_warnings && d.is_warning()));
     if failed {
-        let stdout = validate::render(global.format, &sources, &diags, color);
+        let stdout = validate::render(global.format, &sources, &diags, color, global.verbose > 0);
         return Err(Outcome::new(stdout, Exit::Error));
     }
     let warnings = if diags.is_empty() || global.quiet {
         String::new()
     } else {
-        diagnostics::human(&sources, &diags, color)
+        diagnostics::human_verbose(&sources, &diags, color, global.verbose > 0)
     };
     Ok(Policies {
         sources,

@@ -10,7 +10,13 @@ use crate::render::{diagnostics, junit, sarif};
 pub fn run(global: &Global, args: &ValidateArgs, color: bool) -> Outcome {
     let checked = load::load_checked(&args.policies.paths);
     let failed = checked.failed(args.deny_warnings);
-    let stdout = render(global.format, &checked.sources, &checked.diagnostics, color);
+    let stdout = render(
+        global.format,
+        &checked.sources,
+        &checked.diagnostics,
+        color,
+        global.verbose > 0,
+    );
     Outcome::new(stdout, if failed { Exit::Error } else { Exit::Success })
 }
 
@@ -20,14 +26,15 @@ pub fn render(
     sources: &crate::diag::Sources,
     diags: &[Diagnostic],
     color: bool,
+    verbose: bool,
 ) -> String {
     match format {
-        Format::Human => diagnostics::human(sources, diags, color),
+        Format::Human => diagnostics::human_verbose(sources, diags, color, verbose),
         Format::Json => diagnostics::json(sources, diags),
         Format::Sarif => sarif::render(sources, &sarif::from_diagnostics(diags)),
         Format::Junit => junit::validate(sources, diags),
         Format::Markdown => {
-            let body = diagnostics::human(sources, diags, false);
+            let body = diagnostics::human_verbose(sources, diags, false, verbose);
             let fence = crate::text::markdown_fence(&body);
             format!("### s3cors validate\n\n{fence}text\n{body}{fence}\n")
         }

@@ -22,7 +22,19 @@ pub const BROWSER_MAX_AGE_CAP: i32 = 7200;
 
 /// The stable identity of a lint: its kebab-case code is what users see, configure and
 /// search for, and names its docs page `docs/lints/<code>.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LintCode {
     /// Earlier rules match every request this rule would match.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::equivalent;
 use super::console::{ConsoleRule, to_console};
+use super::findings::{Finding, FindingCounts, Findings};
 use super::fleet::{self, Breakdown, count};
 use super::shard::{Part, ShardRecord, check_parts};
 use super::{DesiredBucket, LiveBucket, LiveState};
@@ -104,6 +105,9 @@ pub struct DriftReport {
     pub unresolved: Vec<UnresolvedBucket>,
     /// Where and from what it was made, for `drift --merge`.
     pub context: DriftContext,
+    /// The policies' findings (lints, suppressed ones marked, and problems
+    /// that stopped buckets), for the JSON and markdown reports.
+    pub findings: Findings,
 }
 
 /// What a drift run was made from and against: the policies' digest
@@ -494,6 +498,13 @@ pub struct JsonReport {
     pub guardrail_violations: Vec<LiveViolation>,
     #[serde(default)]
     pub unresolved: Vec<UnresolvedBucket>,
+    /// The counts of `findings` (added within version 1).
+    #[serde(default)]
+    pub finding_counts: FindingCounts,
+    /// The policy findings: lints and problems, suppressed ones marked (added
+    /// within version 1).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 impl JsonReport {
@@ -512,6 +523,8 @@ impl JsonReport {
             unmanaged: report.unmanaged.clone(),
             guardrail_violations: report.violations.clone(),
             unresolved: report.unresolved.clone(),
+            finding_counts: report.findings.counts,
+            findings: report.findings.items.clone(),
         }
     }
 
@@ -554,6 +567,10 @@ impl JsonReport {
                 policy_digest: self.policy_digest.clone().unwrap_or_default(),
                 endpoint: self.endpoint.clone(),
                 shard: self.shard,
+            },
+            findings: Findings {
+                counts: self.finding_counts,
+                items: self.findings.clone(),
             },
         }
     }
@@ -626,6 +643,8 @@ pub fn merge(files: &[(String, JsonReport)]) -> Result<DriftReport, String> {
             shard: None,
             ..part.context
         };
+        // Every shard read the same policies (equal digests): the same findings.
+        merged.findings = part.findings;
     }
     merged.managed.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     if let Some(u) = merged.unmanaged.as_mut() {
@@ -658,6 +677,12 @@ pub fn markdown(report: &DriftReport, verbose: bool) -> String {
         let rows = if verbose { 100 } else { fleet::BREAKDOWN_ROWS };
         out.push_str(&breakdown(report).markdown(Some(rows)));
     }
+    // The policy findings: at most an eighth of what is left.
+    out.push_str(
+        &report
+            .findings
+            .markdown(budget.saturating_sub(out.len()) / 8),
+    );
     let cell = |names: &[&str]| match names {
         [one] => format!("<code>{}</code>", markdown_safe(one)),
         many => format!(
@@ -850,11 +875,52 @@ mod tests {
                         }),
                         ..full.context.clone()
                     },
+                    findings: full.findings.clone(),
                 };
                 let read = JsonReport::from_json(&json(&part)).expect("a drift report reads back");
                 (format!("drift-{k}.json"), read)
             })
             .collect()
+    }
+
+    /// The policy findings travel in the JSON report, through `drift --merge`
+    /// (every shard has the same ones), and into markdown.
+    #[test]
+    fn findings_are_in_json_merged_reports_and_markdown() {
+        use crate::diag::{Diagnostic, SourceFile, Sources, Span, Suppression};
+        let mut sources = Sources::new();
+        let file = sources.add(SourceFile::new("policies/web.yaml", "a\nb\n"));
+        let mut quiet =
+            Diagnostic::warning(crate::cors::lint::LintCode::MaxAgeOverBrowserCap, "long")
+                .at(Span::new(file, 2, 3))
+                .path("buckets[name=in-sync].rules[0].MaxAgeSeconds");
+        quiet.suppressed = Some(Box::new(Suppression {
+            reason: Some("CDN".into()),
+            span: Span::new(file, 0, 1),
+        }));
+        let loud = Diagnostic::warning(crate::cors::lint::LintCode::HttpOrigin, "plain http")
+            .at(Span::new(file, 0, 1));
+        let mut full = sample();
+        full.findings = Findings::new(&sources, &[quiet, loud]);
+        let v: serde_json::Value = serde_json::from_str(&json(&full)).unwrap();
+        assert_eq!(
+            v["finding_counts"],
+            serde_json::json!({"errors": 0, "warnings": 1, "suppressed": 1})
+        );
+        assert_eq!(v["findings"][0]["code"], "http-origin");
+        assert_eq!(v["findings"][1]["bucket"], "in-sync");
+        assert_eq!(v["findings"][1]["reason"], "CDN");
+        for count in [1, 3] {
+            let merged = merge(&split(&full, count)).expect("merges");
+            assert_eq!(merged.findings, full.findings, "{count} shards");
+        }
+        let text = markdown(&full, false);
+        assert!(
+            text.contains("#### Policy findings\n\n**0 errors, 1 warning, 1 suppressed**"),
+            "{text}"
+        );
+        assert!(text.contains("_suppressed: CDN_"), "{text}");
+        assert!(text.len() <= super::super::render::MARKDOWN_MAX_LEN);
     }
 
     #[test]

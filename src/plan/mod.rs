@@ -14,6 +14,7 @@ pub mod console;
 pub mod decide;
 pub mod drift;
 pub mod file;
+pub mod findings;
 pub mod fleet;
 pub mod journal;
 pub mod outcome;

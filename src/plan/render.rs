@@ -14,6 +14,7 @@ use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 
 use super::console::{ConsoleRule, to_console};
 use super::file::{FileAction, FileErrorKind};
+use super::findings::{Finding, FindingCounts, Findings};
 use super::fleet::{self, Breakdown, count};
 use super::shard::ShardRecord;
 use super::{Action, BucketPlan, Plan, PlanError, Summary};
@@ -355,6 +356,13 @@ pub struct JsonReport {
     pub buckets: Vec<ReportBucket>,
     /// Buckets that could not be planned, sorted by name.
     pub errors: Vec<ReportError>,
+    /// The counts of `findings` (added within version 1).
+    #[serde(default)]
+    pub finding_counts: FindingCounts,
+    /// The policy findings: lints, guardrail violations and ownership
+    /// problems, suppressed ones marked (added within version 1).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 /// Counts in the JSON report.
@@ -418,6 +426,8 @@ impl JsonReport {
             by_policy_entry: breakdown.json_entries(),
             buckets: plan.buckets.iter().map(ReportBucket::from).collect(),
             errors: plan.errors.iter().map(ReportError::from).collect(),
+            finding_counts: FindingCounts::default(),
+            findings: Vec::new(),
         }
     }
 }
@@ -463,18 +473,24 @@ impl From<&PlanError> for ReportError {
 /// the plan as it is, one bucket at a time ([`ReportView`]): at 100,000 buckets a
 /// [`JsonReport`] built first would hold every rule a second time.
 pub fn json(plan: &Plan, shard: Option<ShardRecord>) -> String {
+    json_with_findings(plan, shard, &Findings::default())
+}
+
+/// [`json`] with the policy findings of the run.
+pub fn json_with_findings(plan: &Plan, shard: Option<ShardRecord>, findings: &Findings) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail; strings, numbers and options always serialise.
-    let _ = write_json(&mut out, plan, shard);
+    let _ = write_json(&mut out, plan, shard, findings);
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// [`json`], written to `out` as it is made: at 100,000 buckets the report is
-/// never held whole in memory.
+/// [`json_with_findings`], written to `out` as it is made: at 100,000 buckets
+/// the report is never held whole in memory.
 pub fn write_json(
     out: &mut dyn std::io::Write,
     plan: &Plan,
     shard: Option<ShardRecord>,
+    findings: &Findings,
 ) -> std::io::Result<()> {
     let breakdown = breakdown(plan);
     let view = ReportView {
@@ -486,6 +502,8 @@ pub fn write_json(
         by_policy_entry: breakdown.json_entries(),
         buckets: Each(&plan.buckets, PhantomData),
         errors: Each(&plan.errors, PhantomData),
+        finding_counts: findings.counts,
+        findings: &findings.items,
     };
     serde_json::to_writer_pretty(&mut *out, &view)?;
     out.write_all(b"\n")
@@ -504,6 +522,8 @@ struct ReportView<'a> {
     by_policy_entry: Vec<fleet::EntryCounts>,
     buckets: Each<'a, BucketPlan, ReportBucket>,
     errors: Each<'a, PlanError, ReportError>,
+    finding_counts: FindingCounts,
+    findings: &'a [Finding],
 }
 
 /// Items of the plan written as their report form `R`, each made only while it
@@ -581,6 +601,17 @@ fn markdown_details(group: &[&BucketPlan]) -> String {
 /// bytes: when the budget runs out, the rest is counted (`N more changed
 /// buckets not shown`) instead of shown.
 pub fn markdown(plan: &Plan, shard: Option<ShardRecord>, verbose: bool) -> String {
+    markdown_with_findings(plan, shard, verbose, &Findings::default())
+}
+
+/// [`markdown`] with a section of the policy findings after the counts: at most
+/// an eighth of the budget, folded when long.
+pub fn markdown_with_findings(
+    plan: &Plan,
+    shard: Option<ShardRecord>,
+    verbose: bool,
+    findings: &Findings,
+) -> String {
     let s = plan.summary();
     let mut out = match shard {
         Some(shard) => format!("### s3cors plan, shard {shard}\n\n"),
@@ -612,6 +643,8 @@ pub fn markdown(plan: &Plan, shard: Option<ShardRecord>, verbose: bool) -> Strin
     // Room kept for the closing "not shown" lines.
     const RESERVE: usize = 200;
     let budget = MARKDOWN_MAX_LEN - RESERVE;
+
+    out.push_str(&findings.markdown(budget.saturating_sub(out.len()) / 8));
 
     if !plan.errors.is_empty() {
         // Errors may use at most a quarter of what is left, so changes show too.
@@ -839,6 +872,101 @@ mod tests {
         let parsed: JsonReport = serde_json::from_str(&text).expect("report parses back");
         assert_eq!(parsed, JsonReport::new(&sample_plan(), None));
         insta::assert_snapshot!(text);
+    }
+
+    /// `n` lint findings on one file, every third suppressed with a reason.
+    fn findings(n: usize) -> Findings {
+        use crate::diag::{Diagnostic, SourceFile, Sources, Span, Suppression};
+        let mut sources = Sources::new();
+        let file = sources.add(SourceFile::new("p.yaml", "a\nb\n"));
+        let diags: Vec<Diagnostic> = (0..n)
+            .map(|i| {
+                let mut d = Diagnostic::warning(
+                    crate::cors::lint::LintCode::HttpOrigin,
+                    format!("bucket `b{i}`: origin is plain http"),
+                )
+                .at(Span::new(file, 2, 3))
+                .path(format!("buckets[name=b{i}].rules[0].AllowedOrigins[0]"));
+                if i % 3 == 2 {
+                    d.suppressed = Some(Box::new(Suppression {
+                        reason: Some("legacy partner".into()),
+                        span: Span::new(file, 0, 1),
+                    }));
+                }
+                d
+            })
+            .collect();
+        Findings::new(&sources, &diags)
+    }
+
+    /// The JSON report carries the findings and their counts after the fields it
+    /// always had, and reads back.
+    #[test]
+    fn json_report_with_findings() {
+        let f = findings(3);
+        let text = json_with_findings(&sample_plan(), None, &f);
+        let parsed: JsonReport = serde_json::from_str(&text).expect("report parses back");
+        assert_eq!(parsed.findings, f.items);
+        assert_eq!(parsed.finding_counts, f.counts);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["finding_counts"],
+            serde_json::json!({"errors": 0, "warnings": 2, "suppressed": 1})
+        );
+        assert_eq!(v["findings"][0]["bucket"], "b0");
+        assert_eq!(v["findings"][0]["line"], 2);
+        assert_eq!(v["findings"][2]["suppressed"], true);
+        assert_eq!(v["findings"][2]["reason"], "legacy partner");
+        // Existing fields keep their names and order.
+        let at = |key: &str| text.find(&format!("\n  \"{key}\": ")).expect(key);
+        let keys: Vec<usize> = [
+            "format",
+            "format_version",
+            "summary",
+            "by_account",
+            "by_policy_entry",
+            "buckets",
+            "errors",
+            "finding_counts",
+            "findings",
+        ]
+        .into_iter()
+        .map(at)
+        .collect();
+        assert!(keys.is_sorted(), "{keys:?}");
+    }
+
+    /// Markdown shows the findings after the counts, folded when many, and the
+    /// whole comment stays within the budget with many findings and changes.
+    #[test]
+    fn markdown_with_findings_stays_under_budget() {
+        let text = markdown_with_findings(&sample_plan(), None, false, &findings(2));
+        assert!(
+            text.contains("#### Policy findings\n\n**0 errors, 2 warnings, 0 suppressed**"),
+            "{text}"
+        );
+        assert!(!text.contains("Every finding"), "{text}");
+        let many = findings(5_000);
+        for (changes, distinct) in [(100_000, true), (20_000, false), (0, false)] {
+            let p = many_changes(changes, distinct, 1_000);
+            let text = markdown_with_findings(&p, None, false, &many);
+            assert!(
+                text.len() <= MARKDOWN_MAX_LEN,
+                "{changes}: {} bytes",
+                text.len()
+            );
+            assert!(text.contains("<details><summary>Every finding</summary>"));
+            let section = &text
+                [text.find("#### Policy findings").unwrap()..text.find("#### Errors").unwrap()];
+            assert!(section.len() <= MARKDOWN_MAX_LEN / 8, "{}", section.len());
+            assert!(section.contains("more not shown; run `s3cors validate -v`"));
+            // Errors and changes still show.
+            assert!(text.contains("#### Errors\n\n- <b>"), "{changes}");
+            assert!(
+                changes == 0 || text.contains("#### Changes\n\n<details>"),
+                "{changes}"
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,16 @@
 //!   other's) is an `overlapping-match` error now; partial overlaps depend on which
 //!   buckets exist and are reported by `plan`.
 //!
+//! - **Levels and suppressions**: a lint named in `allow:` on the finding's rule or
+//!   on its bucket entry is suppressed there (with the reason given); else its
+//!   `lints:` level holds: `allow` suppresses it everywhere, `deny` makes it an
+//!   error (with a label at the level). A suppressed finding stays in the list,
+//!   marked, so reports count it and `-v` lists it; it fails nothing. Guardrail
+//!   violations are never suppressed. An entry with its own `allow:` is linted on
+//!   its own even when it shares its rule list, so its suppressions do not hide
+//!   another entry's findings, and a finding suppressed for one entry but not for
+//!   another at the same place is reported once, unsuppressed.
+//!
 //! Diagnostic paths name bucket entries by their selector, since one entry's place in
 //! its file is shown by the span: `buckets[name=app].rules[1].AllowedOrigins[0]`, or
 //! `rulesets.public-read[0].MaxAgeSeconds` for a rule from a ruleset.
@@ -29,9 +39,9 @@
 use std::collections::HashSet;
 
 use super::guardrail::{self, Hit};
-use super::{BucketEntry, Guardrail, Policy, PolicyRule, RuleSpans, Selector};
+use super::{BucketEntry, Guardrail, LintLevel, Policy, PolicyRule, RuleSpans, Selector};
 use crate::cors::lint::{self, Field, Finding, LintCode};
-use crate::diag::{Diagnostic, ErrorCode, Span, WarningKind};
+use crate::diag::{Diagnostic, ErrorCode, Severity, Span, Suppression, WarningKind};
 
 /// Lint findings become warnings here, so this is where lint codes become
 /// diagnostic codes.
@@ -45,14 +55,14 @@ impl WarningKind for LintCode {
 /// in entry order, then lints before guardrails within an entry.
 pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut seen: HashSet<(&'static str, Option<Span>, Option<Span>)> = HashSet::new();
+    let mut seen: HashSet<(&'static str, Option<Span>, Option<Span>, bool)> = HashSet::new();
     let mut push = |d: Diagnostic, out: &mut Vec<Diagnostic>| {
         // Guardrail findings also key on the guardrail, so two guardrails breaking one
         // value both show.
         let guard = (d.code == ErrorCode::GuardrailViolation.as_str())
             .then(|| d.related.last().map(|l| l.span))
             .flatten();
-        if seen.insert((d.code, d.span, guard)) {
+        if seen.insert((d.code, d.span, guard, d.is_suppressed())) {
             out.push(d);
         }
     };
@@ -66,7 +76,12 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         }
         let list = entry.rules.shared().as_ptr();
-        let first = linted.insert(list);
+        // An entry's own `allow:` changes its findings: lint it on its own.
+        let first = if entry.allow.is_empty() {
+            linted.insert(list)
+        } else {
+            true
+        };
         let guardrails: Vec<(usize, &Guardrail)> = applicable(&policy.guardrails, entry)
             .into_iter()
             .filter(|(i, _)| guarded.insert((list, *i)))
@@ -79,7 +94,10 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
         };
         if first {
             for f in lint::lint(&config) {
-                push(lint_diagnostic(entry, &f), &mut out);
+                push(
+                    leveled(policy, entry, &f, lint_diagnostic(entry, &f)),
+                    &mut out,
+                );
             }
         }
         for (_, g) in guardrails {
@@ -91,7 +109,41 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
     for d in overlapping_matches(policy) {
         push(d, &mut out);
     }
+    // A place suppressed for one entry but reported for another: reported.
+    let reported: HashSet<(&'static str, Option<Span>)> = out
+        .iter()
+        .filter(|d| !d.is_suppressed())
+        .map(|d| (d.code, d.span))
+        .collect();
+    out.retain(|d| !d.is_suppressed() || !reported.contains(&(d.code, d.span)));
     out
+}
+
+/// A lint finding under the suppressions and levels that hold for it: `allow:` on
+/// its rule, then on its entry, then the `lints:` level (module docs).
+fn leveled(policy: &Policy, entry: &BucketEntry, f: &Finding, mut d: Diagnostic) -> Diagnostic {
+    let setting = policy.lints.get(&f.code);
+    if let Some(s) = setting.filter(|s| s.level == LintLevel::Deny) {
+        d.severity = Severity::Error;
+        d = d.related(s.span, format!("`{}: deny` makes it an error", f.code));
+    }
+    let allowed = entry.rules[f.rule]
+        .allow
+        .iter()
+        .chain(entry.allow.iter())
+        .find(|a| a.code == f.code);
+    d.suppressed = match (allowed, setting) {
+        (Some(a), _) => Some(Box::new(Suppression {
+            reason: a.reason.clone(),
+            span: a.span,
+        })),
+        (None, Some(s)) if s.level == LintLevel::Allow => Some(Box::new(Suppression {
+            reason: None,
+            span: s.span,
+        })),
+        _ => None,
+    };
+    d
 }
 
 /// The guardrails that certainly apply to every bucket `entry` selects (module docs).
@@ -318,7 +370,11 @@ mod tests {
         assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
         let mut out = Vec::new();
         for d in findings(&loaded.policy) {
-            let sev = if d.is_error() { "E" } else { "W" };
+            let sev = match (d.is_suppressed(), d.severity) {
+                (true, _) => "S",
+                (false, Severity::Error) => "E",
+                (false, Severity::Warning) => "W",
+            };
             out.push(format!(
                 "{sev} {}@{} {}",
                 d.code,
@@ -327,6 +383,13 @@ mod tests {
             ));
             for r in d.related {
                 out.push(format!("  ~ {} {}", sources.place(r.span), r.message));
+            }
+            if let Some(s) = d.suppressed {
+                out.push(format!(
+                    "  ! allowed at {}: {}",
+                    sources.place(s.span),
+                    s.reason.as_deref().unwrap_or("-")
+                ));
             }
         }
         out
@@ -518,6 +581,94 @@ buckets:
                 "version: 1\nbuckets:\n  - name: abc\n    rules: [{AllowedOrigins: [https://a.com], AllowedMethods: [GET]}]\n  - name: none\n    rules: []\n",
             )],
             &[],
+        );
+    }
+
+    /// One entry's findings under `allow:` on the entry, on a rule, and `lints:`
+    /// levels (`deny` an error with a label, `allow` suppressed everywhere).
+    #[test]
+    fn levels_and_allow_lists() {
+        let levels = "version: 1\nlints:\n  http-origin: deny\n  missing-etag-exposure: allow\n";
+        let buckets = "\
+version: 1
+buckets:
+  - name: bk1
+    allow:
+      - {code: max-age-over-browser-cap, reason: CDN caches preflights}
+    rules:
+      - {AllowedOrigins: [http://a.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
+      - AllowedOrigins: [http://b.com]
+        AllowedMethods: [PUT]
+        allow: [http-origin, missing-allowed-headers]
+  - name: bk2
+    rules:
+      - {AllowedOrigins: [http://c.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
+";
+        check(
+            &[("l.yaml", levels), ("b.yaml", buckets)],
+            &[
+                "E http-origin@b.yaml:7:27 buckets[name=bk1].rules[0].AllowedOrigins[0]",
+                "  ~ l.yaml:3:16 `http-origin: deny` makes it an error",
+                "S max-age-over-browser-cap@b.yaml:7:80 buckets[name=bk1].rules[0].MaxAgeSeconds",
+                "  ! allowed at b.yaml:5:16: CDN caches preflights",
+                "S http-origin@b.yaml:8:26 buckets[name=bk1].rules[1].AllowedOrigins[0]",
+                "  ~ l.yaml:3:16 `http-origin: deny` makes it an error",
+                "  ! allowed at b.yaml:10:17: -",
+                "S missing-allowed-headers@b.yaml:9:26 buckets[name=bk1].rules[1].AllowedMethods[0]",
+                "  ! allowed at b.yaml:10:30: -",
+                "S missing-etag-exposure@b.yaml:9:26 buckets[name=bk1].rules[1].AllowedMethods[0]",
+                "  ! allowed at l.yaml:4:26: -",
+                "E http-origin@b.yaml:13:27 buckets[name=bk2].rules[0].AllowedOrigins[0]",
+                "  ~ l.yaml:3:16 `http-origin: deny` makes it an error",
+                "W max-age-over-browser-cap@b.yaml:13:80 buckets[name=bk2].rules[0].MaxAgeSeconds",
+            ],
+        );
+    }
+
+    /// A ruleset shared by two entries: one entry's `allow:` does not hide the
+    /// other's finding, which is reported once, unsuppressed; allowed by both, it
+    /// is reported once, suppressed. Guardrails are never suppressed.
+    #[test]
+    fn allow_on_one_entry_does_not_hide_a_shared_ruleset_from_another() {
+        let rulesets = "\
+version: 1
+rulesets:
+  slow: [{AllowedOrigins: ['*'], AllowedMethods: [GET, PUT], AllowedHeaders: ['*'], ExposeHeaders: [ETag], MaxAgeSeconds: 86400}]
+guardrails:
+  - id: short
+    require: {max_age_seconds_at_most: 600}
+";
+        let two = |second_allows: bool| {
+            format!(
+                "version: 1\nbuckets:\n  - name: one\n    allow: [max-age-over-browser-cap]\n    rules: [{{ruleset: slow}}]\n  - name: two\n{}    rules: [{{ruleset: slow}}]\n",
+                if second_allows {
+                    "    allow: [max-age-over-browser-cap]\n"
+                } else {
+                    ""
+                }
+            )
+        };
+        let got = show(&[("r.yaml", rulesets), ("b.yaml", &two(false))]);
+        let heads: Vec<&String> = got.iter().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(
+            heads,
+            [
+                "W wildcard-origin-with-writes@r.yaml:3:28 rulesets.slow[0].AllowedOrigins[0]",
+                "E guardrail-violation@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
+                "W max-age-over-browser-cap@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
+            ],
+            "{got:#?}"
+        );
+        let got = show(&[("r.yaml", rulesets), ("b.yaml", &two(true))]);
+        let heads: Vec<&String> = got.iter().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(
+            heads,
+            [
+                "W wildcard-origin-with-writes@r.yaml:3:28 rulesets.slow[0].AllowedOrigins[0]",
+                "S max-age-over-browser-cap@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
+                "E guardrail-violation@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
+            ],
+            "{got:#?}"
         );
     }
 }

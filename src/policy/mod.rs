@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use globset::GlobMatcher;
 
+use crate::cors::lint::LintCode;
 use crate::diag::{Diagnostic, Sources, Span};
 use crate::model::{Access, CorsConfig, CorsRule, Method};
 
@@ -33,6 +34,49 @@ pub struct Policy {
     pub guardrails: Vec<Guardrail>,
     /// The `accounts:` items of every file; empty means the caller's own account.
     pub accounts: Vec<AccountDecl>,
+    /// The `lints:` levels of every file (a lint not named is `warn`).
+    pub lints: BTreeMap<LintCode, LintSetting>,
+}
+
+/// How a lint is reported, set under a file's top-level `lints:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintLevel {
+    /// Silenced everywhere (its findings are counted as suppressed).
+    Allow,
+    /// A warning: the default.
+    Warn,
+    /// An error: `validate` and `plan` fail on it.
+    Deny,
+}
+
+impl LintLevel {
+    pub const NAMES: &[&str] = &["allow", "warn", "deny"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LintLevel::Allow => "allow",
+            LintLevel::Warn => "warn",
+            LintLevel::Deny => "deny",
+        }
+    }
+}
+
+/// One `lints:` entry: the level and where it was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LintSetting {
+    pub level: LintLevel,
+    /// The level's value in its file.
+    pub span: Span,
+}
+
+/// One item of an `allow:` list (on a bucket entry or a rule): a lint silenced
+/// there, with the reason given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    pub code: LintCode,
+    pub reason: Option<String>,
+    /// The item's code.
+    pub span: Span,
 }
 
 impl Policy {
@@ -99,6 +143,8 @@ pub struct BucketEntry {
     /// The rules in S3's order, with ruleset references spliced in. Empty means the
     /// entry declared `rules: []`: the bucket must have no CORS configuration.
     pub rules: Rules,
+    /// The lints the entry's `allow:` silences for all its rules.
+    pub allow: Box<[Allow]>,
     /// The entry's `name:` or `match:` value.
     pub span: Span,
 }
@@ -245,6 +291,8 @@ pub struct PolicyRule {
     /// reference stands is the entry's: [`Rules::reference`]).
     pub ruleset: Option<String>,
     pub spans: RuleSpans,
+    /// The lints the rule's own `allow:` silences for it.
+    pub allow: Box<[Allow]>,
 }
 
 /// Where each part of a rule stands in its file, so findings about a rule's values

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::cors::lint::LintCode;
 use crate::model::Method;
 
 /// One policy file.
@@ -31,6 +32,39 @@ pub struct PolicyFile {
     /// Organisation rules every matching bucket's CORS rules must follow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<Guardrail>,
+    /// Lint levels for every policy file: `allow` silences a lint everywhere,
+    /// `warn` is the default, `deny` makes it an error. One level per lint across
+    /// all files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"$ref": "#/$defs/LintCode"}))]
+    pub lints: BTreeMap<LintCode, LintLevel>,
+}
+
+/// A `lints:` level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    Allow,
+    Warn,
+    Deny,
+}
+
+/// An `allow:` item: a lint code, or the code with the reason it is allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AllowItem {
+    Code(LintCode),
+    WithReason(AllowWithReason),
+}
+
+/// `{code: ..., reason: ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowWithReason {
+    pub code: LintCode,
+    /// Why the finding is accepted; shown with `-v` and in SARIF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// An `accounts:` item: one account by `id` (with `role_arn` or `profile`, or
@@ -89,6 +123,9 @@ pub struct Bucket {
     pub region: Option<String>,
     /// The CORS rules in S3's evaluation order; `[]` means no CORS configuration.
     pub rules: Vec<RuleItem>,
+    /// Lints silenced for every rule of this entry (counted as suppressed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<AllowItem>,
 }
 
 /// A rule, or a reference splicing a named ruleset in its place.
@@ -128,6 +165,9 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_age_seconds: Option<i32>,
+    /// Lints silenced for this rule (counted as suppressed).
+    #[serde(rename = "allow", default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<AllowItem>,
 }
 
 /// An organisation rule over CORS rules.

@@ -17,23 +17,106 @@ pub struct Summary {
     pub files: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Lint findings silenced by `allow:` or a `lints:` level of `allow`.
+    pub suppressed: usize,
 }
 
 impl Summary {
     pub fn of(sources: &Sources, diagnostics: &[Diagnostic]) -> Self {
-        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        let count = |f: fn(&Diagnostic) -> bool| diagnostics.iter().filter(|d| f(d)).count();
         Summary {
             files: sources.files().len(),
-            errors,
-            warnings: diagnostics.len() - errors,
+            errors: count(Diagnostic::is_error),
+            warnings: count(Diagnostic::is_warning),
+            suppressed: count(Diagnostic::is_suppressed),
         }
     }
 }
 
-/// Every diagnostic, each with its source line, then one summary line. Messages
-/// quote policy values and S3 answers, and source lines are the user's bytes, so
-/// all of it is shown terminal-safe (source lines keep their byte offsets).
+/// Every diagnostic but the suppressed ones (and, of one warning code, only the
+/// first [`SHOWN_PER_CODE`]), each with its source line, then one summary line
+/// (which counts them all). Messages quote policy values and S3
+/// answers, and source lines are the user's bytes, so all of it is shown
+/// terminal-safe (source lines keep their byte offsets).
 pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
+    human_verbose(sources, diagnostics, color, false)
+}
+
+/// Warnings of one code shown before the rest are counted (all with `-v`).
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// [`human`], and with `verbose` (`-v`) every warning of a code beyond the first
+/// [`SHOWN_PER_CODE`] (else counted as "and N more like this") and a line per
+/// suppressed finding with where it
+/// was allowed and the reason given.
+pub fn human_verbose(
+    sources: &Sources,
+    diagnostics: &[Diagnostic],
+    color: bool,
+    verbose: bool,
+) -> String {
+    // Warnings of one code beyond the first few are counted, not shown (unless
+    // verbose): a lint firing on every entry of a fleet would bury the rest.
+    let mut per_code: Vec<(&'static str, usize)> = Vec::new();
+    let mut shown: Vec<Diagnostic> = Vec::new();
+    for d in in_source_order(diagnostics).filter(|d| !d.is_suppressed()) {
+        if !verbose && !d.is_error() {
+            let n = match per_code.iter_mut().find(|(c, _)| *c == d.code) {
+                Some((_, n)) => n,
+                None => {
+                    per_code.push((d.code, 0));
+                    &mut per_code.last_mut().expect("just pushed").1
+                }
+            };
+            *n += 1;
+            if *n > SHOWN_PER_CODE {
+                continue;
+            }
+        }
+        shown.push(d.clone());
+    }
+    let mut out = shown_diagnostics(sources, &shown, color);
+    for (code, n) in per_code {
+        if n > SHOWN_PER_CODE {
+            out.push_str(&format!(
+                "warning[{code}]: and {} more like this (`-v` lists every one)\n\n",
+                n - SHOWN_PER_CODE
+            ));
+        }
+    }
+    if verbose {
+        out.push_str(&suppressed_list(sources, diagnostics));
+    }
+    out.push_str(&summary_line(&Summary::of(sources, diagnostics)));
+    out
+}
+
+/// One line per suppressed finding (none: empty).
+fn suppressed_list(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in in_source_order(diagnostics) {
+        let Some(s) = &d.suppressed else { continue };
+        if out.is_empty() {
+            out.push_str("suppressed:\n");
+        }
+        let at = d.span.map(|s| format!("{}: ", sources.place(s)));
+        let reason = match &s.reason {
+            Some(r) => format!(": {}", terminal_safe(r)),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "  {}{}[{}]: {} (allowed at {}{reason})\n",
+            terminal_safe(&at.unwrap_or_default()),
+            severity_word(d.severity),
+            d.code,
+            terminal_safe(&d.message),
+            terminal_safe(&sources.place(s.span)),
+        ));
+    }
+    out
+}
+
+fn shown_diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
     // Only files a diagnostic points into are copied and indexed by line: a clean
     // 50,000-entry file would otherwise be copied whole just to print nothing.
     let pointed: std::collections::BTreeSet<u32> = diagnostics
@@ -72,18 +155,21 @@ pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> Stri
             )),
         }
     }
-    let s = Summary::of(sources, diagnostics);
-    out.push_str(&summary_line(&s));
     out
 }
 
 fn summary_line(s: &Summary) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let suppressed = if s.suppressed == 0 {
+        String::new()
+    } else {
+        format!(", {} suppressed", s.suppressed)
+    };
     if s.errors == 0 && s.warnings == 0 {
-        format!("{} valid.\n", plural(s.files, "policy file"))
+        format!("{} valid{suppressed}.\n", plural(s.files, "policy file"))
     } else {
         format!(
-            "{}, {} in {}.\n",
+            "{}, {}{suppressed} in {}.\n",
             plural(s.errors, "error"),
             plural(s.warnings, "warning"),
             plural(s.files, "policy file")
@@ -178,6 +264,17 @@ struct JsonDiagnostic<'a> {
     path: Option<&'a str>,
     help: Option<&'a str>,
     related: Vec<JsonRelated<'a>>,
+    /// Only on suppressed findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<JsonSuppressed<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSuppressed<'a> {
+    reason: Option<&'a str>,
+    /// Where it was allowed.
+    #[serde(flatten)]
+    place: JsonPlace<'a>,
 }
 
 #[derive(Serialize)]
@@ -223,6 +320,10 @@ impl<'a> JsonDiagnostic<'a> {
                     message: &r.message,
                 })
                 .collect(),
+            suppressed: d.suppressed.as_deref().map(|s| JsonSuppressed {
+                reason: s.reason.as_deref(),
+                place: JsonPlace::new(sources, s.span),
+            }),
         }
     }
 }
@@ -262,5 +363,101 @@ mod tests {
             assert!(out.contains("help: fix `\\u{1b}]0;title\\u{7}`"), "{out}");
             assert!(out.contains("\"a?[2Jb\""), "{out}");
         }
+    }
+
+    /// Suppressed findings are counted in the summary line and the JSON summary,
+    /// listed (with where they were allowed and why) only when verbose, and fail
+    /// nothing.
+    #[test]
+    fn suppressed_findings_are_counted_and_listed_when_verbose() {
+        let mut sources = Sources::new();
+        let text = "origin: http://a.com\nallow: [http-origin]\n";
+        let file = sources.add(SourceFile::new("p.yaml", text));
+        let warning = |message: &str| {
+            Diagnostic::warning(crate::cors::lint::LintCode::HttpOrigin, message)
+                .at(Span::new(file, 8, 20))
+        };
+        let mut quiet = warning("quiet one");
+        quiet.suppressed = Some(Box::new(crate::diag::Suppression {
+            reason: Some("legacy \x1b partner".into()),
+            span: Span::new(file, 29, 40),
+        }));
+        let diags = [warning("loud one"), quiet];
+        let terse = human(&sources, &diags, false);
+        assert!(
+            terse.contains("loud one") && !terse.contains("quiet one"),
+            "{terse}"
+        );
+        assert!(
+            terse.ends_with("0 errors, 1 warning, 1 suppressed in 1 policy file.\n"),
+            "{terse}"
+        );
+        let verbose = human_verbose(&sources, &diags, false, true);
+        assert!(
+            verbose.contains("suppressed:\n  p.yaml:1:9: warning[http-origin]: quiet one (allowed at p.yaml:2:9: legacy \\u{1b} partner)\n"),
+            "{verbose}"
+        );
+        let only = human(&sources, &diags[1..], false);
+        assert_eq!(only, "1 policy file valid, 1 suppressed.\n");
+        let json: serde_json::Value = serde_json::from_str(&json(&sources, &diags)).unwrap();
+        assert_eq!(
+            json["summary"],
+            serde_json::json!({"files": 1, "errors": 0, "warnings": 1, "suppressed": 1})
+        );
+        assert_eq!(json["diagnostics"][0].get("suppressed"), None);
+        assert_eq!(
+            json["diagnostics"][1]["suppressed"],
+            serde_json::json!({"reason": "legacy \x1b partner", "file": "p.yaml", "line": 2, "column": 9})
+        );
+    }
+
+    /// Warnings of one code beyond the first few are one "and N more" line;
+    /// errors are all shown; `-v` shows every warning.
+    #[test]
+    fn repeated_warnings_of_one_code_are_collapsed() {
+        let mut sources = Sources::new();
+        let text = "x\n".repeat(60);
+        let file = sources.add(SourceFile::new("p.yaml", text.as_str()));
+        let at = |line: usize| Span::new(file, 2 * line, 2 * line + 1);
+        let mut diags = Vec::new();
+        for i in 0..43 {
+            diags.push(
+                Diagnostic::warning(crate::cors::lint::LintCode::HttpOrigin, format!("http {i}"))
+                    .at(at(i)),
+            );
+        }
+        diags.push(
+            Diagnostic::warning(crate::cors::lint::LintCode::DuplicateValue, "dup").at(at(50)),
+        );
+        for i in 0..5 {
+            diags.push(
+                Diagnostic::error(crate::diag::ErrorCode::EmptyValue, format!("empty {i}"))
+                    .at(at(51 + i)),
+            );
+        }
+        let out = human(&sources, &diags, false);
+        let headers =
+            |text: &str, prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(
+            headers(&out, "warning[http-origin]: http"),
+            SHOWN_PER_CODE,
+            "{out}"
+        );
+        assert!(out.contains("warning[http-origin]: http 2\n"), "{out}");
+        assert!(!out.contains("warning[http-origin]: http 3\n"), "{out}");
+        assert!(
+            out.contains("warning[http-origin]: and 40 more like this (`-v` lists every one)\n"),
+            "{out}"
+        );
+        assert_eq!(headers(&out, "warning[duplicate-value]"), 1, "{out}");
+        assert_eq!(headers(&out, "error[empty-value]"), 5, "{out}");
+        assert!(!out.contains("duplicate-value]: and"), "{out}");
+        assert!(
+            out.ends_with("5 errors, 44 warnings in 1 policy file.\n"),
+            "{out}"
+        );
+        let all = human_verbose(&sources, &diags, false, true);
+        assert_eq!(headers(&all, "warning[http-origin]: http"), 43, "{all}");
+        assert!(!all.contains("more like this"), "{all}");
     }
 }

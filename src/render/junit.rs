@@ -130,6 +130,7 @@ fn line(sources: &Sources, d: &Diagnostic) -> String {
         "{}{}[{}]: {}{}",
         at.unwrap_or_default(),
         match d.severity {
+            _ if d.is_suppressed() => "suppressed",
             Severity::Error => "error",
             Severity::Warning => "warning",
         },

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cors::lint::LintCode;
 use crate::cors::verify::report::VerifyReport;
-use crate::diag::{Diagnostic, ErrorCode, Severity, Sources, Span, WarningCode};
+use crate::diag::{Diagnostic, ErrorCode, Severity, Sources, Span, Suppression, WarningCode};
 use crate::plan::drift::{DriftReport, State};
 use crate::plan::{PlanError, PlanErrorKind};
 
@@ -130,6 +130,9 @@ pub struct Finding {
     /// What else tells two findings of one code and place apart (a guardrail
     /// id and rule number, a verify case), part of the fingerprint.
     pub detail: String,
+    /// A suppressed lint finding: written with a SARIF `suppressions` entry
+    /// (kind `inSource`, the reason as its justification).
+    pub suppressed: Option<Box<Suppression>>,
 }
 
 /// Policy diagnostics (validation, lints, guardrails) as findings.
@@ -153,6 +156,7 @@ pub fn from_diagnostics(diags: &[Diagnostic]) -> Vec<Finding> {
                     path: d.path.clone(),
                 },
                 detail: String::new(),
+                suppressed: d.suppressed.clone(),
             }
         })
         .collect()
@@ -183,6 +187,7 @@ pub fn from_plan_errors(errors: &[PlanError]) -> Vec<Finding> {
                     .map(str::to_owned),
             },
             detail: String::new(),
+            suppressed: None,
         })
         .collect()
 }
@@ -234,6 +239,7 @@ pub fn from_drift(report: &DriftReport) -> Vec<Finding> {
             message,
             place: at(&b.bucket),
             detail: String::new(),
+            suppressed: None,
         });
     }
     for v in &report.violations {
@@ -243,6 +249,7 @@ pub fn from_drift(report: &DriftReport) -> Vec<Finding> {
             message: format!("{}: live rule {}: {}", v.bucket, v.rule + 1, v.message),
             place: at(&v.bucket),
             detail: format!("{}#{}#{}", v.guardrail, v.rule, v.value),
+            suppressed: None,
         });
     }
     for u in &report.unresolved {
@@ -252,6 +259,7 @@ pub fn from_drift(report: &DriftReport) -> Vec<Finding> {
             message: format!("{}: {}", u.bucket, u.message),
             place: at(&u.bucket),
             detail: String::new(),
+            suppressed: None,
         });
     }
     for u in report.unmanaged.iter().flatten() {
@@ -264,6 +272,7 @@ pub fn from_drift(report: &DriftReport) -> Vec<Finding> {
             ),
             place: at(&u.bucket),
             detail: String::new(),
+            suppressed: None,
         });
     }
     out
@@ -299,6 +308,7 @@ pub fn from_verify(report: &VerifyReport) -> Vec<Finding> {
                     entry: (!b.source.is_empty()).then(|| b.source.clone()),
                 },
                 detail: c.name.clone(),
+                suppressed: None,
             });
         }
     }
@@ -312,6 +322,7 @@ pub fn from_verify(report: &VerifyReport) -> Vec<Finding> {
                 entry: None,
             },
             detail: String::new(),
+            suppressed: None,
         });
     }
     if let Some(u) = report.url_check.as_ref().filter(|u| !u.pass) {
@@ -326,6 +337,7 @@ pub fn from_verify(report: &VerifyReport) -> Vec<Finding> {
                 entry: None,
             },
             detail: String::new(),
+            suppressed: None,
         });
     }
     out
@@ -382,7 +394,7 @@ pub fn render(sources: &Sources, findings: &[Finding]) -> String {
             // Identical code, file, anchor and detail: told apart by order.
             let fingerprint = hex::encode(Sha256::digest(format!("{base}\0{n}").as_bytes()));
             let rule_index = codes.iter().position(|c| *c == f.code).unwrap_or(0);
-            SarifResult::builder()
+            let mut result = SarifResult::builder()
                 .rule_id(f.code)
                 .rule_index(i64::try_from(rule_index).unwrap_or(0))
                 .level(match f.level {
@@ -393,7 +405,17 @@ pub fn render(sources: &Sources, findings: &[Finding]) -> String {
                 .message(Message::builder().text(f.message.clone()).build())
                 .locations(location(sources, &f.place).into_iter().collect::<Vec<_>>())
                 .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_owned(), fingerprint)]))
-                .build()
+                .build();
+            if let Some(s) = &f.suppressed {
+                let suppression = serde_sarif::sarif::Suppression::builder()
+                    .kind(serde_json::Value::from("inSource"))
+                    .build();
+                result.suppressions = Some(vec![serde_sarif::sarif::Suppression {
+                    justification: s.reason.clone(),
+                    ..suppression
+                }]);
+            }
+            result
         })
         .collect();
     let driver = ToolComponent::builder()
@@ -562,6 +584,7 @@ pub(crate) mod tests {
                 path: Some("b".into()),
             },
             detail: String::new(),
+            suppressed: None,
         };
         let at = |f: Finding| -> serde_json::Value {
             serde_json::from_str(&render(&sources, &[f])).unwrap()
@@ -580,6 +603,41 @@ pub(crate) mod tests {
             .map(|i| both["runs"][0]["results"][i]["partialFingerprints"].clone())
             .collect();
         assert_ne!(prints[0], prints[1]);
+    }
+
+    /// A suppressed diagnostic is a result with an `inSource` suppression whose
+    /// justification is the reason; others have no `suppressions`.
+    #[test]
+    fn suppressed_findings_carry_an_in_source_suppression() {
+        let mut sources = Sources::new();
+        let a = sources.add(SourceFile::new("p.yaml", "a: 1\nb: 2\n"));
+        let lint = |reason: Option<&str>, suppressed: bool| {
+            let mut d = Diagnostic::warning(LintCode::HttpOrigin, "m").at(Span::new(a, 0, 1));
+            if suppressed {
+                d.suppressed = Some(Box::new(Suppression {
+                    reason: reason.map(str::to_owned),
+                    span: Span::new(a, 5, 6),
+                }));
+            }
+            d
+        };
+        let diags = [
+            lint(None, false),
+            lint(Some("legacy partner"), true),
+            lint(None, true),
+        ];
+        let log: serde_json::Value =
+            serde_json::from_str(&render(&sources, &from_diagnostics(&diags))).unwrap();
+        let results = &log["runs"][0]["results"];
+        assert_eq!(results[0].get("suppressions"), None);
+        assert_eq!(
+            results[1]["suppressions"],
+            serde_json::json!([{"kind": "inSource", "justification": "legacy partner"}])
+        );
+        assert_eq!(
+            results[2]["suppressions"],
+            serde_json::json!([{"kind": "inSource"}])
+        );
     }
 
     #[test]
@@ -630,6 +688,7 @@ pub(crate) mod tests {
                 message: "two entries claim it".into(),
             }],
             context: Default::default(),
+            findings: Default::default(),
         }
     }
 

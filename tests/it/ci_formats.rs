@@ -242,6 +242,50 @@ fn validate_sarif_locates_an_error_a_lint_and_a_guardrail_with_stable_fingerprin
     assert_eq!(out_lines, warnings);
 }
 
+/// Suppressed lint findings stay in the SARIF log with an `inSource` suppression
+/// (the reason as its justification), so code scanning shows them as dismissed in
+/// the source; the log still validates against the schema.
+#[test]
+fn validate_sarif_marks_suppressed_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = "version: 1\nlints:\n  missing-etag-exposure: allow\nbuckets:\n  - name: app-assets\n    allow:\n      - {code: max-age-over-browser-cap, reason: CDN caches preflights}\n    rules:\n      - AllowedOrigins: [http://legacy.example.com]\n        AllowedMethods: [GET, PUT]\n        AllowedHeaders: [Content-Type]\n        MaxAgeSeconds: 86400\n        allow: [http-origin]\n";
+    std::fs::write(dir.path().join("web.yaml"), policy).unwrap();
+    let out = validate(dir.path(), &["--format", "sarif"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = valid_sarif(&String::from_utf8_lossy(&out.stdout));
+    assert_rules_described(&log);
+    let got: BTreeSet<(String, u64, String)> = results(&log)
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap(),
+                r["suppressions"].to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, u64, String)> = [
+        ("http-origin", 9, r#"[{"kind":"inSource"}]"#),
+        (
+            "max-age-over-browser-cap",
+            12,
+            r#"[{"justification":"CDN caches preflights","kind":"inSource"}]"#,
+        ),
+        ("missing-etag-exposure", 10, r#"[{"kind":"inSource"}]"#),
+    ]
+    .into_iter()
+    .map(|(c, l, s)| (c.to_owned(), l, s.to_owned()))
+    .collect();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn commands_refuse_formats_they_cannot_write() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -458,5 +502,99 @@ async fn verify_failures_as_sarif_and_junit_against_localstack() {
     assert_eq!(
         counts["failures"].as_u64().unwrap() + counts["errors"].as_u64().unwrap(),
         failed
+    );
+}
+
+/// `plan` and `drift` carry the policy findings in their JSON (`findings`,
+/// `finding_counts`) and markdown reports, suppressed ones marked with their
+/// reasons, and count them in the human summary on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_drift_reports_carry_policy_findings_against_moto() {
+    let loud = bucket_with("fd-loud", None).await;
+    let quiet = bucket_with("fd-quiet", None).await;
+    let w = Work::new();
+    let policy = format!(
+        "version: 1\nbuckets:\n{}{}    allow:\n      - {{code: http-origin, reason: \"partner has no TLS\"}}\n",
+        entry(&loud, "https://a.example.com").replace(
+            "[Authorization]\n",
+            "[Authorization]\n        MaxAgeSeconds: 86400\n"
+        ),
+        entry(&quiet, "http://b.example.com"),
+    );
+    w.policy("p.yaml", &policy);
+    let line_of = |needle: &str| policy.lines().position(|l| l.contains(needle)).unwrap() + 1;
+
+    let check = |v: &Value| {
+        assert_eq!(
+            v["finding_counts"],
+            serde_json::json!({"errors": 0, "warnings": 1, "suppressed": 1}),
+            "{v}"
+        );
+        let findings = v["findings"].as_array().expect("findings");
+        let got: Vec<(String, u64, String, bool, Value)> = findings
+            .iter()
+            .map(|f| {
+                assert_eq!(f["file"], "policies/p.yaml");
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["line"].as_u64().unwrap(),
+                    f["bucket"].as_str().unwrap().to_owned(),
+                    f["suppressed"].as_bool().unwrap(),
+                    f["reason"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "max-age-over-browser-cap".to_owned(),
+                    line_of("MaxAgeSeconds") as u64,
+                    loud.clone(),
+                    false,
+                    Value::Null
+                ),
+                (
+                    "http-origin".to_owned(),
+                    line_of("http://b.example.com") as u64,
+                    quiet.clone(),
+                    true,
+                    Value::from("partner has no TLS")
+                ),
+            ]
+        );
+    };
+
+    check(&w.plan_json(&[]));
+    let markdown = w.ok(&["plan", "--format", "markdown"], 0);
+    assert!(
+        markdown.contains("#### Policy findings\n\n**0 errors, 1 warning, 1 suppressed**"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("_suppressed: partner has no TLS_"),
+        "{markdown}"
+    );
+    let human = w.run(&["plan"]);
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert!(
+        stderr.contains("0 errors, 1 warning, 1 suppressed in 1 policy file."),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("http-origin"), "{stderr}");
+    let verbose = w.run(&["-v", "plan"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("warning[http-origin]") && stderr.contains("partner has no TLS"),
+        "{stderr}"
+    );
+
+    w.ok(&["apply", "--auto-approve"], 0);
+    let drift: Value = serde_json::from_str(&w.ok(&["drift", "--format", "json"], 0)).unwrap();
+    check(&drift);
+    let markdown = w.ok(&["drift", "--format", "markdown"], 0);
+    assert!(
+        markdown.contains("#### Policy findings\n\n**0 errors, 1 warning, 1 suppressed**"),
+        "{markdown}"
     );
 }

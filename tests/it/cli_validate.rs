@@ -596,7 +596,7 @@ fn json_report_has_the_documented_shape() {
     assert_eq!(v["format_version"], 1);
     assert_eq!(
         v["summary"],
-        serde_json::json!({"files": 1, "errors": 1, "warnings": 2})
+        serde_json::json!({"files": 1, "errors": 1, "warnings": 2, "suppressed": 0})
     );
     let diags = v["diagnostics"].as_array().expect("diagnostics array");
     for d in diags {
@@ -661,7 +661,7 @@ fn shipped_examples_and_policies_validate() {
         .success()
         .stdout(predicate::str::contains("error[").not())
         .stdout(
-            predicate::str::ends_with("0 errors, 3 warnings in 4 policy files.\n")
+            predicate::str::ends_with("0 errors, 2 warnings, 1 suppressed in 4 policy files.\n")
                 .or(predicate::str::contains("valid.")),
         );
     // Without paths: the default `policies/`.
@@ -785,4 +785,180 @@ fn help_snapshots() {
         assert_eq!(r.code, Some(0), "{name} --help: {}", r.all());
         settings().bind(|| insta::assert_snapshot!(format!("help_{name}"), r.stdout));
     }
+}
+
+/// A policy with one finding of `max-age-over-browser-cap` allowed on the bucket
+/// entry (with a reason), one of `http-origin` allowed on a single rule, and one
+/// `http-origin` left on another rule.
+const SUPPRESSING: &str = "\
+version: 1
+buckets:
+  - name: bk1
+    allow:
+      - {code: max-age-over-browser-cap, reason: \"the CDN caches preflights for a day\"}
+    rules:
+      - AllowedOrigins: [http://legacy.example.com]
+        AllowedMethods: [GET]
+        MaxAgeSeconds: 86400
+        allow: [http-origin]
+      - AllowedOrigins: [http://other.example.com]
+        AllowedMethods: [GET]
+";
+
+#[test]
+fn allow_on_an_entry_and_on_a_rule_suppresses_and_counts() {
+    let r = validate(&[("p.yaml", SUPPRESSING)], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    // The one left is shown; the two suppressed are not, but counted.
+    assert!(r.stdout.contains("warning[http-origin]"), "{}", r.all());
+    assert!(r.stdout.contains("p.yaml:11:26"), "{}", r.all());
+    assert!(
+        !r.stdout.contains("max-age-over-browser-cap"),
+        "{}",
+        r.all()
+    );
+    assert!(!r.stdout.contains("p.yaml:7:26"), "{}", r.all());
+    assert!(
+        r.stdout
+            .ends_with("0 errors, 1 warning, 2 suppressed in 1 policy file.\n"),
+        "{}",
+        r.all()
+    );
+    // Suppressed findings fail nothing, even under --deny-warnings once the last
+    // warning is allowed too.
+    let all_allowed = SUPPRESSING.replace(
+        "      - AllowedOrigins: [http://other.example.com]\n        AllowedMethods: [GET]\n",
+        "      - AllowedOrigins: [http://other.example.com]\n        AllowedMethods: [GET]\n        allow: [http-origin]\n",
+    );
+    let r = validate(&[("p.yaml", &all_allowed)], &["--deny-warnings"]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(r.stdout, "1 policy file valid, 3 suppressed.\n");
+    let r = validate(&[("p.yaml", SUPPRESSING)], &["--deny-warnings"]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+}
+
+#[test]
+fn verbose_lists_suppressed_findings_with_their_reasons() {
+    let r = validate(&[("p.yaml", SUPPRESSING)], &["-v"]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let listed: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "suppressed:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(listed.len(), 2, "{}", r.stdout);
+    assert!(
+        listed[0].starts_with("  p.yaml:7:26: warning[http-origin]: bucket `bk1`:")
+            && listed[0].ends_with("(allowed at p.yaml:10:17)"),
+        "{listed:#?}"
+    );
+    assert!(
+        listed[1].starts_with("  p.yaml:9:24: warning[max-age-over-browser-cap]: bucket `bk1`:")
+            && listed[1].ends_with("(allowed at p.yaml:5:16: the CDN caches preflights for a day)"),
+        "{listed:#?}"
+    );
+    // JSON counts them and marks each with its reason and place.
+    let r = validate(&[("p.yaml", SUPPRESSING)], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"files": 1, "errors": 0, "warnings": 1, "suppressed": 2})
+    );
+    let suppressed: Vec<&serde_json::Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.get("suppressed"))
+        .collect();
+    assert_eq!(
+        suppressed,
+        [
+            &serde_json::json!({"reason": null, "file": "p.yaml", "line": 10, "column": 17}),
+            &serde_json::json!({"reason": "the CDN caches preflights for a day", "file": "p.yaml", "line": 5, "column": 16}),
+        ]
+    );
+}
+
+#[test]
+fn lint_levels_deny_fails_and_allow_silences_across_files() {
+    let levels = "version: 1\nlints:\n  http-origin: deny\n  max-age-over-browser-cap: allow\n";
+    let r = validate(&[("levels.yaml", levels), ("p.yaml", SUPPRESSING)], &[]);
+    // The rule-level allow still holds; the other http-origin is now an error.
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(r.stdout.contains("error[http-origin]"), "{}", r.all());
+    assert!(
+        r.stdout.contains("`http-origin: deny` makes it an error"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stdout
+            .ends_with("1 error, 0 warnings, 2 suppressed in 2 policy files.\n"),
+        "{}",
+        r.all()
+    );
+    // Two files disagreeing on a level: an error naming both places.
+    let other = "version: 1\nlints: {http-origin: warn}\n";
+    let r = validate(&[("a.yaml", levels), ("b.yaml", other)], &[]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(
+        r.stdout.contains("error[conflicting-lint-level]"),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("b.yaml:2:22"), "{}", r.all());
+    assert!(r.stdout.contains("a.yaml:3:16"), "{}", r.all());
+    // Unknown codes, and codes that are not lints, with file:line and the fix.
+    let bad = "version: 1\nlints: {http-orign: allow}\nbuckets:\n  - name: bk1\n    allow: [guardrail-violation]\n    rules: []\n";
+    let r = validate(&[("bad.yaml", bad)], &[]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(r.stdout.contains("bad.yaml:2:9"), "{}", r.all());
+    assert!(
+        r.stdout.contains("did you mean `http-origin`?"),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("bad.yaml:5:13"), "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("guardrail violations cannot be allowed or suppressed"),
+        "{}",
+        r.all()
+    );
+}
+
+/// Many findings of one lint: the first 3 shown, then one "and N more like this"
+/// line; the summary counts them all; `-v` shows every one.
+#[test]
+fn repeated_findings_of_one_lint_are_collapsed() {
+    let mut text = String::from("version: 1\nbuckets:\n");
+    for i in 0..43 {
+        text.push_str(&format!(
+            "  - name: bk-{i:02}\n    rules: [{{AllowedOrigins: [http://a{i}.example.com], AllowedMethods: [GET]}}]\n"
+        ));
+    }
+    let r = validate(&[("p.yaml", &text)], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let shown = r.stdout.matches("warning[http-origin]: bucket").count();
+    assert_eq!(shown, 3, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("warning[http-origin]: and 40 more like this (`-v` lists every one)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with("0 errors, 43 warnings in 1 policy file.\n"),
+        "{}",
+        r.stdout
+    );
+    let all = validate(&[("p.yaml", &text)], &["-v"]);
+    assert_eq!(
+        all.stdout.matches("warning[http-origin]: bucket").count(),
+        43
+    );
+    assert!(!all.stdout.contains("more like this"), "{}", all.stdout);
 }

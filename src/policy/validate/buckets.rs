@@ -14,7 +14,9 @@ use crate::model::{CorsConfig, CorsRule, MAX_RULES, MAX_XML_BYTES};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::policy::{BucketEntry, BucketMatch, PolicyRule, Rules, Selector};
 
-const BUCKET_KEYS: &[&str] = &["name", "match", "tags", "account", "region", "rules"];
+const BUCKET_KEYS: &[&str] = &[
+    "name", "match", "tags", "account", "region", "rules", "allow",
+];
 
 impl Validator {
     pub(super) fn buckets(&mut self, node: &Node, out: &mut Vec<BucketEntry>) {
@@ -172,6 +174,11 @@ impl Validator {
             Some(rules_node) => self.bucket_rules(rules_node, &join(path, "rules")),
         };
 
+        let allow = match fields.get("allow") {
+            Some(n) => self.allow_list(n, &join(path, "allow")),
+            None => Some(Box::default()),
+        };
+
         if self.error_count() != errors_before {
             return None;
         }
@@ -184,6 +191,7 @@ impl Validator {
             account,
             region,
             rules: rules?,
+            allow: allow?,
             span,
         })
     }

@@ -13,6 +13,7 @@
 mod accounts;
 mod buckets;
 mod guardrails;
+mod lints;
 mod rules;
 mod suggest;
 #[cfg(test)]
@@ -29,7 +30,14 @@ pub use accounts::is_account_id;
 pub use buckets::AWS_REGIONS;
 use suggest::suggest;
 
-const TOP_KEYS: &[&str] = &["version", "accounts", "rulesets", "buckets", "guardrails"];
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "accounts",
+    "rulesets",
+    "buckets",
+    "guardrails",
+    "lints",
+];
 
 /// Validates every file of `sources` together (rulesets are shared across files).
 ///
@@ -97,6 +105,9 @@ pub fn validate(sources: &Sources) -> Loaded {
         if let Some(node) = top.accounts {
             v.accounts(node, &mut policy.accounts);
         }
+        if let Some(node) = top.lints {
+            v.lint_levels(node, &mut policy.lints);
+        }
     }
     v.check_entry_accounts(&policy.accounts);
     policy.buckets.shrink_to_fit();
@@ -111,6 +122,7 @@ struct TopLevel<'n> {
     rulesets: Option<&'n Node>,
     buckets: Option<&'n Node>,
     guardrails: Option<&'n Node>,
+    lints: Option<&'n Node>,
 }
 
 struct Ruleset {
@@ -317,6 +329,7 @@ impl Validator {
             rulesets: fields.get("rulesets"),
             buckets: fields.get("buckets"),
             guardrails: fields.get("guardrails"),
+            lints: fields.get("lints"),
         })
     }
 

@@ -17,6 +17,7 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "AllowedHeaders",
     "ExposeHeaders",
     "MaxAgeSeconds",
+    "allow",
 ];
 pub(super) const RULE_KEYS_WITH_REF: &[&str] = &[
     "ID",
@@ -25,6 +26,7 @@ pub(super) const RULE_KEYS_WITH_REF: &[&str] = &[
     "AllowedHeaders",
     "ExposeHeaders",
     "MaxAgeSeconds",
+    "allow",
     "ruleset",
 ];
 
@@ -290,6 +292,11 @@ impl Validator {
         ] {
             list.shrink_to_fit();
         }
+        let allow = match fields.get("allow") {
+            Some(n) => self.allow_list(n, &join(path, "allow")),
+            None => Some(Box::default()),
+        };
+
         if self.error_count() != errors_before {
             return None;
         }
@@ -306,6 +313,7 @@ impl Validator {
             rule,
             ruleset: None,
             spans,
+            allow: allow?,
         })
     }
 

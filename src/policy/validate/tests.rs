@@ -499,3 +499,175 @@ fn equal_inline_rules_share_one_value() {
     let origin = |i: usize| sources.place(rule(i).spans.allowed_origins[0]);
     assert_eq!([origin(0), origin(1)], ["p.yaml:4:31", "p.yaml:6:31"]);
 }
+
+/// `code@place: message (help)` for each diagnostic, for the lint-level tests whose
+/// messages and did-you-means matter.
+fn messages(files: &[(&str, &str)]) -> Vec<String> {
+    let mut sources = Sources::new();
+    for (name, text) in files {
+        sources.add(SourceFile::new(*name, *text));
+    }
+    crate::policy::load(&sources)
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let related: Vec<String> = d.related.iter().map(|r| sources.place(r.span)).collect();
+            format!(
+                "{}@{}: {} ({}){}",
+                d.code,
+                d.span.map(|s| sources.place(s)).unwrap_or_default(),
+                d.message,
+                d.help.as_deref().unwrap_or_default(),
+                if related.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ~ {}", related.join(", "))
+                }
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lint_levels_parse_and_reject_nonsense() {
+    let ok = "version: 1\nlints: {http-origin: deny, max-age-over-browser-cap: allow, shadowed-rule: warn}\n";
+    let (_, loaded) = load(ok);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    use crate::cors::lint::LintCode;
+    use crate::policy::LintLevel;
+    let levels: Vec<(LintCode, LintLevel)> = loaded
+        .policy
+        .lints
+        .iter()
+        .map(|(c, s)| (*c, s.level))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            (LintCode::ShadowedRule, LintLevel::Warn),
+            (LintCode::HttpOrigin, LintLevel::Deny),
+            (LintCode::MaxAgeOverBrowserCap, LintLevel::Allow),
+        ]
+    );
+    for (text, want) in [
+        (
+            "version: 1\nlints: {max-age-over-browser-caps: allow}\n",
+            "unknown-lint@p.yaml:2:9: unknown lint `max-age-over-browser-caps` (did you mean `max-age-over-browser-cap`?)",
+        ),
+        (
+            "version: 1\nlints: {no-such-thing: allow}\n",
+            "unknown-lint@p.yaml:2:9: unknown lint `no-such-thing` (the lints are: shadowed-rule, origin-never-matches, wildcard-origin-with-writes, http-origin, duplicate-value, missing-allowed-headers, missing-etag-exposure, max-age-over-browser-cap)",
+        ),
+        (
+            "version: 1\nlints: {guardrail-violation: allow}\n",
+            "unknown-lint@p.yaml:2:9: `guardrail-violation` is a guardrail, not a lint: guardrail violations cannot be allowed or suppressed (change the rule, or narrow the guardrail's `buckets:` scope)",
+        ),
+        (
+            "version: 1\nlints: {too-many-rules: warn}\n",
+            "unknown-lint@p.yaml:2:9: `too-many-rules` is an error, not a lint: errors cannot be allowed or suppressed (fix the error; only lints (docs/lints/) can be allowed)",
+        ),
+        (
+            "version: 1\nlints: {http-origin: deny3}\n",
+            "invalid-lint-level@p.yaml:2:22: `deny3` is not a lint level (did you mean `deny`?)",
+        ),
+        (
+            "version: 1\nlints: [http-origin]\n",
+            "wrong-type@p.yaml:2:8: `lints` must be a mapping of lint codes to `allow`, `warn` or `deny`, found a list (give a mapping of lint codes to `allow`, `warn` or `deny` here)",
+        ),
+    ] {
+        assert_eq!(messages(&[("p.yaml", text)]), [want], "for:\n{text}");
+    }
+}
+
+#[test]
+fn two_files_setting_one_lint_differently_name_both_places() {
+    let a = "version: 1\nlints:\n  http-origin: deny\n";
+    let b = "version: 1\nlints:\n  http-origin: allow\n  shadowed-rule: deny\n";
+    let same = "version: 1\nlints: {http-origin: deny}\n";
+    assert_eq!(
+        messages(&[("a.yaml", a), ("b.yaml", b), ("c.yaml", same)]),
+        [
+            "conflicting-lint-level@b.yaml:3:16: lint `http-origin` is set to `allow` here and to `deny` in another place (set each lint's level once, in one file; to silence it for some buckets only, use `allow:` on those entries) ~ a.yaml:3:16"
+        ]
+    );
+}
+
+#[test]
+fn allow_lists_on_entries_and_rules() {
+    let text = "version: 1
+rulesets:
+  r:
+    - {AllowedOrigins: [a], AllowedMethods: [GET], allow: [http-origin]}
+buckets:
+  - name: bk1
+    allow:
+      - max-age-over-browser-cap
+      - {code: http-origin, reason: \"legacy partner\"}
+    rules:
+      - {AllowedOrigins: [a], AllowedMethods: [GET], allow: [{code: shadowed-rule}]}
+      - {ruleset: r}
+";
+    let (_, loaded) = load(text);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let entry = &loaded.policy.buckets[0];
+    let show = |a: &[crate::policy::Allow]| -> Vec<(String, Option<String>)> {
+        a.iter()
+            .map(|a| (a.code.to_string(), a.reason.clone()))
+            .collect()
+    };
+    assert_eq!(
+        show(&entry.allow),
+        [
+            ("max-age-over-browser-cap".to_owned(), None),
+            ("http-origin".to_owned(), Some("legacy partner".to_owned()))
+        ]
+    );
+    assert_eq!(
+        show(&entry.rules[0].allow),
+        [("shadowed-rule".to_owned(), None)]
+    );
+    assert_eq!(
+        show(&entry.rules[1].allow),
+        [("http-origin".to_owned(), None)]
+    );
+
+    for (allow, want) in [
+        (
+            "[shadowed-rules]",
+            "unknown-lint@p.yaml:4:13: unknown lint `shadowed-rules` (did you mean `shadowed-rule`?)",
+        ),
+        (
+            "[{code: guardrail-violation, reason: x}]",
+            "unknown-lint@p.yaml:4:20: `guardrail-violation` is a guardrail, not a lint: guardrail violations cannot be allowed or suppressed (change the rule, or narrow the guardrail's `buckets:` scope)",
+        ),
+        (
+            "[{reason: x}]",
+            "missing-key@p.yaml:4:13: an `allow:` item needs `code` (write `{code: max-age-over-browser-cap, reason: \"...\"}`, or the code alone)",
+        ),
+        (
+            "[{code: http-origin, why: x}]",
+            "unknown-key@p.yaml:4:33: unknown key `why` in an `allow:` item (known keys here: code, reason)",
+        ),
+        (
+            "http-origin",
+            "wrong-type@p.yaml:4:12: `buckets[0].allow` must be a list of lint codes (each a string or `{code: ..., reason: ...}`), found a string (write it as a list: `[http-origin]`)",
+        ),
+        (
+            "[unknown-region]",
+            "unknown-lint@p.yaml:4:13: `unknown-region` is a validation warning, not a lint: it cannot be allowed or suppressed (fix what it reports; only lints (docs/lints/) can be allowed)",
+        ),
+    ] {
+        let text = format!(
+            "version: 1\nbuckets:\n  - name: bk1\n    allow: {allow}\n    rules: [{{AllowedOrigins: [a], AllowedMethods: [GET]}}]\n"
+        );
+        assert_eq!(messages(&[("p.yaml", &text)]), [want], "for:\n{text}");
+    }
+    // On a rule, and an entry with a bad `allow:` is left out like any broken entry.
+    let text = "version: 1\nbuckets:\n  - name: bk1\n    rules: [{AllowedOrigins: [a], AllowedMethods: [GET], allow: [http-orgin]}]\n";
+    let (_, loaded) = load(text);
+    assert_eq!(
+        messages(&[("p.yaml", text)]),
+        ["unknown-lint@p.yaml:4:66: unknown lint `http-orgin` (did you mean `http-origin`?)"]
+    );
+    assert!(loaded.policy.buckets.is_empty());
+}
