@@ -18,7 +18,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -223,12 +222,12 @@ def run(args):
                 f"{len(regions)} regions, through a {args.delay_ms:g} ms proxy in front of {upstream}, "
                 f"parallelism {args.parallelism} ...")
             cpu0 = {id(sv): server_cpu(sv) for sv in servers}
-            summary = {}
             p = bench.timed(
                 [*bench.s3cors_args(via.url, args.parallelism), "plan", str(policies), "--format", fmt],
-                check_json=(lambda report: summary.update(plan_ok(report))) if fmt == "json" else None,
+                check_json=plan_ok if fmt == "json" else None,
                 cwd=work,
             )
+            summary = plan_ok(json.loads(p["stdout"])) if fmt == "json" else None
             run = {k: p[k] for k in ("wall", "cpu", "rss_mb")}
             run["calls"] = bench.proxy_stats(via.url)["requests"]
             run["server_cpu"] = {sv.name: server_cpu(sv) - cpu0[id(sv)] for sv in servers}
