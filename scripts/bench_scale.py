@@ -281,6 +281,19 @@ def section(r):
                 f"| {label}: CPU (user+sys) | {run['cpu']:.1f} s ({run['cpu'] / n * 1000:.2f} ms per bucket) | | |\n"
                 f"| {label}: peak RSS | {run['rss_mb']:.0f} MB | at most 300 MB | {verdict(run['rss_mb'] <= 300)} |")
 
+    both_ms = (moto["server_cpu"]["moto"] + moto["server_cpu"]["s3proxy"]) / max(reads, 1) * 1000
+    if r.get("pinned"):
+        server_text = (
+            f"Here moto and the proxy shared one core (the bench pins the servers to one and\n"
+            f"the client to the other): {both_ms:.2f} ms of server CPU per call allows at most "
+            f"{1000 / both_ms:.0f} calls per\nsecond, and that core was busy "
+            f"{(moto['server_cpu']['moto'] + moto['server_cpu']['s3proxy']) / moto['wall']:.0%} of the plan's {moto['wall']:.0f} s."
+        )
+    else:
+        server_text = (
+            f"The proxy used {moto['server_cpu']['s3proxy']:.0f} s and s3cors {moto['cpu']:.0f} s of CPU in the same "
+            f"{moto['wall']:.0f} s, on {r['machine']['nproc']} cores shared by all three."
+        )
     m = r["machine"]
     versions = ", ".join(v if k != "moto" else f"moto {v}" for k, v in m["versions"].items() if k in ("s3cors", "rustc", "moto"))
     return f"""{BEGIN}
@@ -315,11 +328,10 @@ Seeding the fleet took {r['seed_s']:.0f} s.
 
 **Why moto is slower than the limit.** During the moto plan, moto used
 {moto['server_cpu']['moto']:.0f} s of CPU for {reads:,} GetBucketCors calls, {moto_ms:.2f} ms each; one
-moto process serves one request at a time (Python's global interpreter lock), so it
-can answer at most {moto_cap:.0f} calls per second on one whole core, while the limit needs
-{r['parallelism'] / (r['delay_ms'] / 1000):.0f}. The proxy used {moto['server_cpu']['s3proxy']:.0f} s and s3cors {moto['cpu']:.0f} s of the
-machine's {m['nproc']} cores in the same {moto['wall']:.0f} s. No client can beat the server it waits
-for: the stub rows are s3cors's own overhead over pure latency.
+moto process serves one request at a time (Python's global interpreter lock), so on
+one whole core it can answer at most {moto_cap:.0f} calls per second, while the limit needs
+{r['parallelism'] / (r['delay_ms'] / 1000):.0f}. {server_text} No client can beat the server it waits for: the
+stub rows are s3cors's own overhead over pure latency.
 
 Human output is the default (identical changes once, names folded); `--format json`
 writes the report of every bucket, with its rules before and after, to stdout as it
@@ -361,6 +373,7 @@ def main():
     t0 = time.time()
     load_start = os.getloadavg()[0]
     results = run(args)
+    results["pinned"] = not args.no_pin and len(cpus) >= 2
     results["load"] = (load_start, os.getloadavg()[0])
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")

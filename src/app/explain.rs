@@ -168,9 +168,9 @@ fn desired(
             RuleSource {
                 rule: line(r.spans.rule),
                 ruleset: r.ruleset.clone(),
-                origins: first(&r.spans.allowed_origins),
-                methods: first(&r.spans.allowed_methods),
-                headers: first(&r.spans.allowed_headers),
+                origins: first(r.spans.allowed_origins()),
+                methods: first(r.spans.allowed_methods()),
+                headers: first(r.spans.allowed_headers()),
             }
         })
         .collect();

@@ -225,6 +225,7 @@ pub async fn make(
                 source: String::new(),
                 kind: PlanErrorKind::ReadFailed,
                 message: e.to_string(),
+                account: None,
             }),
         }
     }

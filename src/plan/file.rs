@@ -180,6 +180,9 @@ pub struct PlanFileBucketError {
     pub kind: FileErrorKind,
     /// For people.
     pub message: String,
+    /// The account the bucket is in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// The error codes of the plan file format.
@@ -383,6 +386,7 @@ impl PlanFile {
                     source: e.source.clone(),
                     kind: e.kind.into(),
                     message: e.message.clone(),
+                    account: e.account.clone(),
                 })
                 .collect(),
             content_digest: String::new(),
@@ -466,6 +470,7 @@ impl PlanFile {
                     source: e.source.clone(),
                     kind: e.kind.into(),
                     message: e.message.clone(),
+                    account: e.account.clone(),
                 })
                 .collect(),
         }

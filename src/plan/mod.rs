@@ -192,6 +192,9 @@ pub struct PlanError {
     pub kind: PlanErrorKind,
     /// Why, for people.
     pub message: String,
+    /// The account the bucket is in, when known (see [`DesiredBucket::account`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// The whole plan: one entry per planned bucket plus the buckets that failed.
@@ -278,6 +281,7 @@ pub fn plan(mut desired: Vec<DesiredBucket>, mut live: LiveState) -> Plan {
             source,
             kind,
             message,
+            account: d.account.clone(),
         };
         if rest.peek().is_some_and(|next| next.name == d.name) {
             let mut sources = vec![d.source.clone()];

@@ -228,7 +228,12 @@ pub fn breakdown(plan: &Plan) -> Breakdown<'_> {
         b.add(p.account.as_deref(), &p.source, column);
     }
     for e in &plan.errors {
-        b.add_entry(&e.source, 4);
+        // Without an account (the caller's own, or a bucket whose tags could not
+        // be read) an error is counted per entry only.
+        match e.account.as_deref() {
+            Some(account) => b.add(Some(account), &e.source, 4),
+            None => b.add_entry(&e.source, 4),
+        }
     }
     b
 }
@@ -411,6 +416,9 @@ pub struct ReportError {
     pub kind: FileErrorKind,
     /// For people.
     pub message: String,
+    /// The account the bucket is in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl JsonReport {
@@ -465,6 +473,7 @@ impl From<&PlanError> for ReportError {
             source: e.source.clone(),
             kind: e.kind.into(),
             message: e.message.clone(),
+            account: e.account.clone(),
         }
     }
 }

@@ -251,10 +251,10 @@ fn rule_path(entry: &BucketEntry, index: usize) -> String {
 fn field_span(spans: &RuleSpans, field: Option<Field>, index: Option<usize>) -> Span {
     let list: &[Span] = match field {
         None => &[],
-        Some(Field::AllowedOrigins) => &spans.allowed_origins,
-        Some(Field::AllowedMethods) => &spans.allowed_methods,
-        Some(Field::AllowedHeaders) => &spans.allowed_headers,
-        Some(Field::ExposeHeaders) => &spans.expose_headers,
+        Some(Field::AllowedOrigins) => spans.allowed_origins(),
+        Some(Field::AllowedMethods) => spans.allowed_methods(),
+        Some(Field::AllowedHeaders) => spans.allowed_headers(),
+        Some(Field::ExposeHeaders) => spans.expose_headers(),
         Some(Field::MaxAgeSeconds) => return spans.max_age_seconds.unwrap_or(spans.rule),
         Some(Field::Id) => return spans.id.unwrap_or(spans.rule),
     };

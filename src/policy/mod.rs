@@ -297,9 +297,52 @@ pub struct PolicyRule {
 
 /// Where each part of a rule stands in its file, so findings about a rule's values
 /// (lints, guardrails, explain) can point at the exact line.
+///
+/// The four lists' item places are kept in one allocation: a 50,000-entry file
+/// holds 50,000 of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSpans {
     /// The rule's mapping.
+    pub rule: Span,
+    pub id: Option<Span>,
+    pub max_age_seconds: Option<Span>,
+    /// The items of AllowedOrigins, AllowedMethods, AllowedHeaders and
+    /// ExposeHeaders, one list after the other.
+    items: Box<[Span]>,
+    /// Where each of the four lists ends in `items`.
+    ends: [u32; 4],
+}
+
+impl RuleSpans {
+    fn list(&self, k: usize) -> &[Span] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.items[start..self.ends[k] as usize]
+    }
+
+    /// The place of each `AllowedOrigins` item.
+    pub fn allowed_origins(&self) -> &[Span] {
+        self.list(0)
+    }
+
+    /// The place of each `AllowedMethods` item.
+    pub fn allowed_methods(&self) -> &[Span] {
+        self.list(1)
+    }
+
+    /// The place of each `AllowedHeaders` item.
+    pub fn allowed_headers(&self) -> &[Span] {
+        self.list(2)
+    }
+
+    /// The place of each `ExposeHeaders` item.
+    pub fn expose_headers(&self) -> &[Span] {
+        self.list(3)
+    }
+}
+
+/// [`RuleSpans`] as validation gathers them, a list per field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanLists {
     pub rule: Span,
     pub id: Option<Span>,
     pub allowed_origins: Vec<Span>,
@@ -307,6 +350,31 @@ pub struct RuleSpans {
     pub allowed_headers: Vec<Span>,
     pub expose_headers: Vec<Span>,
     pub max_age_seconds: Option<Span>,
+}
+
+impl From<SpanLists> for RuleSpans {
+    fn from(lists: SpanLists) -> RuleSpans {
+        let parts = [
+            lists.allowed_origins,
+            lists.allowed_methods,
+            lists.allowed_headers,
+            lists.expose_headers,
+        ];
+        let mut items = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        let mut ends = [0; 4];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            items.extend(part);
+            // A rule's lists come from one file, far below 4 billion items.
+            *end = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        }
+        RuleSpans {
+            rule: lists.rule,
+            id: lists.id,
+            max_age_seconds: lists.max_age_seconds,
+            items: items.into_boxed_slice(),
+            ends,
+        }
+    }
 }
 
 /// An organisation rule over CORS rules (`guardrails:`; see the README).

@@ -8,7 +8,7 @@ use super::{Fields, Ruleset, Validator, describe, join};
 use crate::diag::{Diagnostic, ErrorCode, Span};
 use crate::model::{CorsRule, MAX_ID_CHARS, Method};
 use crate::policy::yaml::{Node, NodeKind};
-use crate::policy::{PolicyRule, RuleSpans};
+use crate::policy::{PolicyRule, SpanLists};
 
 pub(super) const RULE_KEYS: &[&str] = &[
     "ID",
@@ -119,7 +119,7 @@ impl Validator {
         let errors_before = self.error_count();
         let fields = self.mapping(node, path, "a CORS rule", known)?;
         let mut rule = CorsRule::default();
-        let mut spans = RuleSpans {
+        let mut spans = SpanLists {
             rule: node.span,
             id: None,
             allowed_origins: Vec::new(),
@@ -284,14 +284,6 @@ impl Validator {
             list.shrink_to_fit();
         }
         rule.allowed_methods.shrink_to_fit();
-        for list in [
-            &mut spans.allowed_origins,
-            &mut spans.allowed_methods,
-            &mut spans.allowed_headers,
-            &mut spans.expose_headers,
-        ] {
-            list.shrink_to_fit();
-        }
         let allow = match fields.get("allow") {
             Some(n) => self.allow_list(n, &join(path, "allow")),
             None => Some(Box::default()),
@@ -312,7 +304,7 @@ impl Validator {
         Some(PolicyRule {
             rule,
             ruleset: None,
-            spans,
+            spans: spans.into(),
             allow: allow?,
         })
     }

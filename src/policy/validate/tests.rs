@@ -496,7 +496,7 @@ fn equal_inline_rules_share_one_value() {
     assert!(Arc::ptr_eq(&rule(0).rule, &rule(1).rule));
     assert!(!Arc::ptr_eq(&rule(0).rule, &rule(2).rule));
     // Each entry keeps its own places.
-    let origin = |i: usize| sources.place(rule(i).spans.allowed_origins[0]);
+    let origin = |i: usize| sources.place(rule(i).spans.allowed_origins()[0]);
     assert_eq!([origin(0), origin(1)], ["p.yaml:4:31", "p.yaml:6:31"]);
 }
 
