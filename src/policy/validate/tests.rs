@@ -5,18 +5,24 @@ use crate::diag::{SourceFile, Sources};
 /// Validates files given as (name, text) and returns `code@name:line:col` for
 /// each diagnostic, in report order.
 fn findings(files: &[(&str, &str)]) -> Vec<String> {
-    let mut sources = Sources::new();
-    for (name, text) in files {
-        sources.add(SourceFile::new(*name, *text));
-    }
-    crate::policy::load(&sources)
-        .diagnostics
+    let (sources, diagnostics) = validated(files);
+    diagnostics
         .iter()
         .map(|d| match d.span {
             Some(span) => format!("{}@{}", d.code, sources.place(span)),
             None => d.code.to_string(),
         })
         .collect()
+}
+
+/// The files given as (name, text), and what validating them reports.
+fn validated(files: &[(&str, &str)]) -> (Sources, Vec<crate::diag::Diagnostic>) {
+    let mut sources = Sources::new();
+    for (name, text) in files {
+        sources.add(SourceFile::new(*name, *text));
+    }
+    let diagnostics = crate::policy::load(&sources).diagnostics;
+    (sources, diagnostics)
 }
 
 fn check(text: &str, want: &[&str]) {
@@ -503,12 +509,8 @@ fn equal_inline_rules_share_one_value() {
 /// `code@place: message (help)` for each diagnostic, for the lint-level tests whose
 /// messages and did-you-means matter.
 fn messages(files: &[(&str, &str)]) -> Vec<String> {
-    let mut sources = Sources::new();
-    for (name, text) in files {
-        sources.add(SourceFile::new(*name, *text));
-    }
-    crate::policy::load(&sources)
-        .diagnostics
+    let (sources, diagnostics) = validated(files);
+    diagnostics
         .iter()
         .map(|d| {
             let related: Vec<String> = d.related.iter().map(|r| sources.place(r.span)).collect();
