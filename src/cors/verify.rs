@@ -172,14 +172,17 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         return out.cases;
     }
 
+    // An empty origin or header name (S3 accepts them) matches nothing: it has no
+    // sample, and no case is written for it.
     for (index, rule) in rules.iter().enumerate() {
         let headers: Vec<String> = rule
             .allowed_headers
             .iter()
+            .filter(|h| !h.is_empty())
             .map(|h| sample_header(h))
             .collect();
         let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-        for pattern in &rule.allowed_origins {
+        for pattern in rule.allowed_origins.iter().filter(|p| !p.is_empty()) {
             let origin = sample_origin(pattern);
             let purpose = || Purpose::Allowed {
                 rule: index,
@@ -202,7 +205,11 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         }
     }
 
-    let first_origin = sample_origin(&rules[0].allowed_origins[0]);
+    let first_origin = rules
+        .iter()
+        .flat_map(|r| &r.allowed_origins)
+        .find(|o| !o.is_empty())
+        .map_or_else(|| SAMPLE_ANY_ORIGIN.to_string(), |o| sample_origin(o));
     let first_method = rules[0]
         .allowed_methods
         .first()
@@ -241,14 +248,18 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
     // A header no rule allows: the first allowed (origin, method) for which asking for
     // it is refused. None exists when every such pair reaches a rule allowing `*`.
     let header_case = rules.iter().find_map(|rule| {
-        rule.allowed_origins.iter().find_map(|pattern| {
-            let origin = sample_origin(pattern);
-            rule.allowed_methods.iter().find_map(|m| {
-                let request = Request::preflight(&origin, m.as_str(), &[UNLISTED_HEADER]);
-                let refused = simulate::simulate(desired, &request).verdict == Verdict::NotAllowed;
-                refused.then_some(request)
+        rule.allowed_origins
+            .iter()
+            .filter(|p| !p.is_empty())
+            .find_map(|pattern| {
+                let origin = sample_origin(pattern);
+                rule.allowed_methods.iter().find_map(|m| {
+                    let request = Request::preflight(&origin, m.as_str(), &[UNLISTED_HEADER]);
+                    let refused =
+                        simulate::simulate(desired, &request).verdict == Verdict::NotAllowed;
+                    refused.then_some(request)
+                })
             })
-        })
     });
     if let Some(request) = header_case {
         out.push(Purpose::UnlistedHeader, request);

@@ -570,3 +570,66 @@ fn verify_url_reports_a_cache_that_drops_cors_and_vary() {
         "{stdout}"
     );
 }
+
+/// Empty origins and header names, which S3 accepts (an empty origin is recorded on
+/// AWS; `[""]` headers are common from Terraform), round-trip through LocalStack, which
+/// stores them as S3 does: `import` writes them, `validate` only warns (exit 0), and
+/// `plan` sees no change. moto cannot store them (docs/emulators.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_strings_import_validate_and_plan() {
+    let endpoint = localstack().endpoint().to_owned();
+    let s3 = aws_s3(&endpoint).await;
+    let bucket = unique_bucket("empty-values");
+    create_bucket(&endpoint, &bucket).await;
+    let accepted = CorsConfig::new(vec![
+        CorsRule {
+            allowed_origins: vec![String::new()],
+            allowed_methods: vec![Method::Get],
+            ..CorsRule::default()
+        },
+        CorsRule {
+            allowed_origins: vec!["https://app.example.com".into()],
+            allowed_methods: vec![Method::Get],
+            allowed_headers: vec![String::new()],
+            expose_headers: vec![String::new()],
+            ..CorsRule::default()
+        },
+    ]);
+    let target = BucketTarget::new(&bucket);
+    s3.put_cors(&target, &accepted).await.expect("put CORS");
+    assert_eq!(
+        s3.get_cors(&target).await.expect("get CORS"),
+        Some(accepted)
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = s3cors(&endpoint, dir.path())
+            .arg("--path-style")
+            .args(args)
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = run(&["import", "--bucket", &bucket, "-o", "imported.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(&["validate", "imported.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+    for needle in [
+        "warning[origin-never-matches]",
+        "warning[empty-header-name]",
+        "0 errors, 3 warnings",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+    let (code, out) = run(&["plan", "imported.yaml", "--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("No changes."), "{out}");
+}

@@ -527,6 +527,59 @@ fn wildcards_and_first_match() {
     ]);
 }
 
+/// S3 accepts empty origins and header names; they match nothing.
+#[test]
+fn empty_values_match_nothing() {
+    let empty = config(vec![
+        rule(&["GET"], &[""], &["*"]),
+        CorsRule {
+            expose_headers: vec![String::new()],
+            ..rule(&["GET"], &["", APP], &[""])
+        },
+    ]);
+    let e = Some(&empty);
+    let matched = format!(
+        "matched rule=1 status=200 error=-\n\
+         Access-Control-Allow-Origin: {APP}\n\
+         Access-Control-Allow-Credentials: true\n\
+         Access-Control-Allow-Methods: GET\n\
+         Access-Control-Expose-Headers: \n{VARY_LINE}\n\
+         rule 0: origin \"{APP}\" matches no AllowedOrigins"
+    );
+    check(&[
+        (
+            "an empty Origin header does not match the empty AllowedOrigin",
+            e,
+            pre("", "GET", &[]),
+            "not-allowed rule=- status=403 error=AccessForbidden\n\
+             rule 0: origin \"\" matches no AllowedOrigins\n\
+             rule 1: origin \"\" matches no AllowedOrigins",
+        ),
+        (
+            "nor does any other origin: the rule is skipped",
+            e,
+            pre(APP, "GET", &[]),
+            &matched,
+        ),
+        (
+            "an empty AllowedHeader allows no header",
+            e,
+            pre(APP, "GET", &["x-a"]),
+            &format!(
+                "not-allowed rule=- status=403 error=AccessForbidden\n\
+                 rule 0: origin \"{APP}\" matches no AllowedOrigins\n\
+                 rule 1: header \"x-a\" matches no AllowedHeaders"
+            ),
+        ),
+        (
+            "empty requested names are dropped, so nothing asks for the empty header",
+            e,
+            pre(APP, "GET", &[" , "]),
+            &matched,
+        ),
+    ]);
+}
+
 #[test]
 fn no_configuration() {
     let empty = config(Vec::new());

@@ -206,6 +206,37 @@ fn negative_cases_only_when_they_exist() {
     }
 }
 
+/// Empty origins and header names (S3 accepts them) match nothing: no case sends an
+/// empty Origin or asks for an empty header, and the other values are still tested.
+#[test]
+fn empty_values_get_no_cases() {
+    let config = CorsConfig::new(vec![
+        rule(&["GET"], &[""], &["x-a"]),
+        rule(&["PUT"], &["", "https://a.example"], &["", "x-b"]),
+    ]);
+    let cases = matrix(Some(&config), true);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "preflight PUT from https://a.example",
+            "preflight PUT from https://a.example with x-b",
+            "GET from https://a.example",
+            "HEAD from https://a.example",
+            "preflight GET from https://s3cors-unlisted.example",
+            "GET from https://s3cors-unlisted.example",
+            "preflight POST from https://a.example",
+            "preflight PUT from https://a.example with x-s3cors-unlisted",
+            "preflight GET without Origin",
+        ]
+    );
+    for case in &cases {
+        assert_ne!(case.request.origin.as_deref(), Some(""), "{}", case.name);
+    }
+    // The rule whose only origin is empty is never reached.
+    assert!(cases.iter().all(|c| c.expected.matched != Some(0)));
+}
+
 #[test]
 fn matrix_for_no_cors_and_duplicates() {
     let none = matrix(None, true);
