@@ -7,11 +7,14 @@
 //! requested headers and, when the rule has AllowedHeaders, one asking for all of them
 //! (wildcards instantiated by [`sample_header`]); with a probe object, also a `GET` and a
 //! `HEAD` with each sample Origin. Then the negative cases: an origin no rule allows, a
-//! method no rule allows, a header no rule allows (each only when one exists), and a
-//! preflight without `Origin`. Identical requests are sent once. Every case's expected
-//! response is [`simulate::simulate`]'s, so a case tests S3 against the simulator on
-//! the configuration the policy declares: a failure means the live bucket does not
-//! behave as the policy says (drift), or S3 differs from the simulator.
+//! method no rule allows, a header no rule allows (each only when one exists; with a
+//! probe object, the method and header cases are also sent as a `GET` carrying the
+//! same `Access-Control-Request-*` headers, which S3 refuses as it refuses the
+//! preflight), and a preflight without `Origin`. Identical requests are sent once.
+//! Every case's expected response is [`simulate::simulate`]'s, so a case tests S3
+//! against the simulator on the configuration the policy declares: a failure means
+//! the live bucket does not behave as the policy says (drift), or S3 differs from
+//! the simulator.
 //!
 //! No I/O here: the app layer sends the requests and hands back [`Observed`] values.
 
@@ -95,7 +98,10 @@ pub fn case_name(request: &Request) -> String {
             None => "preflight".to_string(),
         }
     } else {
-        request.method.clone()
+        match &request.access_control_request_method {
+            Some(m) => format!("{} asking for {m}", request.method),
+            None => request.method.clone(),
+        }
     };
     match &request.origin {
         Some(origin) => name.push_str(&format!(" from {origin}")),
@@ -244,6 +250,12 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         Purpose::UnlistedMethod,
         Request::preflight(&first_origin, method, &[]),
     );
+    if object {
+        out.push(
+            Purpose::UnlistedMethod,
+            carried_by_get(Request::preflight(&first_origin, method, &[])),
+        );
+    }
 
     // A header no rule allows: the first allowed (origin, method) for which asking for
     // it is refused. None exists when every such pair reaches a rule allowing `*`.
@@ -262,11 +274,25 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
             })
     });
     if let Some(request) = header_case {
-        out.push(Purpose::UnlistedHeader, request);
+        if object {
+            out.push(Purpose::UnlistedHeader, request.clone());
+            out.push(Purpose::UnlistedHeader, carried_by_get(request));
+        } else {
+            out.push(Purpose::UnlistedHeader, request);
+        }
     }
 
     out.push(Purpose::NoOrigin, no_origin_preflight(first_method));
     out.cases
+}
+
+/// The preflight's `Origin` and `Access-Control-Request-*` headers on a `GET`: S3
+/// matches a request other than OPTIONS with them too (docs/s3-cors-semantics.md).
+fn carried_by_get(preflight: Request) -> Request {
+    Request {
+        method: "GET".to_string(),
+        ..preflight
+    }
 }
 
 fn no_origin_preflight(method: &str) -> Request {

@@ -150,7 +150,15 @@ fn matrix_purposes_and_object_requests() {
             Purpose::UnlistedMethod,
         ),
         (
+            "GET asking for PUT from https://a.example".to_string(),
+            Purpose::UnlistedMethod,
+        ),
+        (
             "preflight GET from https://a.example with x-s3cors-unlisted".to_string(),
+            Purpose::UnlistedHeader,
+        ),
+        (
+            "GET asking for GET from https://a.example with x-s3cors-unlisted".to_string(),
             Purpose::UnlistedHeader,
         ),
         (
@@ -159,6 +167,16 @@ fn matrix_purposes_and_object_requests() {
         ),
     ];
     assert_eq!(got, want);
+    // A GET carrying what the refused preflights carry is refused too: the normal
+    // response, no CORS headers (S3 matches it with them).
+    for case in [&cases[6], &cases[8]] {
+        assert_eq!(case.request.method, "GET", "{}", case.name);
+        assert_eq!(case.expected.verdict, Verdict::NotAllowed, "{}", case.name);
+        assert_eq!(
+            (case.expected.status, case.expected.headers.len()),
+            (None, 0)
+        );
+    }
     // GET is allowed: CORS headers and no status (the object's); HEAD is not: none.
     let (get, head) = (&cases[1], &cases[2]);
     assert_eq!(get.expected.verdict, Verdict::Matched);
@@ -226,7 +244,9 @@ fn empty_values_get_no_cases() {
             "preflight GET from https://s3cors-unlisted.example",
             "GET from https://s3cors-unlisted.example",
             "preflight POST from https://a.example",
+            "GET asking for POST from https://a.example",
             "preflight PUT from https://a.example with x-s3cors-unlisted",
+            "GET asking for PUT from https://a.example with x-s3cors-unlisted",
             "preflight GET without Origin",
         ]
     );
