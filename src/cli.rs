@@ -574,15 +574,21 @@ pub struct ExplainArgs {
     /// The request's Origin header
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
-    /// The request's method (for a preflight: Access-Control-Request-Method)
+    /// The request's method (for a preflight: Access-Control-Request-Method; with
+    /// --actual: the HTTP method)
     #[arg(long, value_name = "METHOD")]
     pub method: String,
-    /// A header the request asks for (Access-Control-Request-Headers; repeatable)
+    /// A header the request asks for (Access-Control-Request-Headers; repeatable;
+    /// with --actual, sent on the actual request, which S3 checks too)
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,
     /// Explain an actual request (GET/PUT with Origin) instead of a preflight
     #[arg(long)]
     pub actual: bool,
+    /// With --actual: the Access-Control-Request-Method the request carries, which
+    /// S3 matches instead of its method
+    #[arg(long, value_name = "METHOD", requires = "actual")]
+    pub request_method: Option<String>,
     /// Use the bucket's live configuration instead of the policies
     #[arg(long)]
     pub live: bool,

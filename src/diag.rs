@@ -278,6 +278,7 @@ pub enum ErrorCode {
     UnsupportedMethod,
     MultipleWildcards,
     WildcardExposeHeader,
+    InvalidHeaderName,
     InvalidMaxAge,
     IdTooLong,
     TooManyRules,
@@ -298,7 +299,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error code, in the order docs/errors.md lists them.
-    pub const ALL: [ErrorCode; 47] = [
+    pub const ALL: [ErrorCode; 48] = [
         ErrorCode::IoError,
         ErrorCode::NoPolicyFiles,
         ErrorCode::FileTooLarge,
@@ -330,6 +331,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedMethod,
         ErrorCode::MultipleWildcards,
         ErrorCode::WildcardExposeHeader,
+        ErrorCode::InvalidHeaderName,
         ErrorCode::InvalidMaxAge,
         ErrorCode::IdTooLong,
         ErrorCode::TooManyRules,
@@ -382,6 +384,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMethod => "unsupported-method",
             ErrorCode::MultipleWildcards => "multiple-wildcards",
             ErrorCode::WildcardExposeHeader => "wildcard-expose-header",
+            ErrorCode::InvalidHeaderName => "invalid-header-name",
             ErrorCode::InvalidMaxAge => "invalid-max-age",
             ErrorCode::IdTooLong => "id-too-long",
             ErrorCode::TooManyRules => "too-many-rules",
@@ -437,11 +440,14 @@ impl ErrorCode {
                 "more than one `*` in an AllowedOrigin or AllowedHeader"
             }
             ErrorCode::WildcardExposeHeader => "a `*` in an ExposeHeader",
-            ErrorCode::InvalidMaxAge => "MaxAgeSeconds negative or not an integer",
+            ErrorCode::InvalidHeaderName => {
+                "an AllowedHeader or ExposeHeader with a character no HTTP header name holds"
+            }
+            ErrorCode::InvalidMaxAge => "MaxAgeSeconds not a whole number, or outside 32 bits",
             ErrorCode::IdTooLong => "a rule ID over 255 characters",
             ErrorCode::TooManyRules => "more than 100 rules for one bucket",
             ErrorCode::ConfigTooLarge => "the configuration is over 64 KiB as S3 XML",
-            ErrorCode::EmptyValue => "an empty string where S3 needs a value",
+            ErrorCode::EmptyValue => "an empty method, guardrail value or account setting",
             ErrorCode::InvalidGuardrail => "a guardrail that cannot be evaluated",
             ErrorCode::DuplicateGuardrail => "two guardrails with one id",
             ErrorCode::GuardrailViolation => "a rule breaks a guardrail that applies to its bucket",

@@ -27,7 +27,7 @@ pub const TAGS_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Result<Outcome> {
     let mut notes = Vec::new();
-    let request = request(args, &mut notes);
+    let request = request(args);
     // Policy lints are `validate`'s business: explain shows none of them.
     let explanation = if args.live {
         let s3 = super::connect(global).await;
@@ -57,16 +57,17 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
     Ok(Outcome::new(stdout, Exit::Success))
 }
 
-/// The request the arguments describe: a preflight unless `--actual`.
-fn request(args: &ExplainArgs, notes: &mut Vec<String>) -> Request {
+/// The request the arguments describe: a preflight unless `--actual`. An actual
+/// request carries `--request-method` and `--header` as `Access-Control-Request-*`
+/// headers, which S3 matches on every request (docs/s3-cors-semantics.md).
+fn request(args: &ExplainArgs) -> Request {
     if args.actual {
-        if !args.header.is_empty() {
-            notes.push(
-                "--header is ignored with --actual: S3 checks requested headers only on preflights"
-                    .to_string(),
-            );
+        Request {
+            origin: args.origin.clone(),
+            method: args.method.clone(),
+            access_control_request_method: args.request_method.clone(),
+            access_control_request_headers: args.header.clone(),
         }
-        Request::actual(args.origin.as_deref(), &args.method)
     } else {
         Request {
             origin: args.origin.clone(),

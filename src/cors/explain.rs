@@ -60,9 +60,13 @@ pub struct RequestDoc {
     /// The HTTP method sent: `OPTIONS` for a preflight.
     pub http_method: String,
     pub origin: Option<String>,
+    /// `Access-Control-Request-Method` as sent (`null`: none); on a preflight it is
+    /// `method`, on an actual request S3 matches it in place of `http_method`.
+    pub request_method: Option<String>,
     /// The method matched against AllowedMethods.
     pub method: String,
-    /// The requested header names as S3 matches them (lower-cased, in order).
+    /// The requested header names (`Access-Control-Request-Headers`, on a preflight or
+    /// an actual request) as S3 matches them (lower-cased, in order).
     pub headers: Vec<String>,
 }
 
@@ -179,6 +183,7 @@ pub fn explain(
             preflight: outcome.preflight,
             http_method: request.method.clone(),
             origin: request.origin.clone(),
+            request_method: request.access_control_request_method.clone(),
             method: outcome.method.clone(),
             headers: outcome.requested_headers.clone(),
         },
@@ -232,6 +237,16 @@ fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
                 "S3 CORS rules allow only GET, PUT, POST, DELETE and HEAD: `{method}` never matches"
             ));
         }
+    }
+    if !request.is_preflight()
+        && (request.access_control_request_method.is_some()
+            || !request.access_control_request_headers.is_empty())
+    {
+        notes.push(
+            "browsers send Access-Control-Request-Method and -Headers only on preflights; \
+             S3 matches an actual request with them all the same"
+                .to_string(),
+        );
     }
     if let Some(origin) = &request.origin {
         let parts = super::origin::parse(origin);
@@ -295,14 +310,14 @@ fn describe_request(r: &RequestDoc) -> String {
         Some(o) => format!("Origin: {o}"),
         None => "no Origin".to_string(),
     });
-    if r.preflight {
-        parts.push(format!("Access-Control-Request-Method: {}", r.method));
-        if !r.headers.is_empty() {
-            parts.push(format!(
-                "Access-Control-Request-Headers: {}",
-                r.headers.join(", ")
-            ));
-        }
+    if let Some(method) = &r.request_method {
+        parts.push(format!("Access-Control-Request-Method: {method}"));
+    }
+    if !r.headers.is_empty() {
+        parts.push(format!(
+            "Access-Control-Request-Headers: {}",
+            r.headers.join(", ")
+        ));
     }
     parts.join(", ")
 }

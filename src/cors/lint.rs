@@ -53,11 +53,15 @@ pub enum LintCode {
     MissingEtagExposure,
     /// MaxAgeSeconds above [`BROWSER_MAX_AGE_CAP`].
     MaxAgeOverBrowserCap,
+    /// An empty string in AllowedHeaders or ExposeHeaders.
+    EmptyHeaderName,
+    /// A negative MaxAgeSeconds.
+    NegativeMaxAge,
 }
 
 impl LintCode {
     /// Every lint, in the order findings of one rule are reported.
-    pub const ALL: [LintCode; 8] = [
+    pub const ALL: [LintCode; 10] = [
         LintCode::ShadowedRule,
         LintCode::OriginNeverMatches,
         LintCode::WildcardOriginWithWrites,
@@ -66,6 +70,8 @@ impl LintCode {
         LintCode::MissingAllowedHeaders,
         LintCode::MissingEtagExposure,
         LintCode::MaxAgeOverBrowserCap,
+        LintCode::EmptyHeaderName,
+        LintCode::NegativeMaxAge,
     ];
 
     /// The stable kebab-case code.
@@ -79,6 +85,8 @@ impl LintCode {
             LintCode::MissingAllowedHeaders => "missing-allowed-headers",
             LintCode::MissingEtagExposure => "missing-etag-exposure",
             LintCode::MaxAgeOverBrowserCap => "max-age-over-browser-cap",
+            LintCode::EmptyHeaderName => "empty-header-name",
+            LintCode::NegativeMaxAge => "negative-max-age",
         }
     }
 
@@ -95,6 +103,10 @@ impl LintCode {
             LintCode::MaxAgeOverBrowserCap => {
                 "MaxAgeSeconds longer than browsers cache a preflight"
             }
+            LintCode::EmptyHeaderName => {
+                "an empty AllowedHeader or ExposeHeader, which does nothing"
+            }
+            LintCode::NegativeMaxAge => "a negative MaxAgeSeconds, which browsers ignore",
         }
     }
 }
@@ -192,6 +204,8 @@ pub fn lint(config: &CorsConfig) -> Vec<Finding> {
         missing_allowed_headers(&mut out);
         missing_etag_exposure(&mut out);
         max_age_over_browser_cap(&mut out);
+        empty_header_name(&mut out);
+        negative_max_age(&mut out);
     }
     findings
 }
@@ -262,6 +276,7 @@ fn origin_never_matches(out: &mut Findings) {
         };
         let help = match suggest_origin(origin) {
             Some(fixed) => format!("write \"{fixed}\""),
+            None if origin.is_empty() => "remove the empty entry".to_string(),
             None => "write it as a browser sends it: scheme://host[:port], lower case, \
                      nothing after the host"
                 .to_string(),
@@ -456,6 +471,62 @@ fn max_age_over_browser_cap(out: &mut Findings) {
     );
 }
 
+fn empty_header_name(out: &mut Findings) {
+    let rule = out.rule;
+    let lists: [(Field, &[String], &str); 2] = [
+        (
+            Field::AllowedHeaders,
+            &rule.allowed_headers,
+            "allows no header: browsers never request an empty name, and S3 drops \
+             empty names from Access-Control-Request-Headers",
+        ),
+        (
+            Field::ExposeHeaders,
+            &rule.expose_headers,
+            "exposes no header: no response header has an empty name",
+        ),
+    ];
+    for (field, values, effect) in lists {
+        for (k, _) in values.iter().enumerate().filter(|(_, v)| v.is_empty()) {
+            let message = format!(
+                "{}: {field}[{k}] is an empty header name, which S3 accepts but which {effect}",
+                out.name()
+            );
+            let help = format!(
+                "remove the empty entry (a rule without {field} leaves the key out, or writes `{field}: []`)"
+            );
+            out.findings.push(Finding {
+                code: LintCode::EmptyHeaderName,
+                rule: out.index,
+                field: Some(field),
+                value: Some(k),
+                message,
+                help,
+                related_rule: None,
+            });
+        }
+    }
+}
+
+fn negative_max_age(out: &mut Findings) {
+    let Some(max_age) = out.rule.max_age_seconds.filter(|&age| age < 0) else {
+        return;
+    };
+    let message = format!(
+        "MaxAgeSeconds {max_age} is negative: S3 is not known to reject it, but browsers read \
+         Access-Control-Max-Age as a number of seconds from 0 up, so they ignore it and cache \
+         the preflight for their default (5 seconds in the Fetch standard)"
+    );
+    out.push(
+        LintCode::NegativeMaxAge,
+        Field::MaxAgeSeconds,
+        None,
+        message,
+        "write 0 to have browsers not reuse preflights, or a number of seconds up to 7200"
+            .to_string(),
+    );
+}
+
 /// `rules[2] (ID "uploads")`, or `rules[2]` without an ID.
 fn rule_name(config: &CorsConfig, index: usize) -> String {
     match config.cors_rules.get(index).and_then(|r| r.id.as_deref()) {
@@ -496,7 +567,8 @@ fn rule_name(config: &CorsConfig, index: usize) -> String {
 /// subset of those, so a rule reported as shadowed is shadowed for real requests too.
 ///
 /// **Not decided** (answered `None`, never a false report): a rule `j` with no methods
-/// or origins (it matches nothing; validation rejects it), or with any origin or header
+/// or origins (it matches nothing; validation rejects it) or only empty origins (it
+/// matches nothing; `origin-never-matches` says so), or with any origin or header
 /// pattern holding two or more `*` (S3 rejects them). Earlier rules with such patterns
 /// are still used, soundly: such a pattern covers a literal it matches, or an identical
 /// pattern, and nothing else.
@@ -510,6 +582,16 @@ pub fn shadowed_by(config: &CorsConfig, j: usize) -> Option<Vec<usize>> {
     if target.allowed_origins.iter().any(several_wildcards)
         || target.allowed_headers.iter().any(several_wildcards)
     {
+        return None;
+    }
+    // An empty origin matches no request: it adds nothing to cover.
+    let origins: Vec<&str> = target
+        .allowed_origins
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if origins.is_empty() {
         return None;
     }
     let methods: BTreeSet<Method> = target.allowed_methods.iter().copied().collect();
@@ -538,7 +620,7 @@ pub fn shadowed_by(config: &CorsConfig, j: usize) -> Option<Vec<usize>> {
     };
     let parts: Vec<(Method, &str)> = methods
         .iter()
-        .flat_map(|&m| target.allowed_origins.iter().map(move |p| (m, p.as_str())))
+        .flat_map(|&m| origins.iter().map(move |&p| (m, p)))
         .collect();
     let earlier = &rules[..j];
     if let Some(single) = earlier
@@ -651,6 +733,10 @@ fn can_match_browser_origin(pattern: &str) -> bool {
 
 /// Why `origin` can never match, when it cannot: the reasons a reader recognises.
 fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
+    if origin.is_empty() {
+        // S3 accepts it, and it never matches (docs/s3-cors-semantics.md).
+        return Some(vec!["it is empty"]);
+    }
     let literal = !origin.contains('*');
     let parts = origin::parse(origin);
     let default_port = literal

@@ -37,8 +37,11 @@ pub fn matches(pattern: &str, value: &str, case: Case) -> bool {
 }
 
 /// `origin` is matched by the `AllowedOrigin` `pattern` (case-sensitive).
+///
+/// An empty `AllowedOrigin` (S3 accepts it) matches nothing, not even an empty
+/// `Origin` header.
 pub fn origin_matches(pattern: &str, origin: &str) -> bool {
-    matches(pattern, origin, Case::Sensitive)
+    !pattern.is_empty() && matches(pattern, origin, Case::Sensitive)
 }
 
 /// The requested header `name` is matched by the `AllowedHeader` `pattern` (ASCII

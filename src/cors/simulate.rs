@@ -15,6 +15,11 @@
 //!   method, `OPTIONS`, which no rule can allow: 403.
 //! - Requested header names are kept in request order with duplicates (S3 drops
 //!   only empty names), so `Access-Control-Allow-Headers` echoes duplicates.
+//! - A request other than OPTIONS is matched with whatever
+//!   `Access-Control-Request-Method` and `Access-Control-Request-Headers` it carries,
+//!   as S3 does (recorded on AWS); other headers it actually sends are not checked.
+//!   On a match it gets no `Access-Control-Allow-Headers` (unsure on AWS, where only
+//!   refusals of such requests are recorded; LocalStack sends one).
 //! - `Vary` is sent only with a match, as docs/s3-cors-semantics.md lists it.
 //! - A configuration with no rules is treated as no configuration.
 
@@ -80,7 +85,8 @@ impl Request {
         }
     }
 
-    /// An actual (non-preflight) request with the given method and optional `Origin`.
+    /// An actual (non-preflight) request with the given method and optional `Origin`,
+    /// carrying no `Access-Control-Request-*` header (as browsers send it).
     pub fn actual(origin: Option<&str>, method: &str) -> Request {
         Request {
             origin: origin.map(str::to_string),
@@ -96,7 +102,8 @@ impl Request {
     }
 
     /// The method rules are matched against: `Access-Control-Request-Method` if present,
-    /// else the request's own method.
+    /// else the request's own method. On every request, not only preflights: S3 reads
+    /// the header on a GET too (recorded on AWS).
     pub fn effective_method(&self) -> &str {
         self.access_control_request_method
             .as_deref()
@@ -104,7 +111,8 @@ impl Request {
     }
 
     /// The requested header names as S3 reads them: every value comma-split, each name
-    /// trimmed and ASCII lower-cased, empties dropped; order and duplicates kept.
+    /// trimmed and ASCII lower-cased, empties dropped; order and duplicates kept. S3
+    /// checks them on every request, not only preflights (recorded on AWS).
     pub fn requested_headers(&self) -> Vec<String> {
         self.access_control_request_headers
             .iter()

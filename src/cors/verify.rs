@@ -7,11 +7,14 @@
 //! requested headers and, when the rule has AllowedHeaders, one asking for all of them
 //! (wildcards instantiated by [`sample_header`]); with a probe object, also a `GET` and a
 //! `HEAD` with each sample Origin. Then the negative cases: an origin no rule allows, a
-//! method no rule allows, a header no rule allows (each only when one exists), and a
-//! preflight without `Origin`. Identical requests are sent once. Every case's expected
-//! response is [`simulate::simulate`]'s, so a case tests S3 against the simulator on
-//! the configuration the policy declares: a failure means the live bucket does not
-//! behave as the policy says (drift), or S3 differs from the simulator.
+//! method no rule allows, a header no rule allows (each only when one exists; with a
+//! probe object, the method and header cases are also sent as a `GET` carrying the
+//! same `Access-Control-Request-*` headers, which S3 refuses as it refuses the
+//! preflight), and a preflight without `Origin`. Identical requests are sent once.
+//! Every case's expected response is [`simulate::simulate`]'s, so a case tests S3
+//! against the simulator on the configuration the policy declares: a failure means
+//! the live bucket does not behave as the policy says (drift), or S3 differs from
+//! the simulator.
 //!
 //! No I/O here: the app layer sends the requests and hands back [`Observed`] values.
 
@@ -95,7 +98,10 @@ pub fn case_name(request: &Request) -> String {
             None => "preflight".to_string(),
         }
     } else {
-        request.method.clone()
+        match &request.access_control_request_method {
+            Some(m) => format!("{} asking for {m}", request.method),
+            None => request.method.clone(),
+        }
     };
     match &request.origin {
         Some(origin) => name.push_str(&format!(" from {origin}")),
@@ -172,14 +178,17 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         return out.cases;
     }
 
+    // An empty origin or header name (S3 accepts them) matches nothing: it has no
+    // sample, and no case is written for it.
     for (index, rule) in rules.iter().enumerate() {
         let headers: Vec<String> = rule
             .allowed_headers
             .iter()
+            .filter(|h| !h.is_empty())
             .map(|h| sample_header(h))
             .collect();
         let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-        for pattern in &rule.allowed_origins {
+        for pattern in rule.allowed_origins.iter().filter(|p| !p.is_empty()) {
             let origin = sample_origin(pattern);
             let purpose = || Purpose::Allowed {
                 rule: index,
@@ -202,7 +211,11 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         }
     }
 
-    let first_origin = sample_origin(&rules[0].allowed_origins[0]);
+    let first_origin = rules
+        .iter()
+        .flat_map(|r| &r.allowed_origins)
+        .find(|o| !o.is_empty())
+        .map_or_else(|| SAMPLE_ANY_ORIGIN.to_string(), |o| sample_origin(o));
     let first_method = rules[0]
         .allowed_methods
         .first()
@@ -237,25 +250,49 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
         Purpose::UnlistedMethod,
         Request::preflight(&first_origin, method, &[]),
     );
+    if object {
+        out.push(
+            Purpose::UnlistedMethod,
+            carried_by_get(Request::preflight(&first_origin, method, &[])),
+        );
+    }
 
     // A header no rule allows: the first allowed (origin, method) for which asking for
     // it is refused. None exists when every such pair reaches a rule allowing `*`.
     let header_case = rules.iter().find_map(|rule| {
-        rule.allowed_origins.iter().find_map(|pattern| {
-            let origin = sample_origin(pattern);
-            rule.allowed_methods.iter().find_map(|m| {
-                let request = Request::preflight(&origin, m.as_str(), &[UNLISTED_HEADER]);
-                let refused = simulate::simulate(desired, &request).verdict == Verdict::NotAllowed;
-                refused.then_some(request)
+        rule.allowed_origins
+            .iter()
+            .filter(|p| !p.is_empty())
+            .find_map(|pattern| {
+                let origin = sample_origin(pattern);
+                rule.allowed_methods.iter().find_map(|m| {
+                    let request = Request::preflight(&origin, m.as_str(), &[UNLISTED_HEADER]);
+                    let refused =
+                        simulate::simulate(desired, &request).verdict == Verdict::NotAllowed;
+                    refused.then_some(request)
+                })
             })
-        })
     });
     if let Some(request) = header_case {
-        out.push(Purpose::UnlistedHeader, request);
+        if object {
+            out.push(Purpose::UnlistedHeader, request.clone());
+            out.push(Purpose::UnlistedHeader, carried_by_get(request));
+        } else {
+            out.push(Purpose::UnlistedHeader, request);
+        }
     }
 
     out.push(Purpose::NoOrigin, no_origin_preflight(first_method));
     out.cases
+}
+
+/// The preflight's `Origin` and `Access-Control-Request-*` headers on a `GET`: S3
+/// matches a request other than OPTIONS with them too (docs/s3-cors-semantics.md).
+fn carried_by_get(preflight: Request) -> Request {
+    Request {
+        method: "GET".to_string(),
+        ..preflight
+    }
 }
 
 fn no_origin_preflight(method: &str) -> Request {

@@ -30,7 +30,8 @@
 //! Every rule in scope must satisfy each given requirement; each offending value is its
 //! own violation:
 //! - `origin_scheme: https`: every AllowedOrigin starts with `https://`. `*` alone, a
-//!   scheme-less origin (`*.example.com`) and `http://localhost` all break it.
+//!   scheme-less origin (`*.example.com`) and `http://localhost` all break it. An empty
+//!   AllowedOrigin, which matches nothing, breaks no `require`.
 //! - `max_age_seconds_at_most: N`: MaxAgeSeconds, when set, is at most N (an absent
 //!   MaxAgeSeconds lets browsers use their own short default, so it passes).
 //! - `origins_within: [patterns]`: every AllowedOrigin is covered by one of the patterns
@@ -339,7 +340,8 @@ impl RuleHits<'_> {
         };
         let prefix = format!("{scheme}://");
         for (k, origin) in self.rule.allowed_origins.iter().enumerate() {
-            if origin::parse(origin).scheme != Some(scheme.as_str()) {
+            // An empty origin (S3 accepts it) admits no request, so breaks nothing.
+            if !origin.is_empty() && origin::parse(origin).scheme != Some(scheme.as_str()) {
                 let message = if origin == "*" {
                     format!("origin \"*\" admits every scheme; only {prefix} origins are allowed")
                 } else {
@@ -369,9 +371,10 @@ impl RuleHits<'_> {
             return;
         }
         for (k, origin) in self.rule.allowed_origins.iter().enumerate() {
-            if !within
-                .iter()
-                .any(|w| pattern_covers(w, origin, Case::Sensitive))
+            if !origin.is_empty()
+                && !within
+                    .iter()
+                    .any(|w| pattern_covers(w, origin, Case::Sensitive))
             {
                 let message = format!(
                     "origin {origin:?} is not within the allowed origins {}",
@@ -403,11 +406,13 @@ impl RuleHits<'_> {
 /// Does the rule origin `allowed` let through every Origin of the forbidden pattern, or
 /// all of its `https://` part, or all of its `http://` part (module docs)?
 fn origin_allows(allowed: &str, forbidden: &str) -> bool {
-    pattern_covers(allowed, forbidden, Case::Sensitive)
-        || ["https://", "http://"].iter().any(|scheme| {
-            scheme_part(forbidden, scheme)
-                .is_some_and(|part| pattern_covers(allowed, &part, Case::Sensitive))
-        })
+    // An empty AllowedOrigin (S3 accepts it) matches no Origin.
+    !allowed.is_empty()
+        && (pattern_covers(allowed, forbidden, Case::Sensitive)
+            || ["https://", "http://"].iter().any(|scheme| {
+                scheme_part(forbidden, scheme)
+                    .is_some_and(|part| pattern_covers(allowed, &part, Case::Sensitive))
+            }))
 }
 
 /// The origins of a one-`*` pattern `P*S` that start with `scheme`, as a pattern, when
@@ -692,6 +697,11 @@ mod tests {
                     vec![rule(&["http://localhost:3000"], &["GET"], &[])],
                     &["rule#0 AllowedOrigins[0]=http://localhost:3000"],
                 ),
+                (
+                    "an empty origin matches nothing, so breaks nothing",
+                    vec![rule(&["", "https://a.com"], &["GET"], &[])],
+                    &[],
+                ),
             ],
         );
     }
@@ -771,6 +781,11 @@ mod tests {
                         "rule#0 AllowedOrigins[3]=http://app.example.com",
                         "rule#0 AllowedOrigins[4]=https://*example.com",
                     ],
+                ),
+                (
+                    "an empty origin matches nothing, so is within anything",
+                    vec![rule(&["", "https://app.example.com"], &["GET"], &[])],
+                    &[],
                 ),
             ],
         );

@@ -148,8 +148,10 @@ pub struct Rule {
     #[schemars(length(max = 255))]
     pub id: Option<String>,
     /// Headers a preflight may ask for (`Access-Control-Request-Headers`), matched
-    /// case-insensitively; one `*` each (`x-amz-*`, or `*` for any).
+    /// case-insensitively; one `*` each (`x-amz-*`, or `*` for any). Only characters
+    /// of an HTTP header name (RFC 9110 token), as S3 rejects others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]*$")))]
     pub allowed_headers: Vec<String>,
     /// Methods the rule allows: GET, PUT, POST, DELETE, HEAD (exact upper case).
     #[schemars(length(min = 1))]
@@ -158,12 +160,14 @@ pub struct Rule {
     /// each; `*` alone allows every origin.
     #[schemars(length(min = 1))]
     pub allowed_origins: Vec<String>,
-    /// Response headers scripts may read (e.g. `ETag`); no wildcards.
+    /// Response headers scripts may read (e.g. `ETag`); no wildcards. Only characters
+    /// of an HTTP header name (RFC 9110 token), as S3 rejects others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^[!#$%&'+.^_`|~0-9A-Za-z-]*$")))]
     pub expose_headers: Vec<String>,
-    /// Seconds a browser may cache the preflight answer.
+    /// Seconds a browser may cache the preflight answer (a negative value is accepted
+    /// but ignored by browsers: the `negative-max-age` lint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
     pub max_age_seconds: Option<i32>,
     /// Lints silenced for this rule (counted as suppressed).
     #[serde(rename = "allow", default, skip_serializing_if = "Vec::is_empty")]

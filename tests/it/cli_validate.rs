@@ -148,10 +148,10 @@ fn error_classes() -> Vec<Case> {
             &["p.yaml:5:14", "256 characters"],
         ),
         case(
-            "MaxAgeSeconds negative",
-            rules(&["{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -1}"]),
+            "MaxAgeSeconds below 32 bits",
+            rules(&["{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -2147483649}"]),
             "invalid-max-age",
-            &["p.yaml:5:69", "negative"],
+            &["p.yaml:5:69", "below -2147483648"],
         ),
         case(
             "MaxAgeSeconds not an integer",
@@ -182,6 +182,25 @@ fn error_classes() -> Vec<Case> {
             rules(&["{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['x-*-*']}"]),
             "multiple-wildcards",
             &["p.yaml:5:71"],
+        ),
+        case(
+            "two header names in one AllowedHeader",
+            rules(&[
+                "{AllowedOrigins: [a], AllowedMethods: [PUT], AllowedHeaders: ['Content-Type, X-Amz-Date']}",
+            ]),
+            "invalid-header-name",
+            &[
+                "p.yaml:5:71",
+                "AllowedHeader `Content-Type, X-Amz-Date` contains `,`",
+                "contains invalid character.",
+                "list each header as an item of its own",
+            ],
+        ),
+        case(
+            "a space in an ExposeHeader",
+            rules(&["{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: [ETag, 'x amz']}"]),
+            "invalid-header-name",
+            &["p.yaml:5:76", "ExposeHeader `x amz` contains a space", "remove a space"],
         ),
         case(
             "`*` in an ExposeHeader",
@@ -371,7 +390,7 @@ fn every_problem_is_reported_in_one_run() {
     // And exactly three for a file with three errors.
     let three = rules(&[
         "{AllowedOrigins: [a], AllowedMethods: [PATCH]}",
-        "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -5}",
+        "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: 1.5}",
         "{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: ['x-*']}",
     ]);
     let r = validate(&[("p.yaml", &three)], &["--format", "json"]);
@@ -584,6 +603,33 @@ fn deny_warnings_fails_on_a_warning_only_file() {
     let r = validate(&[("p.yaml", &clean)], &["--deny-warnings"]);
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert_eq!(r.stdout, "1 policy file valid.\n");
+}
+
+/// What S3 accepts loads: empty origins and header names and a negative
+/// MaxAgeSeconds are warnings at their place, never errors.
+#[test]
+fn what_s3_accepts_is_a_warning_not_an_error() {
+    let text = rules(&[
+        "{AllowedOrigins: ['', https://a.com], AllowedMethods: [GET], AllowedHeaders: [''], ExposeHeaders: ['']}",
+        "{AllowedOrigins: [https://b.com], AllowedMethods: [GET], MaxAgeSeconds: -1}",
+    ]);
+    let r = validate(&[("p.yaml", &text)], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    for shows in [
+        "warning[origin-never-matches]",
+        "p.yaml:5:27",
+        "origin \"\" never matches: it is empty",
+        "warning[empty-header-name]",
+        "p.yaml:5:87",
+        "p.yaml:5:108",
+        "warning[negative-max-age]",
+        "p.yaml:6:81",
+        "S3 is not known to reject it",
+        "0 errors, 4 warnings in 1 policy file.",
+    ] {
+        assert!(r.stdout.contains(shows), "missing {shows:?}:\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("error["), "{}", r.stdout);
 }
 
 #[test]

@@ -154,6 +154,86 @@ fn json_document() {
     assert_eq!(doc["rejected"], serde_json::json!([]));
 }
 
+/// `--actual` with `--request-method` and `--header`: the actual request carries them,
+/// and S3 matches it with them (a GET asking for PUT, or for a header the rule does not
+/// allow, gets no CORS headers).
+#[test]
+fn an_actual_request_carrying_access_control_request_headers() {
+    let explain = |extra: &[&str]| {
+        let mut cmd = s3cors();
+        cmd.args([
+            "explain",
+            "examples/one-origin.yaml",
+            "--bucket",
+            "example-app-assets",
+            "--origin",
+            "https://app.example.com",
+            "--method",
+            "GET",
+            "--actual",
+        ])
+        .args(extra);
+        run(&mut cmd)
+    };
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--request-method", "PUT"],
+            &[
+                "Request: actual GET, Origin: https://app.example.com, Access-Control-Request-Method: PUT\n",
+                "NO MATCH",
+                "- method: PUT is not in AllowedMethods [GET, HEAD]",
+                "S3 would answer the object's normal response, with no CORS headers.",
+                "note: browsers send Access-Control-Request-Method and -Headers only on preflights",
+            ],
+        ),
+        (
+            &["--header", "x-foo"],
+            &[
+                "Request: actual GET, Origin: https://app.example.com, Access-Control-Request-Headers: x-foo\n",
+                "NO MATCH",
+                "- header: x-foo matches no AllowedHeaders [Content-Type, Authorization]",
+            ],
+        ),
+        (
+            &["--request-method", "HEAD", "--header", "Authorization"],
+            &[
+                "MATCH rule 1",
+                "Access-Control-Allow-Origin: https://app.example.com",
+            ],
+        ),
+    ];
+    for (extra, needles) in cases {
+        let (code, stdout, stderr) = explain(extra);
+        assert_eq!(code, Some(0), "{extra:?}: {stdout}{stderr}");
+        for needle in *needles {
+            assert!(
+                stdout.contains(needle),
+                "{extra:?}: missing {needle:?} in:\n{stdout}"
+            );
+        }
+    }
+    // The JSON request names what was sent and what was matched.
+    let (_, stdout, _) = explain(&["--request-method", "PUT", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["request"]["http_method"], "GET");
+    assert_eq!(doc["request"]["request_method"], "PUT");
+    assert_eq!(doc["request"]["method"], "PUT");
+    assert_eq!(doc["verdict"], "not-allowed");
+    // --request-method belongs to an actual request: a preflight's is --method.
+    let (code, _, stderr) = run(s3cors().args([
+        "explain",
+        "examples/one-origin.yaml",
+        "--bucket",
+        "example-app-assets",
+        "--method",
+        "GET",
+        "--request-method",
+        "PUT",
+    ]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--actual"), "{stderr}");
+}
+
 #[test]
 fn unmanaged_bucket_and_tags_that_cannot_be_read() {
     // Every policy example (examples/*.yaml; its subfolders hold CI recipes).

@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use crate::support::work::*;
-use crate::support::{create_bucket, moto, sdk_client, unique_bucket};
+use crate::support::{aws_s3, create_bucket, moto, sdk_client, unique_bucket};
 use assert_cmd::Command;
 use s3cors::model::{CorsRule, Method};
+use s3cors::s3::{BucketTarget, S3Api};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -482,4 +483,64 @@ async fn import_round_trips_with_no_changes() {
     // --bucket to stdout gives the same entry.
     let single = w.ok(&["import", "--bucket", &with], 0);
     assert!(single.contains(&format!("name: {with}")), "{single}");
+}
+
+/// A negative MaxAgeSeconds, which S3 is not known to reject and `validate` only warns
+/// about, round-trips through moto: import, validate (a warning, exit 0), plan with no
+/// changes, and an apply of an edit keeps it. Empty origins and header names, which
+/// S3 accepts too, are checked against LocalStack (`verify_localstack`): moto cannot
+/// store them (docs/emulators.md), which this test also pins.
+#[tokio::test(flavor = "multi_thread")]
+async fn negative_max_age_imports_plans_and_applies() {
+    let w = Work::new();
+    let bucket = unique_bucket("negative-age");
+    create_bucket(moto().endpoint(), &bucket).await;
+    let accepted = cfg(vec![CorsRule {
+        max_age_seconds: Some(-1),
+        ..rule(&["https://app.example.com"], &[Method::Get], &[])
+    }]);
+    put(&bucket, &accepted).await;
+    assert_eq!(live(&bucket).await, Some(accepted.clone()));
+
+    w.ok(
+        &[
+            "import",
+            "--bucket",
+            &bucket,
+            "-o",
+            "policies/imported.yaml",
+        ],
+        0,
+    );
+    let validate = w.ok(&["validate"], 0);
+    assert!(validate.contains("warning[negative-max-age]"), "{validate}");
+    let plan = w.ok(&["plan", "--detailed-exitcode"], 0);
+    assert!(plan.contains("No changes."), "{plan}");
+
+    // An edit elsewhere in the rule is applied with the negative value kept.
+    let yaml = std::fs::read_to_string(w.path("policies/imported.yaml")).unwrap();
+    let edited: String = yaml
+        .lines()
+        .map(|line| match line.trim() {
+            "- GET" => format!("{line}\n{}\n", line.replace("GET", "HEAD")),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    assert_ne!(edited, yaml, "{yaml}");
+    std::fs::write(w.path("policies/imported.yaml"), edited).unwrap();
+    w.ok(&["apply", "--auto-approve"], 0);
+    let mut want = accepted;
+    want.cors_rules[0].allowed_methods.push(Method::Head);
+    assert_eq!(live(&bucket).await, Some(want));
+
+    // moto answers 500 to an empty AllowedOrigin (S3 stores it).
+    let empty = cfg(vec![rule(&[""], &[Method::Get], &[])]);
+    let refused = aws_s3(moto().endpoint())
+        .await
+        .put_cors(&BucketTarget::new(&bucket), &empty)
+        .await;
+    assert!(
+        refused.is_err(),
+        "moto now stores an empty origin: update docs/emulators.md"
+    );
 }

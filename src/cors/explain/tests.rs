@@ -107,6 +107,40 @@ fn a_miss_names_each_failed_part() {
     "#);
 }
 
+/// An actual request carrying `Access-Control-Request-*` is matched with them, as S3
+/// does: the explanation names them and says browsers do not send them.
+#[test]
+fn an_actual_request_carrying_access_control_request_headers() {
+    let request = Request {
+        origin: Some("https://cdn.example.com".into()),
+        method: "GET".into(),
+        access_control_request_method: Some("PUT".into()),
+        access_control_request_headers: vec!["x-foo".into()],
+    };
+    let e = explain_uploads(&request);
+    assert_eq!(e.verdict, Verdict::NotAllowed);
+    assert_eq!((e.status, e.headers.len()), (None, 0));
+    assert_eq!(e.request.request_method.as_deref(), Some("PUT"));
+    assert_eq!(
+        (e.request.method.as_str(), e.request.http_method.as_str()),
+        ("PUT", "GET")
+    );
+    let text = human(&e, false);
+    for needle in [
+        "Request: actual GET, Origin: https://cdn.example.com, Access-Control-Request-Method: PUT, Access-Control-Request-Headers: x-foo",
+        "- method: PUT is not in AllowedMethods [GET, HEAD] (p.yaml:6)",
+        "- header: x-foo matches no AllowedHeaders [Content-Type] (p.yaml:10)",
+        "note: browsers send Access-Control-Request-Method and -Headers only on preflights",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    // The same GET without them matches rule 1.
+    let plain = explain_uploads(&Request::actual(Some("https://cdn.example.com"), "GET"));
+    assert_eq!(plain.verdict, Verdict::Matched);
+    assert_eq!(plain.request.request_method, None);
+    assert!(plain.notes.is_empty(), "{:?}", plain.notes);
+}
+
 #[test]
 fn live_rules_and_no_configuration() {
     let (config, _) = example_c();

@@ -81,7 +81,7 @@ fn codes_are_stable() {
 /// Every code has its docs page, titled with the code.
 #[test]
 fn every_code_has_a_docs_page() {
-    let pages: [(LintCode, &str); 8] = [
+    let pages: [(LintCode, &str); 10] = [
         (
             LintCode::ShadowedRule,
             include_str!("../../../docs/lints/shadowed-rule.md"),
@@ -113,6 +113,14 @@ fn every_code_has_a_docs_page() {
         (
             LintCode::MaxAgeOverBrowserCap,
             include_str!("../../../docs/lints/max-age-over-browser-cap.md"),
+        ),
+        (
+            LintCode::EmptyHeaderName,
+            include_str!("../../../docs/lints/empty-header-name.md"),
+        ),
+        (
+            LintCode::NegativeMaxAge,
+            include_str!("../../../docs/lints/negative-max-age.md"),
         ),
     ];
     let index = include_str!("../../../docs/lints/README.md");
@@ -374,7 +382,6 @@ fn origin_never_matches() {
             Some("https://a.com"),
         ),
         ("https://me@a.com", "it has user information", None),
-        ("", "it has no scheme", None),
         (
             "https://",
             "it is not of the form scheme://host[:port]",
@@ -407,6 +414,21 @@ fn origin_never_matches() {
             );
         }
     }
+    // S3 accepts an empty origin; it matches nothing.
+    let findings = lint(&CorsConfig::new(vec![clean(&["https://ok.test", ""])]));
+    assert_eq!(
+        show(&findings),
+        ["origin-never-matches rules[0].AllowedOrigins[1]"],
+        "{findings:#?}"
+    );
+    assert!(
+        findings[0]
+            .message
+            .contains("\"\" never matches: it is empty"),
+        "{}",
+        findings[0].message
+    );
+    assert_eq!(findings[0].help, "remove the empty entry");
     let silent = [
         "*",
         "https://a.com",
@@ -672,6 +694,81 @@ fn max_age_over_browser_cap() {
     ]);
 }
 
+#[test]
+fn empty_header_name() {
+    let headers = |allowed: &[&str], expose: &[&str]| {
+        vec![CorsRule {
+            allowed_headers: allowed.iter().map(|h| h.to_string()).collect(),
+            expose_headers: expose.iter().map(|h| h.to_string()).collect(),
+            ..clean(&["https://a.com"])
+        }]
+    };
+    check(&[
+        ("names", headers(&["x-a", "*"], &["ETag"]), &[]),
+        ("none", headers(&[], &[]), &[]),
+        (
+            "empty allowed (Terraform's [\"\"])",
+            headers(&[""], &[]),
+            &["empty-header-name rules[0].AllowedHeaders[0]"],
+        ),
+        (
+            "empty exposed",
+            headers(&[], &["ETag", ""]),
+            &["empty-header-name rules[0].ExposeHeaders[1]"],
+        ),
+        (
+            "both, and twice",
+            headers(&["", "x-a", ""], &[""]),
+            &[
+                "duplicate-value rules[0].AllowedHeaders[2]",
+                "empty-header-name rules[0].AllowedHeaders[0]",
+                "empty-header-name rules[0].AllowedHeaders[2]",
+                "empty-header-name rules[0].ExposeHeaders[0]",
+            ],
+        ),
+    ]);
+    let findings = lint(&CorsConfig::new(headers(&[""], &[""])));
+    assert!(
+        findings[0].message.contains("allows no header"),
+        "{findings:#?}"
+    );
+    assert!(
+        findings[1].message.contains("exposes no header"),
+        "{findings:#?}"
+    );
+    assert!(findings[0].help.starts_with("remove the empty entry"));
+}
+
+#[test]
+fn negative_max_age() {
+    let aged = |age: Option<i32>| {
+        vec![CorsRule {
+            max_age_seconds: age,
+            ..clean(&["https://a.com"])
+        }]
+    };
+    check(&[
+        ("zero", aged(Some(0)), &[]),
+        ("unset", aged(None), &[]),
+        (
+            "minus one",
+            aged(Some(-1)),
+            &["negative-max-age rules[0].MaxAgeSeconds"],
+        ),
+        (
+            "the smallest",
+            aged(Some(i32::MIN)),
+            &["negative-max-age rules[0].MaxAgeSeconds"],
+        ),
+    ]);
+    let findings = lint(&CorsConfig::new(aged(Some(-5))));
+    assert!(
+        findings[0].message.contains("not known to reject"),
+        "{}",
+        findings[0].message
+    );
+}
+
 /// The JSON shape of findings, pinned.
 #[test]
 fn findings_json_shape() {
@@ -745,9 +842,11 @@ fn brute_shadowed(
     // Header languages as bitmasks over `names` (120 names fit in a u128).
     let header_mask = |r: &CorsRule| -> u128 {
         names.iter().enumerate().fold(0, |acc, (k, n)| {
+            // An empty origin matches nothing: take one that matches something.
             let any_origin = r
                 .allowed_origins
-                .first()
+                .iter()
+                .find(|o| !o.is_empty())
                 .map(String::as_str)
                 .unwrap_or_default();
             let method = r
@@ -827,6 +926,15 @@ fn shadowed_rule_agrees_with_brute_force() {
         let config = CorsConfig::new(rules);
         for j in 1..config.cors_rules.len() {
             let decided = shadowed_by(&config, j);
+            if config.cors_rules[j]
+                .allowed_origins
+                .iter()
+                .all(String::is_empty)
+            {
+                // It matches nothing (`origin-never-matches`), so is not called shadowed.
+                assert_eq!(decided, None, "{config:#?}");
+                continue;
+            }
             match brute_shadowed(&config, j, &origins, &names) {
                 Ok(()) => {
                     shadowed += 1;

@@ -527,6 +527,143 @@ fn wildcards_and_first_match() {
     ]);
 }
 
+/// S3 accepts empty origins and header names; they match nothing.
+#[test]
+fn empty_values_match_nothing() {
+    let empty = config(vec![
+        rule(&["GET"], &[""], &["*"]),
+        CorsRule {
+            expose_headers: vec![String::new()],
+            ..rule(&["GET"], &["", APP], &[""])
+        },
+    ]);
+    let e = Some(&empty);
+    let matched = format!(
+        "matched rule=1 status=200 error=-\n\
+         Access-Control-Allow-Origin: {APP}\n\
+         Access-Control-Allow-Credentials: true\n\
+         Access-Control-Allow-Methods: GET\n\
+         Access-Control-Expose-Headers: \n{VARY_LINE}\n\
+         rule 0: origin \"{APP}\" matches no AllowedOrigins"
+    );
+    check(&[
+        (
+            "an empty Origin header does not match the empty AllowedOrigin",
+            e,
+            pre("", "GET", &[]),
+            "not-allowed rule=- status=403 error=AccessForbidden\n\
+             rule 0: origin \"\" matches no AllowedOrigins\n\
+             rule 1: origin \"\" matches no AllowedOrigins",
+        ),
+        (
+            "nor does any other origin: the rule is skipped",
+            e,
+            pre(APP, "GET", &[]),
+            &matched,
+        ),
+        (
+            "an empty AllowedHeader allows no header",
+            e,
+            pre(APP, "GET", &["x-a"]),
+            &format!(
+                "not-allowed rule=- status=403 error=AccessForbidden\n\
+                 rule 0: origin \"{APP}\" matches no AllowedOrigins\n\
+                 rule 1: header \"x-a\" matches no AllowedHeaders"
+            ),
+        ),
+        (
+            "empty requested names are dropped, so nothing asks for the empty header",
+            e,
+            pre(APP, "GET", &[" , "]),
+            &matched,
+        ),
+    ]);
+}
+
+/// S3 matches a request other than OPTIONS with the `Access-Control-Request-Method` and
+/// `Access-Control-Request-Headers` it carries (recorded on AWS in LocalStack's
+/// validated snapshots: `get-wrong-op`, `get-non-allowed-with-acl`), and ignores the
+/// headers it actually sends.
+#[test]
+fn actual_requests_carrying_access_control_request_headers() {
+    let a = example_a();
+    let a = Some(&a);
+    let b = example_b();
+    let b = Some(&b);
+    let carrying = |method: &str, acrm: Option<&str>, acrh: &[&str]| Request {
+        origin: Some(APP.to_string()),
+        method: method.to_string(),
+        access_control_request_method: acrm.map(str::to_string),
+        access_control_request_headers: acrh.iter().map(|h| h.to_string()).collect(),
+    };
+    let matched_a = format!(
+        "matched rule=0 status=- error=-\n\
+         Access-Control-Allow-Origin: {APP}\n\
+         Access-Control-Allow-Credentials: true\n\
+         Access-Control-Allow-Methods: GET, HEAD\n\
+         Access-Control-Expose-Headers: ETag\n\
+         Access-Control-Max-Age: 86400\n{VARY_LINE}"
+    );
+    check(&[
+        (
+            "GET asking for PUT on a GET-only rule: no CORS headers",
+            a,
+            carrying("GET", Some("PUT"), &[]),
+            "not-allowed rule=- status=- error=-\nrule 0: method PUT is not in AllowedMethods",
+        ),
+        (
+            "GET asking for a header the rule does not allow: no CORS headers",
+            a,
+            carrying("GET", None, &["x-foo"]),
+            "not-allowed rule=- status=- error=-\nrule 0: header \"x-foo\" matches no AllowedHeaders",
+        ),
+        (
+            "a rule without AllowedHeaders refuses a GET asking for any",
+            Some(&config(vec![rule(&["GET"], &[APP], &[])])),
+            carrying("GET", None, &["content-type"]),
+            "not-allowed rule=- status=- error=-\nrule 0: header \"content-type\" matches no AllowedHeaders",
+        ),
+        (
+            "PUT asking for GET is matched as GET",
+            a,
+            carrying("PUT", Some("GET"), &[]),
+            &matched_a,
+        ),
+        (
+            "GET asking for allowed headers: CORS headers, no Allow-Headers",
+            a,
+            carrying("GET", Some("HEAD"), &["Content-Type, authorization"]),
+            &matched_a,
+        ),
+        (
+            "empty requested names are dropped on a GET too",
+            a,
+            carrying("GET", None, &[" , "]),
+            &matched_a,
+        ),
+        (
+            "any header under AllowedHeaders *",
+            b,
+            carrying("HEAD", None, &["x-anything"]),
+            &format!(
+                "matched rule=0 status=- error=-\n\
+                 Access-Control-Allow-Origin: *\n\
+                 Access-Control-Allow-Methods: GET, HEAD\n\
+                 Access-Control-Max-Age: 3600\n{VARY_LINE}"
+            ),
+        ),
+        (
+            "without Origin the Access-Control-Request-* headers change nothing",
+            a,
+            Request {
+                origin: None,
+                ..carrying("GET", Some("PUT"), &["x-foo"])
+            },
+            "not-cors rule=- status=- error=-",
+        ),
+    ]);
+}
+
 #[test]
 fn no_configuration() {
     let empty = config(Vec::new());

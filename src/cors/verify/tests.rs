@@ -150,7 +150,15 @@ fn matrix_purposes_and_object_requests() {
             Purpose::UnlistedMethod,
         ),
         (
+            "GET asking for PUT from https://a.example".to_string(),
+            Purpose::UnlistedMethod,
+        ),
+        (
             "preflight GET from https://a.example with x-s3cors-unlisted".to_string(),
+            Purpose::UnlistedHeader,
+        ),
+        (
+            "GET asking for GET from https://a.example with x-s3cors-unlisted".to_string(),
             Purpose::UnlistedHeader,
         ),
         (
@@ -159,6 +167,16 @@ fn matrix_purposes_and_object_requests() {
         ),
     ];
     assert_eq!(got, want);
+    // A GET carrying what the refused preflights carry is refused too: the normal
+    // response, no CORS headers (S3 matches it with them).
+    for case in [&cases[6], &cases[8]] {
+        assert_eq!(case.request.method, "GET", "{}", case.name);
+        assert_eq!(case.expected.verdict, Verdict::NotAllowed, "{}", case.name);
+        assert_eq!(
+            (case.expected.status, case.expected.headers.len()),
+            (None, 0)
+        );
+    }
     // GET is allowed: CORS headers and no status (the object's); HEAD is not: none.
     let (get, head) = (&cases[1], &cases[2]);
     assert_eq!(get.expected.verdict, Verdict::Matched);
@@ -204,6 +222,39 @@ fn negative_cases_only_when_they_exist() {
             .collect();
         assert_eq!(negatives, *want, "{what}");
     }
+}
+
+/// Empty origins and header names (S3 accepts them) match nothing: no case sends an
+/// empty Origin or asks for an empty header, and the other values are still tested.
+#[test]
+fn empty_values_get_no_cases() {
+    let config = CorsConfig::new(vec![
+        rule(&["GET"], &[""], &["x-a"]),
+        rule(&["PUT"], &["", "https://a.example"], &["", "x-b"]),
+    ]);
+    let cases = matrix(Some(&config), true);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "preflight PUT from https://a.example",
+            "preflight PUT from https://a.example with x-b",
+            "GET from https://a.example",
+            "HEAD from https://a.example",
+            "preflight GET from https://s3cors-unlisted.example",
+            "GET from https://s3cors-unlisted.example",
+            "preflight POST from https://a.example",
+            "GET asking for POST from https://a.example",
+            "preflight PUT from https://a.example with x-s3cors-unlisted",
+            "GET asking for PUT from https://a.example with x-s3cors-unlisted",
+            "preflight GET without Origin",
+        ]
+    );
+    for case in &cases {
+        assert_ne!(case.request.origin.as_deref(), Some(""), "{}", case.name);
+    }
+    // The rule whose only origin is empty is never reached.
+    assert!(cases.iter().all(|c| c.expected.matched != Some(0)));
 }
 
 #[test]

@@ -263,6 +263,12 @@ impl Validator {
 
     /// A list of non-empty strings, with each value's span.
     fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<(String, Span)>> {
+        self.strings(node, path, false)
+    }
+
+    /// A list of strings, with each value's span; an empty string is an error unless
+    /// `empty_ok` (S3 accepts empty origins and header names: the lints flag them).
+    fn strings(&mut self, node: &Node, path: &str, empty_ok: bool) -> Option<Vec<(String, Span)>> {
         let NodeKind::Seq(items) = &node.kind else {
             self.wrong_type(node, path, "a list of strings");
             return None;
@@ -272,7 +278,7 @@ impl Validator {
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
             match self.string(item, &item_path) {
-                Some(s) if s.is_empty() => {
+                Some(s) if s.is_empty() && !empty_ok => {
                     self.error(
                         ErrorCode::EmptyValue,
                         item.span,

@@ -201,18 +201,16 @@ impl Validator {
 
         if let Some(list) = fields.get("AllowedHeaders") {
             let headers_path = join(path, "AllowedHeaders");
+            // An empty name is accepted by S3 and does nothing (`empty-header-name`).
             for (i, (header, span)) in self
-                .string_list(list, &headers_path)
+                .strings(list, &headers_path, true)
                 .unwrap_or_default()
                 .into_iter()
                 .enumerate()
             {
-                self.wildcards(
-                    &header,
-                    span,
-                    &format!("{headers_path}[{i}]"),
-                    "AllowedHeader",
-                );
+                let header_path = format!("{headers_path}[{i}]");
+                self.wildcards(&header, span, &header_path, "AllowedHeader");
+                self.header_name(&header, span, &header_path, "AllowedHeader");
                 rule.allowed_headers.push(header);
                 spans.allowed_headers.push(span);
             }
@@ -221,11 +219,17 @@ impl Validator {
         if let Some(list) = fields.get("ExposeHeaders") {
             let expose_path = join(path, "ExposeHeaders");
             for (i, (header, span)) in self
-                .string_list(list, &expose_path)
+                .strings(list, &expose_path, true)
                 .unwrap_or_default()
                 .into_iter()
                 .enumerate()
             {
+                self.header_name(
+                    &header,
+                    span,
+                    &format!("{expose_path}[{i}]"),
+                    "ExposeHeader",
+                );
                 if header.contains('*') {
                     self.error(
                         ErrorCode::WildcardExposeHeader,
@@ -243,8 +247,10 @@ impl Validator {
         if let Some(age) = fields.get("MaxAgeSeconds") {
             let age_path = join(path, "MaxAgeSeconds");
             let text = age.as_scalar().unwrap_or_default();
+            // PutBucketCors carries MaxAgeSeconds as a 32-bit integer. A negative one is
+            // not known to be rejected by S3, so it is the `negative-max-age` lint.
             match text.parse::<i64>() {
-                Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => {
+                Ok(n) if (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&n) => {
                     rule.max_age_seconds = i32::try_from(n).ok();
                     spans.max_age_seconds = Some(age.span);
                 }
@@ -252,14 +258,14 @@ impl Validator {
                     ErrorCode::InvalidMaxAge,
                     age.span,
                     &age_path,
-                    format!("MaxAgeSeconds is negative ({n})"),
+                    format!("MaxAgeSeconds {n} is below -2147483648, the smallest integer S3's API carries"),
                     "use a whole number of seconds from 0 up (browsers cap it at 7200 or 86400)",
                 ),
                 Ok(n) => self.error(
                     ErrorCode::InvalidMaxAge,
                     age.span,
                     &age_path,
-                    format!("MaxAgeSeconds {n} is too large"),
+                    format!("MaxAgeSeconds {n} is too large: S3's API carries at most 2147483647"),
                     "use at most 2147483647 (browsers cap it at 7200 or 86400 anyway)",
                 ),
                 Err(_) => self.error(
@@ -333,7 +339,10 @@ impl Validator {
                 Vec::new()
             }
             Some(list) => {
-                let values = self.string_list(list, &key_path).unwrap_or_default();
+                // S3 accepts an empty origin, which matches nothing
+                // (`origin-never-matches`); an empty method it rejects.
+                let empty_ok = key == "AllowedOrigins";
+                let values = self.strings(list, &key_path, empty_ok).unwrap_or_default();
                 if values.is_empty()
                     && matches!(&list.kind, NodeKind::Seq(items) if items.is_empty())
                 {
@@ -350,6 +359,38 @@ impl Validator {
         }
     }
 
+    /// S3 rejects a header name holding a character that an HTTP header name (an RFC
+    /// 9110 token) cannot hold: `AllowedHeader "X" contains invalid character.`, and the
+    /// same for ExposeHeader. `*`, a token character, is checked by the callers.
+    pub(super) fn header_name(&mut self, value: &str, span: Span, path: &str, element: &str) {
+        let Some(bad) = value.chars().find(|&c| !is_token_char(c)) else {
+            return;
+        };
+        let shown = match bad {
+            ' ' => "a space".to_string(),
+            c if c.is_control() || c.is_whitespace() => format!("`{}`", c.escape_default()),
+            c => format!("`{c}`"),
+        };
+        let help = if value.contains(',') {
+            "list each header as an item of its own: `[Content-Type, X-Amz-Date]`".to_string()
+        } else {
+            format!(
+                "remove {shown}: a header name holds only letters, digits and \
+                 ! # $ % & ' * + - . ^ _ ` | ~"
+            )
+        };
+        self.error(
+            ErrorCode::InvalidHeaderName,
+            span,
+            path,
+            format!(
+                "{element} `{value}` contains {shown}, which no HTTP header name can; S3 rejects it \
+                 (InvalidRequest: {element} \"{value}\" contains invalid character.)"
+            ),
+            &help,
+        );
+    }
+
     pub(super) fn wildcards(&mut self, value: &str, span: Span, path: &str, element: &str) {
         if value.matches('*').count() > 1 {
             self.error(
@@ -361,4 +402,9 @@ impl Validator {
             );
         }
     }
+}
+
+/// A character of an HTTP header name: RFC 9110's `tchar`.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }

@@ -87,7 +87,7 @@ fn s3_rejections_are_caught_with_their_place() {
             &["wildcard-expose-header@p.yaml:5:70"],
         ),
         (
-            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -1}",
+            "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -2147483649}",
             &["invalid-max-age@p.yaml:5:69"],
         ),
         (
@@ -103,8 +103,35 @@ fn s3_rejections_are_caught_with_their_place() {
             &["invalid-max-age@p.yaml:5:69"],
         ),
         (
-            "{AllowedOrigins: [''], AllowedMethods: [GET]}",
-            &["empty-value@p.yaml:5:27"],
+            "{AllowedOrigins: [a], AllowedMethods: ['']}",
+            &["empty-value@p.yaml:5:48"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['Content-Type, X-Foo']}",
+            &["invalid-header-name@p.yaml:5:71"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: [ok, 'x foo']}",
+            &["invalid-header-name@p.yaml:5:75"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['x-amz-*:']}",
+            &["invalid-header-name@p.yaml:5:71"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['*é*']}",
+            &[
+                "multiple-wildcards@p.yaml:5:71",
+                "invalid-header-name@p.yaml:5:71",
+            ],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: ['x(y)']}",
+            &["invalid-header-name@p.yaml:5:70"],
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: [\"ETag\\t\"]}",
+            &["invalid-header-name@p.yaml:5:70"],
         ),
         (
             "{AllowedOrigins: a, AllowedMethods: [GET]}",
@@ -136,6 +163,26 @@ fn s3_rejections_are_caught_with_their_place() {
         "é".repeat(255)
     );
     check(&rule(&ok_id), &[]);
+}
+
+/// What S3 accepts is not an error, however useless: the lints say what it does.
+#[test]
+fn s3_acceptances_are_not_errors() {
+    for body in [
+        // Recorded on AWS: PutBucketCors succeeds, GetBucketCors returns [""].
+        "{AllowedOrigins: [''], AllowedMethods: [GET]}",
+        "{AllowedOrigins: ['', 'https://a.com'], AllowedMethods: [GET]}",
+        // Deployed Terraform sends [""] for both header lists.
+        "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: [''], ExposeHeaders: ['']}",
+        // Not known to be rejected: the `negative-max-age` lint.
+        "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -1}",
+        "{AllowedOrigins: [a], AllowedMethods: [GET], MaxAgeSeconds: -2147483648}",
+        // Every character of an RFC 9110 token, and one `*`.
+        "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: [\"!#$%&'*+-.^_`|~09azAZ\"]}",
+        "{AllowedOrigins: [a], AllowedMethods: [GET], ExposeHeaders: [\"!#$%&'+-.^_`|~09azAZ\"]}",
+    ] {
+        check(&rule(body), &[]);
+    }
 }
 
 #[test]
@@ -558,7 +605,7 @@ fn lint_levels_parse_and_reject_nonsense() {
         ),
         (
             "version: 1\nlints: {no-such-thing: allow}\n",
-            "unknown-lint@p.yaml:2:9: unknown lint `no-such-thing` (the lints are: shadowed-rule, origin-never-matches, wildcard-origin-with-writes, http-origin, duplicate-value, missing-allowed-headers, missing-etag-exposure, max-age-over-browser-cap)",
+            "unknown-lint@p.yaml:2:9: unknown lint `no-such-thing` (the lints are: shadowed-rule, origin-never-matches, wildcard-origin-with-writes, http-origin, duplicate-value, missing-allowed-headers, missing-etag-exposure, max-age-over-browser-cap, empty-header-name, negative-max-age)",
         ),
         (
             "version: 1\nlints: {guardrail-violation: allow}\n",
