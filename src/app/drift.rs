@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::resolve::{self, Problem, Scope};
-use super::{Console, Exit, Outcome, fetch};
+use super::{Console, Exit, Outcome, Stream, fetch};
 use super::{accounts, policies};
 use crate::cli::{DriftArgs, Format, Global};
 use crate::diag::Sources;
@@ -129,7 +129,6 @@ pub async fn run(
         shard: global.shard.map(crate::cli::Shard::record),
     };
 
-    let stdout = render(global.format, &report, global.verbose > 0);
     let exit = exit_of(&report);
     let unreachable = accounts::unreachable_report(&roster, &resolution.unlisted);
     let mut stderr = policies.warnings.clone();
@@ -137,9 +136,18 @@ pub async fn run(
     if !problems.is_empty() {
         stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
     }
+    if global.format == Format::Json {
+        // Written as it is made, as plan's: at 100,000 buckets the JSON is large.
+        return Ok(Outcome {
+            stdout: String::new(),
+            stream: Some(Stream::new(move |out| drift::write_json(out, &report))),
+            stderr,
+            exit,
+        });
+    }
     Ok(Outcome {
         stream: None,
-        stdout,
+        stdout: render(global.format, &report, global.verbose > 0),
         stderr,
         exit,
     })

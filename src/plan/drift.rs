@@ -578,9 +578,17 @@ impl JsonReport {
 
 /// `s3cors-drift-report` version 1.
 pub fn json(report: &DriftReport) -> String {
-    let mut s = serde_json::to_string_pretty(&JsonReport::new(report)).unwrap_or_default();
-    s.push('\n');
-    s
+    let mut out = Vec::new();
+    // Writing to memory cannot fail; strings, numbers and options always serialise.
+    let _ = write_json(&mut out, report);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`json`], written to `out` as it is made: at 100,000 buckets the text of the
+/// report is never held whole in memory.
+pub fn write_json(out: &mut dyn std::io::Write, report: &DriftReport) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &JsonReport::new(report))?;
+    out.write_all(b"\n")
 }
 
 /// The one report that the drift reports of all shards of one run make together
