@@ -93,23 +93,18 @@ pub async fn run(
         .map(resolve::Listed::target)
         .collect();
 
-    let mut targets: Vec<BucketTarget> = resolution
+    let mut shared = crate::policy::SharedConfigs::default();
+    let (desired, mut targets): (Vec<DesiredBucket>, Vec<BucketTarget>) = resolution
         .buckets
-        .iter()
-        .map(|m| m.target.clone())
-        .collect();
+        .into_iter()
+        .map(|m| m.into_parts(&mut shared))
+        .unzip();
     targets.extend(unmanaged.iter().cloned());
     let bar = super::progress(global, console, targets.len(), "reading");
     let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
     let live = live?;
 
-    let mut shared = crate::policy::SharedConfigs::default();
-    let desired: Vec<DesiredBucket> = resolution
-        .buckets
-        .iter()
-        .map(|m| m.desired(&mut shared))
-        .collect();
     let mut report = drift::report(&desired, &live);
     if args.unmanaged {
         report.unmanaged = Some(drift::unmanaged_with_cors(

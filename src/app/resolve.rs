@@ -42,21 +42,9 @@ pub struct Managed<'p> {
 }
 
 impl Managed<'_> {
-    /// What the plan core needs to know about this bucket; `shared` hands out one
-    /// desired configuration per distinct rule list.
-    pub fn desired(&self, shared: &mut SharedConfigs) -> DesiredBucket {
-        DesiredBucket {
-            name: self.name.clone(),
-            source: self.source.clone(),
-            desired: shared.desired(self.entry),
-            region: self.target.region.clone(),
-            account: self.target.expected_owner.clone(),
-            access: self.target.access.clone(),
-        }
-    }
-
-    /// [`Managed::desired`] and the target to read it through, without keeping
-    /// the `Managed` (at 100,000 buckets every copy counts).
+    /// What the plan core needs to know about this bucket, and the target to read
+    /// it through, without keeping the `Managed` (at 100,000 buckets every copy
+    /// counts); `shared` hands out one desired configuration per rule list.
     pub fn into_parts(self, shared: &mut SharedConfigs) -> (DesiredBucket, BucketTarget) {
         let desired = DesiredBucket {
             name: self.name,

@@ -185,6 +185,18 @@ pub struct PlanFileBucketError {
     pub account: Option<String>,
 }
 
+impl From<&PlanError> for PlanFileBucketError {
+    fn from(e: &PlanError) -> Self {
+        PlanFileBucketError {
+            bucket: e.bucket.clone(),
+            source: e.source.clone(),
+            kind: e.kind.into(),
+            message: e.message.clone(),
+            account: e.account.clone(),
+        }
+    }
+}
+
 /// The error codes of the plan file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -378,17 +390,7 @@ impl PlanFile {
                     access: b.access.clone(),
                 })
                 .collect(),
-            errors: plan
-                .errors
-                .iter()
-                .map(|e| PlanFileBucketError {
-                    bucket: e.bucket.clone(),
-                    source: e.source.clone(),
-                    kind: e.kind.into(),
-                    message: e.message.clone(),
-                    account: e.account.clone(),
-                })
-                .collect(),
+            errors: plan.errors.iter().map(PlanFileBucketError::from).collect(),
             content_digest: String::new(),
         };
         file.content_digest = file.content_digest();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use similar::{Algorithm, ChangeTag, DiffTag, capture_diff_slices};
 
 use super::console::{ConsoleRule, to_console};
-use super::file::{FileAction, FileErrorKind};
+use super::file::FileAction;
 use super::findings::{Finding, FindingCounts, Findings};
 use super::fleet::{self, Breakdown, count};
 use super::shard::ShardRecord;
@@ -214,8 +214,7 @@ const BREAKDOWN_COLUMNS: &[fleet::Column] = &[
     ("could not be planned", "errors"),
 ];
 
-/// The plan's counts per account and per policy entry. Buckets that could not
-/// be planned are counted per entry only (their account is not recorded).
+/// The plan's counts per account and per policy entry.
 pub fn breakdown(plan: &Plan) -> Breakdown<'_> {
     let mut b = Breakdown::new(BREAKDOWN_COLUMNS);
     for p in &plan.buckets {
@@ -405,21 +404,8 @@ pub struct ReportBucket {
     pub account: Option<String>,
 }
 
-/// A bucket that could not be planned, in the JSON report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportError {
-    /// The bucket's name.
-    pub bucket: String,
-    /// The policy entry (`file:line`).
-    pub source: String,
-    /// Stable code (`no-such-bucket`, `read-failed`, `not-read`, `duplicate-bucket`).
-    pub kind: FileErrorKind,
-    /// For people.
-    pub message: String,
-    /// The account the bucket is in, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-}
+/// A bucket that could not be planned, in the JSON report: as in a plan file.
+pub type ReportError = super::file::PlanFileBucketError;
 
 impl JsonReport {
     /// The report of `plan`, of `shard` when sharded.
@@ -462,18 +448,6 @@ impl From<&BucketPlan> for ReportBucket {
             after: to_console(b.after.as_deref()),
             live_digest: b.live_digest.clone(),
             account: b.account.clone(),
-        }
-    }
-}
-
-impl From<&PlanError> for ReportError {
-    fn from(e: &PlanError) -> Self {
-        ReportError {
-            bucket: e.bucket.clone(),
-            source: e.source.clone(),
-            kind: e.kind.into(),
-            message: e.message.clone(),
-            account: e.account.clone(),
         }
     }
 }
