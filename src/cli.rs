@@ -574,10 +574,10 @@ pub struct ExplainArgs {
     /// The request's Origin header
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
-    /// The request's method (for a preflight: Access-Control-Request-Method; with
-    /// --actual: the HTTP method)
-    #[arg(long, value_name = "METHOD")]
-    pub method: String,
+    /// The request's method (for a preflight: its Access-Control-Request-Method,
+    /// none when omitted; with --actual, required: the HTTP method)
+    #[arg(long, value_name = "METHOD", required_if_eq("actual", "true"))]
+    pub method: Option<String>,
     /// A header the request asks for (Access-Control-Request-Headers; repeatable;
     /// with --actual, sent on the actual request, which S3 checks too)
     #[arg(long, value_name = "HEADER")]

@@ -11,16 +11,14 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-
 use super::policies::{self, Policies};
 use super::{Exit, Outcome};
 use crate::cli::{ExplainArgs, Format, Global};
-use crate::cors::explain::{self, Explanation, RuleSource, RulesFrom};
+use crate::cors::explain::{self, Explanation, LiveState, RuleSource, RulesFrom};
 use crate::cors::simulate::Request;
 use crate::policy::ownership::{Choice, Ownership, Tags};
 use crate::policy::{BucketEntry, Selector};
-use crate::s3::{BucketTarget, S3Api};
+use crate::s3::{BucketTarget, S3Api, S3ErrorKind};
 
 /// Longest wait for the bucket's tags when ownership depends on them.
 pub const TAGS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,15 +29,32 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
     // Policy lints are `validate`'s business: explain shows none of them.
     let explanation = if args.live {
         let s3 = super::connect(global).await;
-        let live = s3
-            .get_cors(&BucketTarget::new(&args.bucket))
-            .await
-            .with_context(|| format!("reading the live CORS configuration of {}", args.bucket))?;
+        let endpoint = super::endpoint_of(&s3);
+        // A missing bucket or one without CORS is an answer S3 gives to every request
+        // for it, so it is explained; anything else (access denied, the network) is
+        // an error: explain cannot know what S3 would answer.
+        let (live, state) = match s3.get_cors(&BucketTarget::new(&args.bucket)).await {
+            Ok(Some(config)) => (Some(config), LiveState::CorsConfiguration),
+            Ok(None) => (None, LiveState::NoCorsConfiguration),
+            Err(e) if e.kind == S3ErrorKind::NoSuchBucket => {
+                notes.push(format!(
+                    "GetBucketCors answered {}: the bucket does not exist at {}",
+                    e.code.as_deref().unwrap_or("404"),
+                    endpoint.url().unwrap_or("AWS")
+                ));
+                (None, LiveState::NoSuchBucket)
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot explain bucket {} live: reading its CORS configuration failed, \
+                     so what S3 would answer is unknown",
+                    args.bucket
+                )));
+            }
+        };
         explain::explain(
             &args.bucket,
-            RulesFrom::Live {
-                endpoint: super::endpoint_of(&s3),
-            },
+            RulesFrom::Live { endpoint, state },
             live.as_ref(),
             &[],
             &request,
@@ -57,14 +72,16 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
     Ok(Outcome::new(stdout, Exit::Success))
 }
 
-/// The request the arguments describe: a preflight unless `--actual`. An actual
-/// request carries `--request-method` and `--header` as `Access-Control-Request-*`
-/// headers, which S3 matches on every request (docs/s3-cors-semantics.md).
+/// The request the arguments describe: a preflight unless `--actual`, carrying
+/// `Access-Control-Request-Method: --method` (none without `--method`). An actual
+/// request (whose `--method` clap requires) carries `--request-method` and `--header`
+/// as `Access-Control-Request-*` headers, which S3 matches on every request
+/// (docs/s3-cors-semantics.md).
 fn request(args: &ExplainArgs) -> Request {
     if args.actual {
         Request {
             origin: args.origin.clone(),
-            method: args.method.clone(),
+            method: args.method.clone().unwrap_or_default(),
             access_control_request_method: args.request_method.clone(),
             access_control_request_headers: args.header.clone(),
         }
@@ -72,7 +89,7 @@ fn request(args: &ExplainArgs) -> Request {
         Request {
             origin: args.origin.clone(),
             method: "OPTIONS".to_string(),
-            access_control_request_method: Some(args.method.clone()),
+            access_control_request_method: args.method.clone(),
             access_control_request_headers: args.header.clone(),
         }
     }

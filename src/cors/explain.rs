@@ -12,8 +12,10 @@ use crate::model::{CorsConfig, CorsRule};
 use crate::style::{BOLD, DIM, GREEN, RED, paint};
 use crate::text::{markdown_safe, terminal_safe};
 
-/// The version of the JSON document; bumped on any incompatible change.
-pub const VERSION: u32 = 1;
+/// The version of the JSON document; bumped on any incompatible change (2: a
+/// preflight may carry no `Access-Control-Request-Method`, live rules say what the
+/// read found, and a missing bucket is answered with a status on every request).
+pub const VERSION: u32 = 2;
 
 /// Where a desired rule stands in the policy files, each as `file:line`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -36,11 +38,24 @@ pub enum RulesFrom {
     /// the bucket by `selector` (`name: b` or `match: "static-*"`).
     Policy { entry: String, selector: String },
     /// The bucket's live configuration, read from S3 at `endpoint` (shown as `aws`
-    /// for AWS).
+    /// for AWS), and what the read found.
     Live {
         #[serde(serialize_with = "serialize_endpoint")]
         endpoint: Endpoint,
+        state: LiveState,
     },
+}
+
+/// What GetBucketCors found for a `--live` explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiveState {
+    /// A configuration with rules.
+    CorsConfiguration,
+    /// The bucket exists without one (`NoSuchCORSConfiguration`, or no rules).
+    NoCorsConfiguration,
+    /// The bucket does not exist (`NoSuchBucket`): S3 answers every request for it so.
+    NoSuchBucket,
 }
 
 /// How an explanation names an endpoint: its URL, or `aws`.
@@ -60,8 +75,8 @@ pub struct RequestDoc {
     /// The HTTP method sent: `OPTIONS` for a preflight.
     pub http_method: String,
     pub origin: Option<String>,
-    /// `Access-Control-Request-Method` as sent (`null`: none); on a preflight it is
-    /// `method`, on an actual request S3 matches it in place of `http_method`.
+    /// `Access-Control-Request-Method` as sent (`null`: none, then S3 matches
+    /// `http_method`, `OPTIONS` on a preflight); when sent, S3 matches it.
     pub request_method: Option<String>,
     /// The method matched against AllowedMethods.
     pub method: String,
@@ -122,9 +137,11 @@ pub struct Explanation {
     /// How many rules were simulated (0: no CORS configuration).
     pub rules: usize,
     pub request: RequestDoc,
-    /// `matched`, `not-allowed`, `cors-not-enabled`, `missing-origin` or `not-cors`.
+    /// `matched`, `not-allowed`, `cors-not-enabled`, `no-such-bucket`,
+    /// `missing-origin` or `not-cors`.
     pub verdict: Verdict,
-    /// A preflight's HTTP status (200, 403, 400); `null` for actual requests.
+    /// A preflight's HTTP status (200, 403, 400), or 404 for an actual request to a
+    /// bucket that does not exist; `null` for other actual requests.
     pub status: Option<u16>,
     pub error: Option<S3Error>,
     pub matched: Option<MatchedRule>,
@@ -145,7 +162,13 @@ pub fn explain(
     request: &Request,
     mut notes: Vec<String>,
 ) -> Explanation {
-    let outcome = simulate::simulate(config, request);
+    let outcome = match rules_from {
+        RulesFrom::Live {
+            state: LiveState::NoSuchBucket,
+            ..
+        } => simulate::simulate_missing_bucket(request),
+        _ => simulate::simulate(config, request),
+    };
     let rules = config.map_or(&[][..], |c| &c.cors_rules[..]);
     let rule_ref = |index: usize| RuleRef {
         index,
@@ -226,7 +249,16 @@ fn reason(m: &Mismatch, rule: &CorsRule, source: Option<&RuleSource>) -> Reason 
 fn request_notes(request: &Request, outcome: &Outcome) -> Vec<String> {
     let mut notes = Vec::new();
     let method = &outcome.method;
-    if method.parse::<crate::model::Method>().is_err() {
+    if request.is_preflight() && request.access_control_request_method.is_none() {
+        // Only where it decides the answer: no Origin (400) or no rules decide first.
+        if outcome.verdict == Verdict::NotAllowed {
+            notes.push(
+                "browsers always send Access-Control-Request-Method on a preflight; without it \
+             S3 matches the preflight's own method, OPTIONS, which no rule can allow"
+                    .to_string(),
+            );
+        }
+    } else if method.parse::<crate::model::Method>().is_err() {
         let upper = method.to_ascii_uppercase();
         if upper.parse::<crate::model::Method>().is_ok() {
             notes.push(format!(
@@ -332,7 +364,14 @@ fn describe_source(e: &Explanation) -> String {
         RulesFrom::Policy { entry, selector } => {
             format!("desired rules of `{selector}` at {entry} ({rules})")
         }
-        RulesFrom::Live { endpoint } => format!(
+        RulesFrom::Live {
+            endpoint,
+            state: LiveState::NoSuchBucket,
+        } => format!(
+            "live configuration from {}: the bucket does not exist (NoSuchBucket)",
+            endpoint_name(endpoint)
+        ),
+        RulesFrom::Live { endpoint, .. } => format!(
             "live configuration from {} ({rules})",
             endpoint_name(endpoint)
         ),
@@ -342,7 +381,9 @@ fn describe_source(e: &Explanation) -> String {
 fn answer_line(e: &Explanation) -> String {
     match (e.status, &e.error) {
         (Some(status), Some(err)) => format!("{status} {}: {}", err.code, err.message),
-        (Some(status), None) => format!("{status} OK"),
+        (Some(200), None) => "200 OK".to_string(),
+        // A HEAD to a missing bucket: the 404 carries no body, so no error code.
+        (Some(status), None) => format!("{status} without a body (HEAD)"),
         (None, _) => "the object's normal response".to_string(),
     }
 }
@@ -404,6 +445,7 @@ pub fn human(e: &Explanation, color: bool) -> String {
 fn miss_summary(e: &Explanation) -> &'static str {
     match e.verdict {
         Verdict::CorsNotEnabled => "the bucket has no CORS configuration",
+        Verdict::NoSuchBucket => "the bucket does not exist",
         Verdict::MissingOrigin => "the request has no Origin header",
         Verdict::NotCors => "the request has no Origin header: CORS does not apply",
         _ => "no rule allows this request",

@@ -12,7 +12,12 @@
 //! - A preflight without `Origin` is answered 400 before the configuration is looked
 //!   at, so also on a bucket without CORS.
 //! - A preflight without `Access-Control-Request-Method` is matched with its own
-//!   method, `OPTIONS`, which no rule can allow: 403.
+//!   method, `OPTIONS`, which no rule can allow: 403 (on a bucket without CORS, the
+//!   "not enabled" 403 first, as recorded on AWS).
+//! - A bucket that does not exist ([`simulate_missing_bucket`]): a preflight with
+//!   `Origin` is refused 403 `AccessForbidden` "CORSResponse: Bucket not found"
+//!   (recorded on AWS), one without `Origin` 400 as always; any other request is
+//!   answered 404 `NoSuchBucket` (with no body to a HEAD), without CORS headers.
 //! - Requested header names are kept in request order with duplicates (S3 drops
 //!   only empty names), so `Access-Control-Allow-Headers` echoes duplicates.
 //! - A request other than OPTIONS is matched with whatever
@@ -58,6 +63,12 @@ pub const MESSAGE_NOT_ENABLED: &str = "CORSResponse: CORS is not enabled for thi
 pub const MESSAGE_NOT_ALLOWED: &str = "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
 /// The 400 message for a preflight without `Origin`.
 pub const MESSAGE_NO_ORIGIN: &str = "Insufficient information. Origin request header needed.";
+/// The 403 message for a preflight to a bucket that does not exist.
+pub const MESSAGE_BUCKET_NOT_FOUND: &str = "CORSResponse: Bucket not found";
+/// S3's error code for any other request to a bucket that does not exist (HTTP 404).
+pub const NO_SUCH_BUCKET: &str = "NoSuchBucket";
+/// The 404 message for a bucket that does not exist, as S3 sends it (no final stop).
+pub const MESSAGE_NO_SUCH_BUCKET: &str = "The specified bucket does not exist";
 
 /// The CORS-relevant parts of one HTTP request to a bucket or object.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -137,6 +148,9 @@ pub enum Verdict {
     Matched,
     /// No rule matched (preflight: 403; other requests: no CORS headers).
     NotAllowed,
+    /// The bucket does not exist (preflight with `Origin`: 403 "Bucket not found";
+    /// other requests: 404 `NoSuchBucket`); no CORS headers.
+    NoSuchBucket,
 }
 
 /// An S3 error response body: code and message.
@@ -221,10 +235,12 @@ pub struct Outcome {
     pub matched: Option<usize>,
     /// Index, within the matching rule's AllowedOrigins, of the first entry that matched.
     pub matched_origin: Option<usize>,
-    /// HTTP status of a preflight: 200, 403 or 400. `None` for other requests, whose
-    /// status is whatever the operation itself answers.
+    /// HTTP status of a preflight: 200, 403 or 400; 404 for another request to a
+    /// bucket that does not exist. `None` for other requests, whose status is
+    /// whatever the operation itself answers.
     pub status: Option<u16>,
-    /// The error body of a 403 or 400 preflight.
+    /// The error body of a 403 or 400 preflight, or of a 404 (`None` for a HEAD,
+    /// whose answer has no body).
     pub error: Option<S3Error>,
     /// The CORS response headers S3 sends, in order (empty when none).
     pub headers: Vec<ResponseHeader>,
@@ -288,21 +304,8 @@ pub fn match_rule(
 /// Simulates S3's CORS handling of `request` on a bucket whose configuration is `config`
 /// (`None`: no CORS configuration).
 pub fn simulate(config: Option<&CorsConfig>, request: &Request) -> Outcome {
-    let preflight = request.is_preflight();
-    let method = request.effective_method().to_string();
-    let requested_headers = request.requested_headers();
-    let mut outcome = Outcome {
-        verdict: Verdict::NotCors,
-        preflight,
-        method,
-        requested_headers,
-        matched: None,
-        matched_origin: None,
-        status: None,
-        error: None,
-        headers: Vec::new(),
-        rejected: Vec::new(),
-    };
+    let mut outcome = unanswered(request);
+    let preflight = outcome.preflight;
 
     let Some(origin) = request.origin.as_deref() else {
         if preflight {
@@ -350,6 +353,49 @@ pub fn simulate(config: Option<&CorsConfig>, request: &Request) -> Outcome {
         outcome.error = Some(error(ACCESS_FORBIDDEN, MESSAGE_NOT_ALLOWED));
     }
     outcome
+}
+
+/// Simulates S3's answer to `request` for a bucket that does not exist: a preflight
+/// without `Origin` is 400 as on any bucket; one with `Origin` 403 `AccessForbidden`
+/// "CORSResponse: Bucket not found", whatever `Access-Control-Request-Method` it
+/// carries; any other request, with or without `Origin`, 404 `NoSuchBucket` (a HEAD's
+/// answer has no body, so no error). No CORS headers, no rules tried.
+pub fn simulate_missing_bucket(request: &Request) -> Outcome {
+    let mut outcome = unanswered(request);
+    outcome.verdict = Verdict::NoSuchBucket;
+    match (outcome.preflight, request.origin.is_some()) {
+        (true, false) => {
+            outcome.verdict = Verdict::MissingOrigin;
+            outcome.status = Some(400);
+            outcome.error = Some(error(BAD_REQUEST, MESSAGE_NO_ORIGIN));
+        }
+        (true, true) => {
+            outcome.status = Some(403);
+            outcome.error = Some(error(ACCESS_FORBIDDEN, MESSAGE_BUCKET_NOT_FOUND));
+        }
+        (false, _) => {
+            outcome.status = Some(404);
+            outcome.error =
+                (request.method != "HEAD").then(|| error(NO_SUCH_BUCKET, MESSAGE_NO_SUCH_BUCKET));
+        }
+    }
+    outcome
+}
+
+/// The outcome of `request` before S3 decides anything: no CORS, no status.
+fn unanswered(request: &Request) -> Outcome {
+    Outcome {
+        verdict: Verdict::NotCors,
+        preflight: request.is_preflight(),
+        method: request.effective_method().to_string(),
+        requested_headers: request.requested_headers(),
+        matched: None,
+        matched_origin: None,
+        status: None,
+        error: None,
+        headers: Vec::new(),
+        rejected: Vec::new(),
+    }
 }
 
 /// The CORS headers S3 sends when `rule` matched, in the order

@@ -123,7 +123,7 @@ fn json_document() {
     ]));
     assert_eq!(code, Some(0), "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert_eq!(doc["bucket"], "example-app-assets");
     assert_eq!(doc["rules_from"]["kind"], "policy");
     assert_eq!(doc["rules_from"]["entry"], "examples/one-origin.yaml:7");

@@ -146,6 +146,7 @@ fn live_rules_and_no_configuration() {
     let (config, _) = example_c();
     let live = || RulesFrom::Live {
         endpoint: Endpoint::Aws,
+        state: LiveState::CorsConfiguration,
     };
     let request = Request::actual(Some("https://cdn.example.com"), "GET");
     let e = explain("b", live(), Some(&config), &[], &request, vec![]);
@@ -201,6 +202,7 @@ fn hostile_live_rules_are_shown_not_obeyed() {
         "b",
         RulesFrom::Live {
             endpoint: Endpoint::Custom("http://127.0.0.1:1".into()),
+            state: LiveState::CorsConfiguration,
         },
         Some(&evil),
         &[],
@@ -212,4 +214,153 @@ fn hostile_live_rules_are_shown_not_obeyed() {
     assert!(text.contains("\\u{1b}[2J"), "{text}");
     let md = markdown(&e);
     assert!(!md.contains('\u{1b}') && !md.contains("<img"), "{md}");
+}
+
+/// A preflight without `Access-Control-Request-Method` and one without `Origin`: S3's
+/// exact answer in each rendering, and a note only where the missing method decides.
+#[test]
+fn preflights_missing_a_header() {
+    let bare = |origin: Option<&str>| Request {
+        origin: origin.map(str::to_string),
+        method: "OPTIONS".into(),
+        access_control_request_method: None,
+        access_control_request_headers: vec![],
+    };
+    let e = explain_uploads(&bare(Some("https://app.example.com")));
+    assert_eq!(
+        (e.verdict, e.status, e.request.request_method.as_deref()),
+        (Verdict::NotAllowed, Some(403), None)
+    );
+    assert_eq!(e.request.method, "OPTIONS");
+    assert_eq!(e.rejected.len(), 2);
+    assert_eq!(e.notes.len(), 1, "{:?}", e.notes);
+    assert!(e.notes[0].contains("browsers always send Access-Control-Request-Method"));
+    let text = human(&e, false);
+    assert!(
+        text.contains("Request: preflight OPTIONS, Origin: https://app.example.com\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- method: OPTIONS is not in AllowedMethods [GET, HEAD] (p.yaml:6)"),
+        "{text}"
+    );
+
+    let no_origin = "400 BadRequest: Insufficient information. Origin request header needed.";
+    for request in [
+        bare(None),
+        Request {
+            origin: None,
+            ..Request::preflight("", "PUT", &["content-type"])
+        },
+    ] {
+        let e = explain_uploads(&request);
+        assert_eq!(
+            (
+                e.verdict,
+                e.status,
+                e.error.as_ref().map(|x| x.code.as_str())
+            ),
+            (Verdict::MissingOrigin, Some(400), Some("BadRequest"))
+        );
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+        assert!(e.rejected.is_empty() && e.headers.is_empty());
+        let text = human(&e, false);
+        assert!(
+            text.contains(&format!(
+                "S3 would answer {no_origin}, with no CORS headers."
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("NO MATCH the request has no Origin header"),
+            "{text}"
+        );
+        let md = markdown(&e);
+        assert!(
+            md.contains(&format!("- S3 would answer: {no_origin}")),
+            "{md}"
+        );
+        assert!(md.contains("no Origin"), "{md}");
+        let doc: serde_json::Value = serde_json::from_str(&json(&e)).expect("json");
+        assert_eq!(doc["status"], 400);
+        assert_eq!(doc["verdict"], "missing-origin");
+        assert_eq!(doc["request"]["origin"], serde_json::Value::Null);
+        assert_eq!(
+            doc["error"]["message"],
+            "Insufficient information. Origin request header needed."
+        );
+    }
+}
+
+/// `--live` on a bucket that does not exist: every request shape gets S3's answer.
+#[test]
+fn live_missing_bucket() {
+    let missing = || RulesFrom::Live {
+        endpoint: Endpoint::Custom("http://127.0.0.1:1".into()),
+        state: LiveState::NoSuchBucket,
+    };
+    let run = |request: &Request| explain("gone", missing(), None, &[], request, vec![]);
+    let preflight = run(&Request::preflight("https://app.example.com", "GET", &[]));
+    insta::assert_json_snapshot!(preflight);
+    let text = human(&preflight, false);
+    assert!(
+        text.starts_with(
+            "Bucket gone: live configuration from http://127.0.0.1:1: the bucket does not exist (NoSuchBucket)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("NO MATCH the bucket does not exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "S3 would answer 403 AccessForbidden: CORSResponse: Bucket not found, with no CORS headers."
+        ),
+        "{text}"
+    );
+    let md = markdown(&preflight);
+    assert!(
+        md.contains("- **No match**: the bucket does not exist"),
+        "{md}"
+    );
+
+    let get = run(&Request::actual(Some("https://app.example.com"), "GET"));
+    assert_eq!(
+        (get.verdict, get.status),
+        (Verdict::NoSuchBucket, Some(404))
+    );
+    assert!(
+        human(&get, false).contains(
+            "S3 would answer 404 NoSuchBucket: The specified bucket does not exist, with no CORS headers."
+        ),
+        "{}",
+        human(&get, false)
+    );
+    let head = run(&Request::actual(None, "HEAD"));
+    assert_eq!((head.status, head.error.as_ref()), (Some(404), None));
+    assert!(
+        human(&head, false)
+            .contains("S3 would answer 404 without a body (HEAD), with no CORS headers."),
+        "{}",
+        human(&head, false)
+    );
+    let no_origin = run(&Request {
+        origin: None,
+        ..Request::preflight("", "GET", &[])
+    });
+    assert_eq!(
+        (no_origin.verdict, no_origin.status),
+        (Verdict::MissingOrigin, Some(400))
+    );
+    // Without rules, a bare preflight is refused for the bucket, not the method.
+    let bare = run(&Request {
+        access_control_request_method: None,
+        ..Request::preflight("https://app.example.com", "GET", &[])
+    });
+    assert_eq!(
+        (bare.verdict, bare.status),
+        (Verdict::NoSuchBucket, Some(403))
+    );
+    assert!(bare.notes.is_empty(), "{:?}", bare.notes);
 }

@@ -705,6 +705,126 @@ fn no_configuration() {
     ]);
 }
 
+/// A preflight without `Access-Control-Request-Method` (curl, not a browser): matched
+/// with its own method, OPTIONS, which no rule allows; no Origin or no rules decide
+/// first. Cross-checked against LocalStack in tests/it/verify_localstack.rs.
+#[test]
+fn preflight_without_access_control_request_method() {
+    let a = example_a();
+    let b = example_b();
+    let bare = |origin: Option<&str>, headers: &[&str]| Request {
+        origin: origin.map(str::to_string),
+        method: "OPTIONS".to_string(),
+        access_control_request_method: None,
+        access_control_request_headers: headers.iter().map(|h| h.to_string()).collect(),
+    };
+    check(&[
+        (
+            "an allowed origin is refused: OPTIONS is no rule's method",
+            Some(&a),
+            bare(Some(APP), &[]),
+            "not-allowed rule=- status=403 error=AccessForbidden\n\
+             rule 0: method OPTIONS is not in AllowedMethods",
+        ),
+        (
+            "a wildcard origin and headers too",
+            Some(&b),
+            bare(Some("https://any.test"), &["x-custom"]),
+            "not-allowed rule=- status=403 error=AccessForbidden\n\
+             rule 0: method OPTIONS is not in AllowedMethods",
+        ),
+        (
+            "no configuration: not enabled (recorded on AWS, Method OPTIONS)",
+            None,
+            bare(Some(APP), &[]),
+            "cors-not-enabled rule=- status=403 error=AccessForbidden",
+        ),
+        (
+            "no Origin either: 400",
+            Some(&a),
+            bare(None, &[]),
+            "missing-origin rule=- status=400 error=BadRequest",
+        ),
+    ]);
+    let outcome = simulate(Some(&a), &bare(Some(APP), &[]));
+    assert_eq!(outcome.method, "OPTIONS");
+    assert!(outcome.headers.is_empty());
+}
+
+/// A bucket that does not exist, for every request shape: what S3 answers (a preflight
+/// with Origin recorded on AWS; the 404 is S3's answer to any request for it).
+#[test]
+fn missing_bucket() {
+    let cases: Vec<(&str, Request, &str)> = vec![
+        (
+            "preflight",
+            pre(APP, "PUT", &["content-type"]),
+            "no-such-bucket rule=- status=403 error=AccessForbidden",
+        ),
+        (
+            "preflight without Access-Control-Request-Method",
+            Request {
+                access_control_request_method: None,
+                ..pre(APP, "GET", &[])
+            },
+            "no-such-bucket rule=- status=403 error=AccessForbidden",
+        ),
+        (
+            "preflight without Origin: 400 first",
+            Request {
+                origin: None,
+                ..pre(APP, "GET", &[])
+            },
+            "missing-origin rule=- status=400 error=BadRequest",
+        ),
+        (
+            "GET with Origin",
+            get(APP),
+            "no-such-bucket rule=- status=404 error=NoSuchBucket",
+        ),
+        (
+            "GET without Origin",
+            Request::actual(None, "GET"),
+            "no-such-bucket rule=- status=404 error=NoSuchBucket",
+        ),
+        (
+            "HEAD: a 404 without a body",
+            Request::actual(Some(APP), "HEAD"),
+            "no-such-bucket rule=- status=404 error=-",
+        ),
+        (
+            "PUT carrying Access-Control-Request-*",
+            Request {
+                origin: Some(APP.into()),
+                method: "PUT".into(),
+                access_control_request_method: Some("GET".into()),
+                access_control_request_headers: vec!["x-custom".into()],
+            },
+            "no-such-bucket rule=- status=404 error=NoSuchBucket",
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, request, expected)| {
+            let actual = show(&simulate_missing_bucket(request));
+            (actual != *expected)
+                .then(|| format!("--- {name}\nexpected: {expected}\nactual: {actual}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let preflight = simulate_missing_bucket(&pre(APP, "GET", &[]));
+    assert_eq!(
+        preflight.error.map(|e| e.message).as_deref(),
+        Some("CORSResponse: Bucket not found")
+    );
+    let get = simulate_missing_bucket(&get(APP));
+    assert_eq!(
+        get.error.map(|e| e.message).as_deref(),
+        Some("The specified bucket does not exist")
+    );
+    assert!(get.headers.is_empty() && get.rejected.is_empty() && get.matched.is_none());
+}
+
 #[test]
 fn error_messages_are_s3s() {
     let a = example_a();
@@ -770,6 +890,8 @@ fn json_shape() {
         ),
         ("none", simulate(None, &pre(APP, "GET", &[]))),
         ("none", simulate(None, &Request::actual(None, "GET"))),
+        ("missing", simulate_missing_bucket(&pre(APP, "GET", &[]))),
+        ("missing", simulate_missing_bucket(&get(APP))),
     ];
     insta::assert_json_snapshot!(runs);
 }
