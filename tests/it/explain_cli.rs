@@ -364,3 +364,111 @@ async fn live_configuration_from_moto() {
     assert_eq!(doc["verdict"], "cors-not-enabled");
     assert_eq!(doc["status"], 403);
 }
+
+/// `--method` is optional for a preflight (an OPTIONS without
+/// Access-Control-Request-Method, as curl sends it), required with `--actual`.
+#[test]
+fn preflight_without_method_and_actual_needs_one() {
+    let base = [
+        "explain",
+        "examples/two-rules.yaml",
+        "--bucket",
+        "example-app-uploads",
+    ];
+    let (code, stdout, stderr) = run(s3cors()
+        .args(base)
+        .args(["--origin", "https://app.example.com"]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for needle in [
+        "Request: preflight OPTIONS, Origin: https://app.example.com\n",
+        "NO MATCH no rule allows this request\n",
+        "    - method: OPTIONS is not in AllowedMethods [GET, HEAD] (examples/two-rules.yaml:11)\n",
+        "    - method: OPTIONS is not in AllowedMethods [PUT, POST] (examples/two-rules.yaml:18)\n",
+        "S3 would answer 403 AccessForbidden: CORSResponse: This CORS request is not allowed.",
+        "note: browsers always send Access-Control-Request-Method on a preflight",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    let (code, stdout, _) =
+        run(s3cors()
+            .args(base)
+            .args(["--origin", "https://app.example.com", "--format", "json"]));
+    assert_eq!(code, Some(0));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["request"]["request_method"], serde_json::Value::Null);
+    assert_eq!(doc["request"]["method"], "OPTIONS");
+    assert_eq!(doc["status"], 403);
+
+    let (code, stdout, stderr) =
+        run(s3cors()
+            .args(base)
+            .args(["--actual", "--origin", "https://app.example.com"]));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("the following required arguments were not provided")
+            && stderr.contains("--method <METHOD>"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(s3cors().args(base).args(["--request-method", "PUT"]));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--actual"), "{stderr}");
+}
+
+/// An OPTIONS without Origin is S3's 400, with or without a method, in every format.
+#[test]
+fn preflight_without_origin_in_every_format() {
+    let message = "400 BadRequest: Insufficient information. Origin request header needed.";
+    for method in [&["--method", "PUT"][..], &[]] {
+        let args = |format: &'static str| {
+            let mut args = vec![
+                "explain",
+                "examples/two-rules.yaml",
+                "--bucket",
+                "example-app-uploads",
+                "--format",
+                format,
+            ];
+            args.extend_from_slice(method);
+            args
+        };
+        let (code, stdout, stderr) = run(s3cors().args(args("human")));
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        assert!(stdout.contains(", no Origin"), "{stdout}");
+        assert!(
+            stdout.contains("NO MATCH the request has no Origin header\n"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!(
+                "S3 would answer {message}, with no CORS headers.\n"
+            )),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("note:"), "{stdout}");
+
+        let (code, stdout, _) = run(s3cors().args(args("markdown")));
+        assert_eq!(code, Some(0));
+        assert!(
+            stdout.contains("- **No match**: the request has no Origin header\n"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("- S3 would answer: {message}\n")),
+            "{stdout}"
+        );
+
+        let (code, stdout, _) = run(s3cors().args(args("json")));
+        assert_eq!(code, Some(0));
+        let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(doc["verdict"], "missing-origin");
+        assert_eq!(doc["status"], 400);
+        assert_eq!(doc["error"]["code"], "BadRequest");
+        assert_eq!(
+            doc["error"]["message"],
+            "Insufficient information. Origin request header needed."
+        );
+        assert_eq!(doc["request"]["origin"], serde_json::Value::Null);
+        assert_eq!(doc["headers"], serde_json::json!([]));
+    }
+}

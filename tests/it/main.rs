@@ -17,6 +17,7 @@ mod cli_validate;
 mod docs_and_schema;
 mod env_vars;
 mod explain_cli;
+mod explain_live;
 mod faults;
 mod fleet;
 mod fuzz_inputs;
