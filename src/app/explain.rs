@@ -38,9 +38,9 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
             Ok(None) => (None, LiveState::NoCorsConfiguration),
             Err(e) if e.kind == S3ErrorKind::NoSuchBucket => {
                 notes.push(format!(
-                    "GetBucketCors answered {}: the bucket does not exist at {}",
-                    e.code.as_deref().unwrap_or("404"),
-                    endpoint.url().unwrap_or("AWS")
+                    "GetBucketCors answered {}; if the bucket should exist, check its name, \
+                     the account and the endpoint",
+                    e.code.as_deref().unwrap_or("404")
                 ));
                 (None, LiveState::NoSuchBucket)
             }
