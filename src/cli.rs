@@ -582,7 +582,8 @@ pub struct ExplainArgs {
     /// with --actual, sent on the actual request, which S3 checks too)
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,
-    /// Explain an actual request (GET/PUT with Origin) instead of a preflight
+    /// Explain an actual request (GET/PUT with Origin; needs --method) instead of a
+    /// preflight
     #[arg(long)]
     pub actual: bool,
     /// With --actual: the Access-Control-Request-Method the request carries, which
