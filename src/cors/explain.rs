@@ -134,7 +134,7 @@ pub struct Explanation {
     pub version: u32,
     pub bucket: String,
     pub rules_from: RulesFrom,
-    /// How many rules were simulated (0: no CORS configuration).
+    /// How many rules were simulated (0: no CORS configuration, or no bucket).
     pub rules: usize,
     pub request: RequestDoc,
     /// `matched`, `not-allowed`, `cors-not-enabled`, `no-such-bucket`,
