@@ -605,12 +605,12 @@ pub struct VerifyArgs {
     /// An object key to send GET/HEAD requests with Origin to
     #[arg(long, value_name = "KEY")]
     pub object: Option<String>,
-    /// A URL in front of S3 (a CDN) to check for CORS headers and `Vary: Origin`
+    /// A URL in front of S3 (a CDN) to check: GET without Origin, then from origin A, then from B; fails when a cache serves one request's answer to another
     #[arg(long, value_name = "URL", value_parser = http_url)]
     pub url: Option<String>,
-    /// The Origin `--url` sends (default: the first origin the --bucket's policy allows)
+    /// An Origin `--url` sends: A, then B (give it twice); default: origins the --bucket's policy allows (B: another allowed origin, else one it refuses)
     #[arg(long, value_name = "ORIGIN", requires = "url")]
-    pub origin: Option<String>,
+    pub origin: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,8 @@ use crate::cli::{Format, Global, VerifyArgs};
 use crate::cors::verify::report::{
     self, BucketProblem, BucketResult, CaseResult, UrlCheck, VerifyReport,
 };
-use crate::cors::verify::{self as core, Case, PROBE_KEY};
+use crate::cors::verify::{self as core, Case, PROBE_KEY, cdn};
+use crate::model::CorsConfig;
 use crate::plan::compare;
 use crate::policy::Selector;
 use crate::policy::ownership::Ownership;
@@ -271,8 +272,9 @@ async fn hint(s3: &impl S3Api, managed: &Managed<'_>) -> Hint {
     }
 }
 
-/// `--url`: a GET without `Origin` (which primes a cache that does not key on
-/// `Origin`), then one with it.
+/// `--url`: a GET without `Origin` (which primes a cache whose key lacks `Origin`),
+/// then from origin A, then from origin B, in that order, each bounded by the probe
+/// timeout; `cors::verify::cdn` picks the origins and judges the answers.
 async fn check_url(
     global: &Global,
     args: &VerifyArgs,
@@ -280,37 +282,44 @@ async fn check_url(
     prober: &Prober,
     color: bool,
 ) -> anyhow::Result<VerifyReport> {
-    let origin = match &args.origin {
-        Some(origin) => origin.clone(),
-        None => default_origin(global, args, color)?,
-    };
-    let plain = ProbeRequest {
-        method: "GET".to_string(),
-        url: url.to_string(),
-        headers: Vec::new(),
-    };
-    let with = ProbeRequest {
-        headers: vec![("Origin".to_string(), origin.clone())],
-        ..plain.clone()
-    };
-    let without = prober.send(&plain).await.map_err(|e| e.to_string());
-    let with = prober.send(&with).await.map_err(|e| e.to_string());
-    let check = UrlCheck::new(
-        url,
-        &origin,
-        without.as_ref().map_err(Clone::clone),
-        with.as_ref().map_err(Clone::clone),
-    );
+    let picks = match bucket_config(global, args, color)? {
+        Some(config) => cdn::origins(cdn::Policy::Known(config.as_ref()), &args.origin),
+        None => cdn::origins(cdn::Policy::Unknown, &args.origin),
+    }
+    .map_err(anyhow::Error::msg)?;
+    let origins = [None, Some(&picks[0].origin), Some(&picks[1].origin)];
+    let mut answers = Vec::with_capacity(origins.len());
+    // One after the other: the order is the point.
+    for origin in origins {
+        let request = ProbeRequest {
+            method: "GET".to_string(),
+            url: url.to_string(),
+            headers: origin
+                .map(|o| ("Origin".to_string(), o.clone()))
+                .into_iter()
+                .collect(),
+        };
+        answers.push(prober.send(&request).await.map_err(|e| e.to_string()));
+    }
+    let [none, a, b] =
+        [&answers[0], &answers[1], &answers[2]].map(|r| r.as_ref().map_err(Clone::clone));
+    let check = UrlCheck::new(url, &picks, [none, a, b]);
     Ok(VerifyReport::new(Vec::new(), Vec::new(), Some(check)))
 }
 
-/// The Origin `--url` sends without `--origin`: a sample of the first AllowedOrigin of
-/// the `--bucket`'s desired rules.
-fn default_origin(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Result<String> {
-    let [bucket] = args.bucket.as_slice() else {
-        anyhow::bail!(
-            "--url needs an Origin to send: give --origin ORIGIN, or one --bucket BUCKET whose policy's first allowed origin is used"
-        );
+/// The desired configuration of the one `--bucket` given with `--url` (`Some(None)`:
+/// declared without rules), read from its policy; `None` without `--bucket`.
+fn bucket_config(
+    global: &Global,
+    args: &VerifyArgs,
+    color: bool,
+) -> anyhow::Result<Option<Option<CorsConfig>>> {
+    let bucket = match args.bucket.as_slice() {
+        [] => return Ok(None),
+        [bucket] => bucket,
+        _ => anyhow::bail!(
+            "--url checks one URL against one bucket's policy: give at most one --bucket"
+        ),
     };
     let policies = match policies::load(&args.policies.paths, false, global, color) {
         Ok(p) => p,
@@ -325,14 +334,9 @@ fn default_origin(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Re
             .find(|e| matches!(&e.selector, Selector::Match(m) if m.glob.is_match(bucket)))
     });
     let Some(entry) = entry else {
-        anyhow::bail!("no policy entry manages bucket {bucket}: give --origin ORIGIN");
+        anyhow::bail!(
+            "no policy entry manages bucket {bucket}: give --origin ORIGIN (twice for two origins) without --bucket"
+        );
     };
-    entry
-        .rules
-        .first()
-        .and_then(|r| r.rule.allowed_origins.first())
-        .map(|pattern| core::sample_origin(pattern))
-        .with_context(|| {
-            format!("bucket {bucket} is declared without CORS rules: give --origin ORIGIN")
-        })
+    Ok(Some(entry.desired()))
 }

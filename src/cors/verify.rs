@@ -1,6 +1,6 @@
 //! What `verify` checks, as pure functions: the test matrix derived from a bucket's
 //! desired rules, the judgement of an observed HTTP response against the simulator's
-//! prediction, and the CDN check of `verify --url`.
+//! prediction, and (in [`cdn`]) the CDN check of `verify --url`.
 //!
 //! The matrix, per rule in order: each AllowedOrigin (a wildcard instantiated with a
 //! concrete sample, see [`sample_origin`]) × each AllowedMethod, as a preflight without
@@ -18,6 +18,7 @@
 //!
 //! No I/O here: the app layer sends the requests and hands back [`Observed`] values.
 
+pub mod cdn;
 pub mod report;
 
 use std::collections::HashSet;
@@ -475,59 +476,6 @@ fn same_value(name: &str, a: &str, b: &str) -> bool {
     } else {
         a == b
     }
-}
-
-/// A problem `verify --url` found with a URL in front of S3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CdnProblem {
-    /// The request with `Origin` got no `Access-Control-Allow-Origin`: a cache that does
-    /// not key on `Origin` served the response cached for a request without it (or the
-    /// CDN strips CORS headers, or the origin is not allowed).
-    MissingCorsHeaders,
-    /// The response to the request with `Origin` does not say `Vary: Origin`, so caches
-    /// may serve it to other origins, or serve other responses to this one.
-    MissingVaryOrigin,
-    /// The request with `Origin` did not succeed (status >= 400).
-    ErrorStatus,
-}
-
-impl CdnProblem {
-    /// One line: what is wrong and what to do.
-    pub fn message(self) -> &'static str {
-        match self {
-            CdnProblem::MissingCorsHeaders => {
-                "the request with Origin got no Access-Control-Allow-Origin: the cache does not key on Origin (or strips CORS headers); add Origin to the cache key (CloudFront: a cache policy or origin request policy that includes the Origin header, e.g. the managed CORS-S3Origin)"
-            }
-            CdnProblem::MissingVaryOrigin => {
-                "the response to the request with Origin lacks `Vary: Origin`: shared caches may serve it to other origins; forward Origin so S3 sends Vary, and do not strip it"
-            }
-            CdnProblem::ErrorStatus => {
-                "the request with Origin failed (HTTP status >= 400): the URL must name a readable object"
-            }
-        }
-    }
-}
-
-/// `verify --url`: the problems seen in the response to a request with `Origin`, sent
-/// after one without it (which primes a cache that does not key on `Origin`).
-pub fn cdn_problems(with_origin: &Observed) -> Vec<CdnProblem> {
-    let mut problems = Vec::new();
-    if with_origin.status >= 400 {
-        problems.push(CdnProblem::ErrorStatus);
-    }
-    if with_origin.header(simulate::ALLOW_ORIGIN).is_none() {
-        problems.push(CdnProblem::MissingCorsHeaders);
-    }
-    let vary_origin = with_origin.header(simulate::VARY).is_some_and(|v| {
-        v.split(',')
-            .map(str::trim)
-            .any(|i| i.eq_ignore_ascii_case("origin") || i == "*")
-    });
-    if !vary_origin {
-        problems.push(CdnProblem::MissingVaryOrigin);
-    }
-    problems
 }
 
 #[cfg(test)]

@@ -252,8 +252,8 @@ pub fn drift(report: &DriftReport) -> String {
 }
 
 /// `verify`: a test suite per bucket, a test case per request case; buckets
-/// that could not be verified and a `--url` check as one erroring or failing
-/// case each.
+/// that could not be verified as erroring cases; a `--url` check as a suite with
+/// a case per request (without Origin, from A, from B).
 pub fn verify(report: &VerifyReport) -> String {
     let mut suites: Vec<Suite> = report
         .buckets
@@ -314,27 +314,54 @@ pub fn verify(report: &VerifyReport) -> String {
         });
     }
     if let Some(u) = &report.url_check {
-        let mut why: Vec<String> = u.problems.iter().map(|p| p.message.clone()).collect();
-        let outcome = if let Some(e) = &u.error {
-            Some(("error", "no answer".to_owned(), e.clone()))
-        } else if u.pass {
-            None
-        } else {
-            why.sort();
-            Some((
-                "failure",
-                format!("{} problem(s)", why.len()),
-                why.join("\n"),
-            ))
-        };
+        // A case per request of the check, failing with its problems.
+        let cases = u
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let problems: Vec<String> = u
+                    .problems
+                    .iter()
+                    .filter(|p| p.request == i)
+                    .map(|p| {
+                        let mut text = format!("{}: {}", p.code_str(), p.message);
+                        for e in &p.evidence {
+                            text.push_str(&format!("\nevidence: {e}"));
+                        }
+                        text.push_str(&format!("\nfix: {}", p.fix));
+                        text
+                    })
+                    .collect();
+                let outcome = if let Some(e) = &r.error {
+                    Some(("error", "no answer".to_owned(), e.clone()))
+                } else if problems.is_empty() {
+                    None
+                } else {
+                    Some((
+                        "failure",
+                        format!("{} problem(s)", problems.len()),
+                        problems.join("\n"),
+                    ))
+                };
+                let headers: Vec<String> = r
+                    .actual
+                    .iter()
+                    .flat_map(|a| &a.headers)
+                    .chain(&r.cache)
+                    .map(|h| format!("{}: {}", h.name, h.value))
+                    .collect();
+                Case {
+                    name: r.name.clone(),
+                    classname: "s3cors.verify.url".to_owned(),
+                    outcome,
+                    system_out: format!("GET {}\n{}", u.url, headers.join("\n")),
+                }
+            })
+            .collect();
         suites.push(Suite {
-            name: "url".to_owned(),
-            cases: vec![Case {
-                name: u.url.clone(),
-                classname: "s3cors.verify.url".to_owned(),
-                outcome,
-                system_out: format!("Origin: {}", u.origin),
-            }],
+            name: format!("url {}", u.url),
+            cases,
         });
     }
     document("s3cors verify", &suites)
@@ -369,6 +396,22 @@ mod tests {
             "<failure message=\"guardrail-violation\" type=\"failure\">live rule 1: origin &quot;*&quot; with PUT</failure>",
             "<error message=\"its CORS configuration could not be read\" type=\"error\">AccessDenied &lt;&amp;&gt;</error>",
             "<testcase name=\"claimed\" classname=\"s3cors.drift.unresolved\">",
+        ] {
+            assert!(xml.contains(want), "missing {want:?} in\n{xml}");
+        }
+    }
+
+    #[test]
+    fn a_url_check_is_a_suite_with_a_case_per_request() {
+        let xml = verify(&crate::render::sarif::tests::url_keyed_cache_check());
+        for want in [
+            "<testsuites name=\"s3cors verify\" tests=\"3\" failures=\"2\" errors=\"0\">",
+            "<testsuite name=\"url https://cdn.example/app.js\" tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"0\">",
+            "<testcase name=\"GET without Origin\" classname=\"s3cors.verify.url\">",
+            "<testcase name=\"GET from https://a.example\" classname=\"s3cors.verify.url\">",
+            "<failure message=\"1 problem(s)\" type=\"failure\">missing-cors-headers: GET from https://b.example",
+            "evidence: served from a cache (age: 5, x-cache: Hit from cloudfront)",
+            "fix: make Origin part of the cache key",
         ] {
             assert!(xml.contains(want), "missing {want:?} in\n{xml}");
         }

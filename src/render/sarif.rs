@@ -326,19 +326,37 @@ pub fn from_verify(report: &VerifyReport) -> Vec<Finding> {
         });
     }
     if let Some(u) = report.url_check.as_ref().filter(|u| !u.pass) {
-        let mut why: Vec<String> = u.problems.iter().map(|p| p.message.clone()).collect();
-        why.extend(u.error.clone());
-        out.push(Finding {
-            code: LiveCode::UrlCheckFailed.as_str(),
-            level: LiveCode::UrlCheckFailed.level(),
-            message: format!("{}: {}", u.url, why.join("; ")),
-            place: Place::Bucket {
-                bucket: u.url.clone(),
-                entry: None,
-            },
-            detail: String::new(),
-            suppressed: None,
-        });
+        // One result per problem (its code and request tell them apart), or one
+        // saying why no answer came.
+        let place = || Place::Bucket {
+            bucket: u.url.clone(),
+            entry: None,
+        };
+        for p in &u.problems {
+            let mut message = format!("{}: {}: {}", u.url, p.code_str(), p.message);
+            for e in &p.evidence {
+                message.push_str(&format!("; {e}"));
+            }
+            message.push_str(&format!(". Fix: {}", p.fix));
+            out.push(Finding {
+                code: LiveCode::UrlCheckFailed.as_str(),
+                level: LiveCode::UrlCheckFailed.level(),
+                message,
+                place: place(),
+                detail: format!("{} {}", p.code_str(), p.request),
+                suppressed: None,
+            });
+        }
+        if let Some(e) = &u.error {
+            out.push(Finding {
+                code: LiveCode::UrlCheckFailed.as_str(),
+                level: LiveCode::UrlCheckFailed.level(),
+                message: format!("{}: no answer: {e}", u.url),
+                place: place(),
+                detail: String::new(),
+                suppressed: None,
+            });
+        }
     }
     out
 }
@@ -569,6 +587,52 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(rule_of("no-such-code"), None);
+    }
+
+    /// A `verify --url` check through a cache keyed on the URL only: the answer
+    /// without Origin served to A and to B.
+    pub(crate) fn url_keyed_cache_check() -> VerifyReport {
+        use crate::cors::fixtures::observed;
+        use crate::cors::verify::cdn::{Expect, Pick};
+        use crate::cors::verify::report::UrlCheck;
+        let pick = |origin: &str| Pick {
+            origin: origin.into(),
+            expect: Expect::Allowed,
+        };
+        let picks = [pick("https://a.example"), pick("https://b.example")];
+        let plain = observed(200, &[("X-Cache", "Miss from cloudfront")]);
+        let cached = observed(200, &[("Age", "5"), ("X-Cache", "Hit from cloudfront")]);
+        let check = UrlCheck::new(
+            "https://cdn.example/app.js",
+            &picks,
+            [Ok(&plain), Ok(&cached), Ok(&cached)],
+        );
+        VerifyReport::new(vec![], vec![], Some(check))
+    }
+
+    #[test]
+    fn a_url_check_gives_a_result_per_problem() {
+        let findings = from_verify(&url_keyed_cache_check());
+        let got: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.code, f.detail.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("url-check-failed", "missing-cors-headers 1"),
+                ("url-check-failed", "missing-cors-headers 2")
+            ]
+        );
+        let message = &findings[0].message;
+        for want in [
+            "https://cdn.example/app.js: missing-cors-headers: GET from https://a.example",
+            "served from a cache (age: 5, x-cache: Hit from cloudfront)",
+            ". Fix: make Origin part of the cache key",
+        ] {
+            assert!(message.contains(want), "missing {want:?} in {message}");
+        }
+        assert_eq!(findings[0].level, Level::Error);
     }
 
     #[test]

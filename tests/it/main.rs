@@ -25,4 +25,5 @@ mod localstack_smoke;
 mod recipes;
 mod reconcile;
 mod s3_layer;
+mod verify_cdn;
 mod verify_localstack;

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Case, CdnProblem, Check, Judgement, Observed, Purpose, judge};
+use super::cdn::{self, CdnProblem, Expect, Pick};
+use super::{Case, Check, Judgement, Observed, Purpose, judge};
 use crate::cors::simulate::{Request, ResponseHeader, Verdict};
 use crate::style::{DIM, GREEN, RED, paint};
 use crate::text::{markdown_fence, markdown_safe, terminal_safe};
@@ -185,53 +186,107 @@ pub struct BucketProblem {
     pub message: String,
 }
 
-/// `verify --url`: a URL in front of S3, fetched without and then with `Origin`.
+/// `verify --url`: a URL in front of S3, fetched without `Origin`, then from origin A,
+/// then from origin B (docs/verify.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UrlCheck {
     pub url: String,
-    /// The Origin sent with the second request.
+    /// Origin A, sent with the second request.
     pub origin: String,
     pub pass: bool,
+    /// The three requests in the order sent, each with its answer.
+    pub requests: Vec<UrlRequest>,
+    /// The answer to the first request (as in `requests`).
     pub without_origin: Option<Actual>,
+    /// The answer to the second request, from A (as in `requests`).
     pub with_origin: Option<Actual>,
     pub problems: Vec<UrlProblem>,
-    /// Why a request got no response.
+    /// Why a request got no response (nothing is judged then).
+    pub error: Option<String>,
+}
+
+/// One request of the URL check and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlRequest {
+    /// `GET without Origin`, `GET from ORIGIN`.
+    pub name: String,
+    /// `null` for the request without Origin.
+    pub origin: Option<String>,
+    /// What the policy says of this Origin; `null` without Origin.
+    pub expect: Option<Expect>,
+    pub actual: Option<Actual>,
+    /// The answer's `Age`, `X-Cache` and `CF-Cache-Status` headers, names lower-cased.
+    pub cache: Vec<ResponseHeader>,
     pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UrlProblem {
     pub code: CdnProblem,
+    /// The request it is about (0-based, into `requests`).
+    pub request: usize,
     pub message: String,
+    /// What the answers show (cache headers, whose answer was served).
+    pub evidence: Vec<String>,
+    /// What to do.
+    pub fix: String,
+}
+
+impl UrlProblem {
+    /// The problem's code as written in reports, e.g. `missing-cors-headers`.
+    pub fn code_str(&self) -> String {
+        serde_plain(self.code)
+    }
 }
 
 impl UrlCheck {
-    pub fn new(
-        url: &str,
-        origin: &str,
-        without: Result<&Observed, String>,
-        with: Result<&Observed, String>,
-    ) -> UrlCheck {
-        let problems: Vec<UrlProblem> = match &with {
-            Ok(observed) => super::cdn_problems(observed)
+    /// The check of `url` from the three answers (or why none came), in the order
+    /// sent: without Origin, from `picks[0]`, from `picks[1]`.
+    pub fn new(url: &str, picks: &[Pick; 2], answers: [Result<&Observed, String>; 3]) -> UrlCheck {
+        let requests: Vec<UrlRequest> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, answer)| {
+                let pick = i.checked_sub(1).map(|k| &picks[k]);
+                UrlRequest {
+                    name: cdn::request_name(i, picks),
+                    origin: pick.map(|p| p.origin.clone()),
+                    expect: pick.map(|p| p.expect),
+                    actual: answer.as_ref().ok().map(|o| Actual::of(o)),
+                    cache: answer
+                        .as_ref()
+                        .map(|o| {
+                            cdn::cache_headers(o)
+                                .into_iter()
+                                .map(|(name, value)| ResponseHeader { name, value })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    error: answer.as_ref().err().cloned(),
+                }
+            })
+            .collect();
+        let error = requests.iter().find_map(|r| r.error.clone());
+        let problems: Vec<UrlProblem> = match &answers {
+            [Ok(none), Ok(a), Ok(b)] => cdn::judge(picks, [none, a, b])
                 .into_iter()
-                .map(|code| UrlProblem {
-                    code,
-                    message: code.message().to_string(),
+                .map(|f| UrlProblem {
+                    code: f.code,
+                    request: f.request,
+                    message: f.message,
+                    evidence: f.evidence,
+                    fix: f.code.fix().to_string(),
                 })
                 .collect(),
-            Err(_) => Vec::new(),
-        };
-        let error = match (&without, &with) {
-            (Err(e), _) | (_, Err(e)) => Some(e.clone()),
-            _ => None,
+            _ => Vec::new(),
         };
         UrlCheck {
             url: url.to_string(),
-            origin: origin.to_string(),
+            origin: picks[0].origin.clone(),
             pass: problems.is_empty() && error.is_none(),
-            without_origin: without.ok().map(Actual::of),
-            with_origin: with.ok().map(Actual::of),
+            without_origin: requests[0].actual.clone(),
+            with_origin: requests[1].actual.clone(),
+            requests,
             problems,
             error,
         }
@@ -428,32 +483,45 @@ fn url_human(u: &UrlCheck, color: bool) -> String {
     } else {
         paint(color, RED, "FAIL")
     };
+    let sent: Vec<String> = u
+        .requests
+        .iter()
+        .map(|r| match (&r.origin, r.expect) {
+            (Some(o), Some(e)) => format!("from {} ({})", terminal_safe(o), serde_plain(e)),
+            _ => "without Origin".to_string(),
+        })
+        .collect();
     let mut out = format!(
-        "{word} {}: GET without Origin, then with Origin: {}\n",
+        "{word} {}: GET {}\n",
         terminal_safe(&u.url),
-        terminal_safe(&u.origin)
+        sent.join(", then ")
     );
     if let Some(e) = &u.error {
         out.push_str(&format!("  error: {}\n", terminal_safe(e)));
     }
-    for (label, actual) in [
-        ("without Origin", &u.without_origin),
-        ("with Origin", &u.with_origin),
-    ] {
-        if let Some(a) = actual {
-            let headers: Vec<String> = a
-                .headers
-                .iter()
-                .map(|h| format!("{}: {}", terminal_safe(&h.name), terminal_safe(&h.value)))
-                .collect();
-            let shown = if headers.is_empty() {
-                "no CORS or Vary headers".to_string()
-            } else {
-                headers.join("; ")
-            };
-            out.push_str(&format!("  {label}: {}, {shown}\n", a.status));
-        }
+    for r in &u.requests {
+        let Some(a) = &r.actual else { continue };
+        let headers: Vec<String> = a
+            .headers
+            .iter()
+            .chain(&r.cache)
+            .map(|h| format!("{}: {}", terminal_safe(&h.name), terminal_safe(&h.value)))
+            .collect();
+        let shown = if a.headers.is_empty() {
+            std::iter::once("no CORS or Vary headers".to_string())
+                .chain(headers)
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else {
+            headers.join("; ")
+        };
+        out.push_str(&format!(
+            "  {}: {}, {shown}\n",
+            terminal_safe(&r.name),
+            a.status
+        ));
     }
+    let mut fixes: Vec<&str> = Vec::new();
     for p in &u.problems {
         out.push_str(&format!(
             "  {} {}: {}\n",
@@ -461,12 +529,25 @@ fn url_human(u: &UrlCheck, color: bool) -> String {
             serde_plain(p.code),
             terminal_safe(&p.message)
         ));
+        for e in &p.evidence {
+            out.push_str(&format!(
+                "    {} {}\n",
+                paint(color, DIM, "evidence:"),
+                terminal_safe(e)
+            ));
+        }
+        if !fixes.contains(&p.fix.as_str()) {
+            fixes.push(&p.fix);
+        }
+    }
+    for fix in fixes {
+        out.push_str(&format!("  {} {}\n", paint(color, DIM, "fix:"), fix));
     }
     out
 }
 
-fn serde_plain(code: CdnProblem) -> String {
-    serde_json::to_value(code)
+fn serde_plain(value: impl Serialize) -> String {
+    serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
@@ -753,27 +834,72 @@ mod tests {
 
     #[test]
     fn url_check_report() {
+        use crate::cors::verify::cdn::Expect;
+        let picks = [
+            Pick {
+                origin: "https://a.example".into(),
+                expect: Expect::Allowed,
+            },
+            Pick {
+                origin: "https://s3cors-unlisted.example".into(),
+                expect: Expect::Refused,
+            },
+        ];
+        let vary = ("Vary", "Origin");
         let good = observed(
             200,
-            &[
-                ("Access-Control-Allow-Origin", "https://a.example"),
-                ("Vary", "Origin"),
-            ],
+            &[("Access-Control-Allow-Origin", "https://a.example"), vary],
         );
-        let plain = observed(200, &[]);
-        let u = UrlCheck::new("https://cdn/x", "https://a.example", Ok(&plain), Ok(&good));
-        assert!(u.pass);
-        let u = UrlCheck::new("https://cdn/x", "https://a.example", Ok(&plain), Ok(&plain));
+        let plain = observed(200, &[("X-Cache", "Miss from cacheproxy")]);
+        let u = UrlCheck::new("https://cdn/x", &picks, [Ok(&plain), Ok(&good), Ok(&plain)]);
+        assert!(u.pass, "{u:?}");
+        let cached = observed(200, &[("Age", "0"), ("X-Cache", "Hit from cacheproxy")]);
+        let u = UrlCheck::new(
+            "https://cdn/x",
+            &picks,
+            [Ok(&plain), Ok(&cached), Ok(&cached)],
+        );
         assert!(!u.pass);
-        let text = human(&VerifyReport::new(vec![], vec![], Some(u)), false, false);
-        assert!(text.contains("problem missing-cors-headers:"), "{text}");
-        assert!(text.contains("problem missing-vary-origin:"), "{text}");
-        assert!(text.ends_with("\nverify: URL check failed.\n"), "{text}");
+        let report = VerifyReport::new(vec![], vec![], Some(u));
+        insta::assert_snapshot!(human(&report, false, false), @r"
+        FAIL https://cdn/x: GET without Origin, then from https://a.example (allowed), then from https://s3cors-unlisted.example (refused)
+          GET without Origin: 200, no CORS or Vary headers; x-cache: Miss from cacheproxy
+          GET from https://a.example: 200, no CORS or Vary headers; age: 0; x-cache: Hit from cacheproxy
+          GET from https://s3cors-unlisted.example: 200, no CORS or Vary headers; age: 0; x-cache: Hit from cacheproxy
+          problem missing-cors-headers: GET from https://a.example, which the policy allows, got no Access-Control-Allow-Origin: a cache whose key lacks Origin served it the answer it keeps for the GET without Origin (or the CDN does not forward Origin to S3)
+            evidence: served from a cache (age: 0, x-cache: Hit from cacheproxy)
+            evidence: the answer to the GET without Origin, sent just before, had no Access-Control-Allow-Origin either
+          fix: make Origin part of the cache key (that also forwards it to S3): on CloudFront, a cache policy whose cache key includes the Origin header (also Access-Control-Request-Headers and -Method when OPTIONS is cached); an origin request policy such as the managed CORS-S3Origin only forwards them, without keying the cache on them, and the managed CachingOptimized keys on no header; then invalidate the cached objects. Other CDNs: add Origin to the cache key
+
+        verify: URL check failed.
+        ");
+        let value: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        let check = &value["url_check"];
+        assert_eq!(check["origin"], "https://a.example");
+        assert_eq!(check["requests"][1]["expect"], "allowed");
+        assert_eq!(check["requests"][2]["expect"], "refused");
+        assert_eq!(check["requests"][0]["origin"], serde_json::Value::Null);
+        assert_eq!(
+            check["requests"][1]["cache"],
+            serde_json::json!([{"name": "age", "value": "0"}, {"name": "x-cache", "value": "Hit from cacheproxy"}])
+        );
+        assert_eq!(check["with_origin"], check["requests"][1]["actual"]);
+        assert_eq!(check["problems"][0]["code"], "missing-cors-headers");
+        assert_eq!(check["problems"][0]["request"], 1);
+        assert!(
+            check["problems"][0]["fix"]
+                .as_str()
+                .unwrap()
+                .contains("CORS-S3Origin")
+        );
         let u = UrlCheck::new(
             "http://127.0.0.1:9/x",
-            "https://a.example",
-            Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
-            Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+            &picks,
+            [
+                Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+                Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+                Err("cannot reach http://127.0.0.1:9/x: connection refused".into()),
+            ],
         );
         assert!(!u.pass && u.problems.is_empty());
         assert!(url_human(&u, false).contains("error: cannot reach http://127.0.0.1:9/x"));

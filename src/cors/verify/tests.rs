@@ -1,5 +1,5 @@
-//! Tests of the verify matrix, the samples, the judgement and the CDN check: plain
-//! values in, plain values out.
+//! Tests of the verify matrix, the samples and the judgement: plain values in,
+//! plain values out (the CDN check has its own, in `cdn.rs`).
 
 use super::*;
 use crate::cors::fixtures::{example_c, observed, rule};
@@ -472,40 +472,5 @@ fn error_codes_from_s3_bodies() {
     ];
     for (body, want) in cases {
         assert_eq!(error_code(body).as_deref(), want, "{body}");
-    }
-}
-
-#[test]
-fn cdn_problems_cases() {
-    let vary = (
-        "Vary",
-        "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
-    );
-    let acao = ("Access-Control-Allow-Origin", "https://app.example.com");
-    type Row<'a> = (&'a str, Observed, &'a [CdnProblem]);
-    let cases: Vec<Row> = vec![
-        ("good", observed(200, &[acao, vary]), &[]),
-        ("vary star", observed(200, &[acao, ("vary", "*")]), &[]),
-        (
-            "cached without CORS",
-            observed(200, &[]),
-            &[
-                CdnProblem::MissingCorsHeaders,
-                CdnProblem::MissingVaryOrigin,
-            ],
-        ),
-        (
-            "vary dropped",
-            observed(200, &[acao, ("Vary", "Accept-Encoding")]),
-            &[CdnProblem::MissingVaryOrigin],
-        ),
-        (
-            "error",
-            observed(404, &[acao, vary]),
-            &[CdnProblem::ErrorStatus],
-        ),
-    ];
-    for (what, response, want) in cases {
-        assert_eq!(cdn_problems(&response), want, "{what}");
     }
 }
