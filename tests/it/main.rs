@@ -25,3 +25,4 @@ mod recipes;
 mod reconcile;
 mod s3_layer;
 mod verify_localstack;
+mod watch;
