@@ -116,6 +116,9 @@ pub struct Global {
         help_heading = "Global options"
     )]
     pub shard_by: Option<ShardBy>,
+    /// Log lines on stderr as text or as one JSON object each
+    #[arg(long, global = true, env = "S3CORS_LOG_FORMAT", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, help_heading = "Global options")]
+    pub log_format: LogFormat,
     /// Output format of reports
     #[arg(long, global = true, env = "S3CORS_FORMAT", value_enum, default_value_t = Format::Human, help_heading = "Global options")]
     pub format: Format,
@@ -457,8 +460,17 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Restore the configurations an applied plan replaced
     Rollback(RollbackArgs),
+    /// Check drift every interval, with Prometheus metrics and health checks
+    Watch(WatchArgs),
     /// Print the JSON Schema of policy files (for editors' YAML language servers)
     Schema,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -611,6 +623,43 @@ pub struct VerifyArgs {
     /// An Origin `--url` sends: A, then B (give it twice); default: origins the --bucket's policy allows (B: another allowed origin, else one it refuses)
     #[arg(long, value_name = "ORIGIN", requires = "url")]
     pub origin: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub policies: PolicyPaths,
+    /// Time between the starts of two drift checks (`30s`, `5m`, `1h`; a plain
+    /// number is seconds); each wait is jittered by up to a tenth
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub interval: std::time::Duration,
+    /// Serve /metrics (Prometheus), /healthz and /readyz on this address
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Stop after this many checks (default: run until SIGTERM or SIGINT)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cycles: Option<u64>,
+}
+
+/// A duration as `90`, `90s`, `5m`, `1h` or `500ms`; at least 1 ms.
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let err = || format!("`{s}` is not a duration (for example 30s, 5m, 1h)");
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| err())?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(err()),
+    }
+    .ok_or_else(err)?;
+    if ms == 0 {
+        return Err(format!("`{s}`: the interval must be longer than zero"));
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, Args)]
@@ -842,7 +891,7 @@ mod tests {
             }
             seen += 1;
         }
-        assert_eq!(seen, 16, "every global option is checked");
+        assert_eq!(seen, 17, "every global option is checked");
     }
 
     #[test]

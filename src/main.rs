@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         }
     }
     cli.global.no_input = cli.global.resolve_no_input(|name| std::env::var(name).ok());
-    init_logging(cli.global.verbose, cli.global.quiet);
+    // A long-running `watch` logs each check at info; other commands report on stdout.
+    let watch = matches!(cli.command, s3cors::cli::Command::Watch(_));
+    init_logging(&cli.global, watch);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,11 +99,12 @@ fn confirm(text: &str) -> std::io::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
+fn init_logging(global: &s3cors::cli::Global, watch: bool) {
+    let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
         // aws-config warns at every step of its region and credential chains that
         // finds nothing (IMDS off EC2, say); a failed call reports what matters.
+        (false, 0) if watch => "s3cors=info,warn,aws_config=error",
         (false, 0) => "warn,aws_config=error",
         (false, 1) => "s3cors=info",
         (false, 2) => "s3cors=debug,info",
@@ -109,12 +112,22 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("S3CORS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // tracing reports a failed write on stderr with `eprintln!`, which panics
         // when stderr is a closed pipe; a lost log line is not worth exit 101.
         .log_internal_errors(false)
         .with_target(false)
-        .init();
+        .with_ansi(match global.color {
+            s3cors::cli::ColorChoice::Always => true,
+            s3cors::cli::ColorChoice::Never => false,
+            s3cors::cli::ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        });
+    match global.log_format {
+        s3cors::cli::LogFormat::Text => logs.init(),
+        s3cors::cli::LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }

@@ -31,6 +31,56 @@ pub async fn run(
         Err(outcome) => return Ok(outcome),
     };
     let roster = accounts::connect(global, &policies.policy).await?;
+    let bar = |len| super::progress(global, console, len, "reading");
+    let Checked {
+        report,
+        problems,
+        unreachable,
+    } = check(global, &policies, &roster, args.unmanaged, bar).await?;
+
+    let exit = exit_of(&report);
+    let mut stderr = policies.warnings.clone();
+    stderr.push_str(&unreachable);
+    if !problems.is_empty() {
+        stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
+    }
+    if global.format == Format::Json {
+        // Written as it is made, as plan's: at 100,000 buckets the JSON is large.
+        return Ok(Outcome {
+            stdout: String::new(),
+            stream: Some(Stream::new(move |out| drift::write_json(out, &report))),
+            stderr,
+            exit,
+        });
+    }
+    Ok(Outcome {
+        stream: None,
+        stdout: render(global.format, &report, global.verbose > 0),
+        stderr,
+        exit,
+    })
+}
+
+/// One drift check's result, before it is rendered.
+pub struct Checked {
+    pub report: DriftReport,
+    /// Buckets that could not be resolved to one policy entry, as diagnostics.
+    pub problems: Vec<crate::diag::Diagnostic>,
+    /// Accounts that could not be reached or listed, as text for stderr.
+    pub unreachable: String,
+}
+
+/// Reads every managed bucket's live configuration (and, with `unmanaged`, every
+/// listed bucket's) through `roster` and reports it against `policies`: what
+/// `drift` prints and `watch` checks every cycle. `bar` makes the progress bar
+/// for the number of buckets to read.
+pub async fn check(
+    global: &Global,
+    policies: &policies::Policies,
+    roster: &accounts::Roster,
+    unmanaged: bool,
+    bar: impl FnOnce(usize) -> indicatif::ProgressBar,
+) -> anyhow::Result<Checked> {
     let s3 = &roster.fleet;
     let scope = Scope {
         targets: Vec::new(),
@@ -40,9 +90,9 @@ pub async fn run(
     let resolution = resolve::managed(
         &policies.policy,
         &policies.sources,
-        &roster,
+        roster,
         &scope,
-        args.unmanaged,
+        unmanaged,
     )
     .await
     .context("listing buckets")?;
@@ -65,7 +115,7 @@ pub async fn run(
     }
     // An account that could not be reached or listed: one entry, not one per
     // bucket, so a merged report of shards fails as this run does.
-    for (bucket, message) in accounts::unreachable_entries(&roster, &resolution.unlisted) {
+    for (bucket, message) in accounts::unreachable_entries(roster, &resolution.unlisted) {
         unresolved.push(drift::UnresolvedBucket { bucket, message });
     }
 
@@ -82,7 +132,7 @@ pub async fn run(
         .map(|u| u.bucket.as_str())
         .collect();
     let shard = global.shard.map(crate::cli::Shard::record);
-    let unmanaged: Vec<BucketTarget> = resolution
+    let unmanaged_targets: Vec<BucketTarget> = resolution
         .listed
         .iter()
         .flatten()
@@ -99,16 +149,16 @@ pub async fn run(
         .into_iter()
         .map(|m| m.into_parts(&mut shared))
         .unzip();
-    targets.extend(unmanaged.iter().cloned());
-    let bar = super::progress(global, console, targets.len(), "reading");
+    targets.extend(unmanaged_targets.iter().cloned());
+    let bar = bar(targets.len());
     let live = fetch::live_state(s3, &targets, scope.parallelism, &bar).await;
     bar.finish_and_clear();
     let live = live?;
 
     let mut report = drift::report(&desired, &live);
-    if args.unmanaged {
+    if unmanaged {
         report.unmanaged = Some(drift::unmanaged_with_cors(
-            unmanaged.iter().map(|t| t.name.as_str()),
+            unmanaged_targets.iter().map(|t| t.name.as_str()),
             &live,
         ));
     }
@@ -124,27 +174,10 @@ pub async fn run(
         shard: global.shard.map(crate::cli::Shard::record),
     };
 
-    let exit = exit_of(&report);
-    let unreachable = accounts::unreachable_report(&roster, &resolution.unlisted);
-    let mut stderr = policies.warnings.clone();
-    stderr.push_str(&unreachable);
-    if !problems.is_empty() {
-        stderr.push_str(&diagnostics::human(&policies.sources, &problems, color));
-    }
-    if global.format == Format::Json {
-        // Written as it is made, as plan's: at 100,000 buckets the JSON is large.
-        return Ok(Outcome {
-            stdout: String::new(),
-            stream: Some(Stream::new(move |out| drift::write_json(out, &report))),
-            stderr,
-            exit,
-        });
-    }
-    Ok(Outcome {
-        stream: None,
-        stdout: render(global.format, &report, global.verbose > 0),
-        stderr,
-        exit,
+    Ok(Checked {
+        unreachable: accounts::unreachable_report(roster, &resolution.unlisted),
+        report,
+        problems,
     })
 }
 

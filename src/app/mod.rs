@@ -16,6 +16,7 @@ pub mod rollback;
 pub mod show;
 pub mod validate;
 pub mod verify;
+pub mod watch;
 
 use crate::cli::{Cli, ColorChoice, Command, Format, Global};
 use crate::endpoint::Endpoint;
@@ -120,6 +121,7 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
         Command::Explain(args) => explain::run(g, args, color).await,
         Command::Verify(args) => verify::run(g, args, color).await,
         Command::Rollback(args) => rollback::run(g, args, console).await,
+        Command::Watch(args) => watch::run(g, args).await,
         Command::Schema => Ok(Outcome::new(
             crate::policy::raw::json_schema(),
             Exit::Success,
@@ -131,6 +133,13 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
 /// `drift` and `verify`, JUnit for `validate`, `drift` and `verify`
 /// (docs/ci-formats.md); the other commands' reports are not findings or tests.
 fn format_refused(command: &Command, format: Format) -> Option<String> {
+    if matches!(command, Command::Watch(_)) && format != Format::Human {
+        return Some(
+            "`watch` writes no report: it logs (--log-format json for JSON lines) and \
+             serves metrics (--listen)"
+                .to_owned(),
+        );
+    }
     let (name, supported): (&str, &[&str]) = match format {
         Format::Human | Format::Json | Format::Markdown => return None,
         Format::Sarif => ("sarif", &["validate", "plan", "drift", "verify"]),
@@ -147,6 +156,7 @@ fn format_refused(command: &Command, format: Format) -> Option<String> {
         Command::Verify(_) => "verify",
         Command::Rollback(_) => "rollback",
         Command::Schema => "schema",
+        Command::Watch(_) => "watch",
     };
     (!supported.contains(&command_name)).then(|| {
         format!(

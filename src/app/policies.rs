@@ -28,12 +28,7 @@ pub fn load(
     global: &Global,
     color: bool,
 ) -> Result<Policies, Outcome> {
-    let (sources, mut diags) = load::read_policies(paths);
-    let loaded = policy::load(&sources);
-    diags.extend(loaded.diagnostics);
-    if !diags.iter().any(Diagnostic::is_error) {
-        diags.extend(policy::check::findings(&loaded.policy));
-    }
+    let (sources, policy, diags) = read(paths);
     let failed = diags
         .iter()
         .any(|d| d.is_error() || (deny_warnings && d.is_warning()));
@@ -48,8 +43,20 @@ pub fn load(
     };
     Ok(Policies {
         sources,
-        policy: loaded.policy,
+        policy,
         warnings,
         diagnostics: diags,
     })
+}
+
+/// The policies under `paths` and every diagnostic about them: errors, and the
+/// lint findings and guardrail checks when there is no error.
+pub fn read(paths: &[PathBuf]) -> (Sources, Policy, Vec<Diagnostic>) {
+    let (sources, mut diags) = load::read_policies(paths);
+    let loaded = policy::load(&sources);
+    diags.extend(loaded.diagnostics);
+    if !diags.iter().any(Diagnostic::is_error) {
+        diags.extend(policy::check::findings(&loaded.policy));
+    }
+    (sources, loaded.policy, diags)
 }

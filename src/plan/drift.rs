@@ -179,6 +179,46 @@ impl DriftReport {
     }
 }
 
+impl State {
+    /// The state as `watch`'s metrics label it: `in_sync`, `drifted`, `missing`
+    /// (the bucket does not exist) or `unreadable`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            State::InSync => "in_sync",
+            State::Drifted => "drifted",
+            State::MissingBucket => "missing",
+            State::Error(_) => "unreadable",
+        }
+    }
+
+    /// Every label, in the order [`State::label`] lists them.
+    pub const LABELS: [&'static str; 4] = ["in_sync", "drifted", "missing", "unreadable"];
+}
+
+/// Managed buckets per account (`None`: the caller's own) and state label, with
+/// every state of an account that has any bucket present (zero when none is in it),
+/// so a state that empties reads 0 instead of vanishing.
+pub fn state_counts(report: &DriftReport) -> BTreeMap<(Option<&str>, &'static str), usize> {
+    let mut counts = BTreeMap::new();
+    for b in &report.managed {
+        let account = b.account.as_deref();
+        for label in State::LABELS {
+            counts.entry((account, label)).or_insert(0);
+        }
+        *counts.entry((account, b.state.label())).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Live guardrail violations per guardrail name.
+pub fn violation_counts(report: &DriftReport) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
+    for v in &report.violations {
+        *counts.entry(v.guardrail.as_str()).or_insert(0) += 1;
+    }
+    counts
+}
+
 /// What a drift run found, as a whole: what its exit code says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

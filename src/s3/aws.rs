@@ -403,6 +403,22 @@ impl AwsS3 {
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, S3Error>>,
     {
+        let result = self.send_paced(op, bucket, region, call).await;
+        super::requests::record(op, result.as_ref().err().map(|e| &e.kind));
+        result
+    }
+
+    async fn send_paced<T, F, Fut>(
+        &self,
+        op: &'static str,
+        bucket: Option<&str>,
+        region: &str,
+        call: &F,
+    ) -> Result<T, S3Error>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, S3Error>>,
+    {
         let (client, pacer) = self.client(region);
         let start = Instant::now();
         let deadline = start + self.call_budget;

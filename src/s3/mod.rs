@@ -16,6 +16,7 @@ mod convert;
 mod error;
 mod fleet;
 mod pace;
+pub mod requests;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +29,7 @@ pub use aws::{
 };
 pub use error::{S3Error, S3ErrorKind};
 pub use fleet::Fleet;
+pub use pace::jitter;
 
 /// A bucket to read or write, with what the policy declares about it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

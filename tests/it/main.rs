@@ -27,3 +27,4 @@ mod reconcile;
 mod s3_layer;
 mod verify_cdn;
 mod verify_localstack;
+mod watch;
