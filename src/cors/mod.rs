@@ -10,6 +10,7 @@
 //! validates and evaluates CORS, with its sources); where it marks something unsure,
 //! the choice made is documented at the item.
 
+pub mod browser;
 pub mod explain;
 #[cfg(test)]
 pub(crate) mod fixtures;
