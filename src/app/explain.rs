@@ -35,7 +35,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
             .get_cors(&BucketTarget::new(&args.bucket))
             .await
             .with_context(|| format!("reading the live CORS configuration of {}", args.bucket))?;
-        explain::explain(
+        explain::explain_fetch(
             &args.bucket,
             RulesFrom::Live {
                 endpoint: super::endpoint_of(&s3),
@@ -43,6 +43,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
             live.as_ref(),
             &[],
             &request,
+            args.credentials,
             notes,
         )
     } else {
@@ -51,7 +52,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
             Err(outcome) => return Ok(outcome),
         };
         let entry = owner(global, &policies, &args.bucket, &mut notes).await?;
-        desired(&policies, entry, &args.bucket, &request, notes)
+        desired(&policies, entry, args, &request, notes)
     };
     let stdout = render(global.format, &explanation, color);
     Ok(Outcome::new(stdout, Exit::Success))
@@ -151,7 +152,7 @@ fn show_tags<'a>(tags: impl Iterator<Item = (&'a String, &'a String)>) -> String
 fn desired(
     policies: &Policies,
     entry: &BucketEntry,
-    bucket: &str,
+    args: &ExplainArgs,
     request: &Request,
     notes: Vec<String>,
 ) -> Explanation {
@@ -188,8 +189,8 @@ fn desired(
                 .join(", ")
         ),
     };
-    explain::explain(
-        bucket,
+    explain::explain_fetch(
+        &args.bucket,
         RulesFrom::Policy {
             entry: line(entry.span),
             selector,
@@ -197,6 +198,7 @@ fn desired(
         entry.desired().as_ref(),
         &rule_sources,
         request,
+        args.credentials,
         notes,
     )
 }
