@@ -194,6 +194,12 @@ pub fn explain_fetch(
         .collect();
     notes.extend(request_notes(request, &outcome));
     let fetch = browser_fetch(request, credentials);
+    if credentials && fetch.is_none() {
+        notes.push(
+            "--credentials without an Origin: no cross-origin request, so no browser verdict"
+                .to_string(),
+        );
+    }
     if fetch.is_some() {
         let mut seen = Vec::new();
         for name in request.requested_headers() {

@@ -255,17 +255,19 @@ fn a_match_the_browser_blocks() {
     assert!(b.allowed && !b.credentials, "{b:?}");
     assert!(human(&e, false).contains("Browser: allowed — no preflight"));
 
-    // No Origin: no browser verdict.
-    let e = explain(
-        "b",
-        live(),
-        Some(&config),
-        &[],
-        &Request::actual(None, "GET"),
-        vec![],
-    );
+    // No Origin: no browser verdict, and a note when credentials were asked for.
+    let no_origin = Request::actual(None, "GET");
+    let e = explain("b", live(), Some(&config), &[], &no_origin, vec![]);
     assert_eq!(e.browser, None);
     assert!(!human(&e, false).contains("Browser:"));
+    assert!(e.notes.is_empty(), "{:?}", e.notes);
+    let e = explain_fetch("b", live(), Some(&config), &[], &no_origin, true, vec![]);
+    assert_eq!(e.browser, None);
+    assert!(
+        human(&e, false).contains("note: --credentials without an Origin: no cross-origin request"),
+        "{:?}",
+        e.notes
+    );
 }
 
 /// A header browsers never ask for gets a note, and leaves the preflight out of the
