@@ -605,6 +605,11 @@ pub struct ExplainArgs {
     /// Use the bucket's live configuration instead of the policies
     #[arg(long)]
     pub live: bool,
+    /// The request is made with credentials (cookies, HTTP authentication; fetch's
+    /// credentials: 'include'): the browser then needs the exact origin and
+    /// Access-Control-Allow-Credentials: true
+    #[arg(long)]
+    pub credentials: bool,
 }
 
 #[derive(Debug, Args)]

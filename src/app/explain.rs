@@ -52,12 +52,13 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
                 )));
             }
         };
-        explain::explain(
+        explain::explain_fetch(
             &args.bucket,
             RulesFrom::Live { endpoint, state },
             live.as_ref(),
             &[],
             &request,
+            args.credentials,
             notes,
         )
     } else {
@@ -66,7 +67,7 @@ pub async fn run(global: &Global, args: &ExplainArgs, color: bool) -> anyhow::Re
             Err(outcome) => return Ok(outcome),
         };
         let entry = owner(global, &policies, &args.bucket, &mut notes).await?;
-        desired(&policies, entry, &args.bucket, &request, notes)
+        desired(&policies, entry, args, &request, notes)
     };
     let stdout = render(global.format, &explanation, color);
     Ok(Outcome::new(stdout, Exit::Success))
@@ -168,7 +169,7 @@ fn show_tags<'a>(tags: impl Iterator<Item = (&'a String, &'a String)>) -> String
 fn desired(
     policies: &Policies,
     entry: &BucketEntry,
-    bucket: &str,
+    args: &ExplainArgs,
     request: &Request,
     notes: Vec<String>,
 ) -> Explanation {
@@ -205,8 +206,8 @@ fn desired(
                 .join(", ")
         ),
     };
-    explain::explain(
-        bucket,
+    explain::explain_fetch(
+        &args.bucket,
         RulesFrom::Policy {
             entry: line(entry.span),
             selector,
@@ -214,6 +215,7 @@ fn desired(
         entry.desired().as_ref(),
         &rule_sources,
         request,
+        args.credentials,
         notes,
     )
 }

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::browser::{self, BrowserVerdict};
 use super::simulate::{self, Mismatch, Outcome, Request, ResponseHeader, S3Error, Verdict};
 use crate::endpoint::Endpoint;
 use crate::model::{CorsConfig, CorsRule};
@@ -148,18 +149,36 @@ pub struct Explanation {
     /// Every CORS response header S3 would send, in order.
     pub headers: Vec<ResponseHeader>,
     pub rejected: Vec<RejectedRule>,
+    /// What a browser does with this request made by `fetch()` from `origin`
+    /// (`cors::browser`): `null` without an Origin.
+    pub browser: Option<BrowserVerdict>,
     /// Remarks about the request or the ownership decision.
     pub notes: Vec<String>,
 }
 
 /// Simulates `request` on `config` and explains the outcome. `sources` holds the
 /// places of the rules (same order) for desired rules, and is empty for live ones.
+/// The browser's verdict is for a request without credentials.
 pub fn explain(
     bucket: &str,
     rules_from: RulesFrom,
     config: Option<&CorsConfig>,
     sources: &[RuleSource],
     request: &Request,
+    notes: Vec<String>,
+) -> Explanation {
+    explain_fetch(bucket, rules_from, config, sources, request, false, notes)
+}
+
+/// [`explain`], with the browser's verdict for a request made with `credentials`
+/// (`fetch(url, {credentials: 'include'})`, cookies, HTTP authentication) or without.
+pub fn explain_fetch(
+    bucket: &str,
+    rules_from: RulesFrom,
+    config: Option<&CorsConfig>,
+    sources: &[RuleSource],
+    request: &Request,
+    credentials: bool,
     mut notes: Vec<String>,
 ) -> Explanation {
     let outcome = match rules_from {
@@ -197,6 +216,22 @@ pub fn explain(
         })
         .collect();
     notes.extend(request_notes(request, &outcome));
+    let fetch = browser_fetch(request, credentials);
+    if credentials && fetch.is_none() {
+        notes.push(
+            "--credentials without an Origin: no cross-origin request, so no browser verdict"
+                .to_string(),
+        );
+    }
+    if fetch.is_some() {
+        let mut seen = Vec::new();
+        for name in request.requested_headers() {
+            if !seen.contains(&name) {
+                notes.extend(browser::safelist_note(&name));
+                seen.push(name);
+            }
+        }
+    }
     Explanation {
         version: VERSION,
         bucket: bucket.to_string(),
@@ -216,8 +251,32 @@ pub fn explain(
         matched,
         headers: outcome.headers,
         rejected,
+        browser: fetch.map(|f| browser::decide(config, &f)),
         notes,
     }
+}
+
+/// The `fetch()` a page makes for `request`: the preflight's method and headers, or
+/// the actual request's; `None` without an Origin.
+fn browser_fetch(request: &Request, credentials: bool) -> Option<browser::Fetch> {
+    let origin = request.origin.clone()?;
+    let method = if request.is_preflight() {
+        request.effective_method().to_string()
+    } else {
+        request.method.clone()
+    };
+    Some(browser::Fetch {
+        origin,
+        method,
+        headers: request.access_control_request_headers.clone(),
+        credentials,
+    })
+}
+
+/// The line with the browser's verdict, without its label.
+fn browser_line(b: &BrowserVerdict) -> String {
+    let word = if b.allowed { "allowed" } else { "blocked" };
+    format!("{word} — {}", b.reason)
 }
 
 fn reason(m: &Mismatch, rule: &CorsRule, source: Option<&RuleSource>) -> Reason {
@@ -400,8 +459,9 @@ pub fn human(e: &Explanation, color: bool) -> String {
         t(&describe_source(e))
     ));
     out.push_str(&format!(
-        "Request: {}\n\n",
-        t(&describe_request(&e.request))
+        "Request: {}{}\n\n",
+        t(&describe_request(&e.request)),
+        with_credentials(e)
     ));
     match &e.matched {
         Some(m) => out.push_str(&format!(
@@ -436,10 +496,27 @@ pub fn human(e: &Explanation, color: bool) -> String {
             out.push_str(&format!("  {}: {}\n", t(&h.name), t(&h.value)));
         }
     }
+    if let Some(b) = &e.browser {
+        let label = if b.allowed {
+            paint(color, GREEN, "Browser:")
+        } else {
+            paint(color, RED, "Browser:")
+        };
+        out.push_str(&format!("\n{label} {}\n", t(&browser_line(b))));
+    }
     for note in &e.notes {
         out.push_str(&format!("{} {}\n", paint(color, DIM, "note:"), t(note)));
     }
     out
+}
+
+/// `, with credentials` when the browser's verdict is for a credentialed request.
+fn with_credentials(e: &Explanation) -> &'static str {
+    if e.browser.as_ref().is_some_and(|b| b.credentials) {
+        ", with credentials"
+    } else {
+        ""
+    }
 }
 
 fn miss_summary(e: &Explanation) -> &'static str {
@@ -458,8 +535,9 @@ pub fn markdown(e: &Explanation) -> String {
     let mut out = format!("### `s3cors explain`: <code>{}</code>\n\n", md(&e.bucket));
     out.push_str(&format!("- Rules: {}\n", md(&describe_source(e))));
     out.push_str(&format!(
-        "- Request: {}\n",
-        md(&describe_request(&e.request))
+        "- Request: {}{}\n",
+        md(&describe_request(&e.request)),
+        with_credentials(e)
     ));
     match &e.matched {
         Some(m) => out.push_str(&format!(
@@ -485,6 +563,10 @@ pub fn markdown(e: &Explanation) -> String {
                 md(&h.value)
             ));
         }
+    }
+    if let Some(b) = &e.browser {
+        let word = if b.allowed { "allowed" } else { "**blocked**" };
+        out.push_str(&format!("\n- Browser: {word} — {}\n", md(&b.reason)));
     }
     for note in &e.notes {
         out.push_str(&format!("\n> note: {}\n", md(note)));

@@ -4,12 +4,14 @@
 //! no I/O, no printing. `explain` and `verify` use [`simulate`], `validate`, `plan` and
 //! `drift` use [`lint`], and both rest on [`pattern`]. [`verify`] derives `verify`'s test
 //! matrix and judges responses, and [`explain`] turns a simulation into `explain`'s
-//! versioned answer and its renderings.
+//! versioned answer and its renderings. [`browser`] says what the browser then does
+//! with S3's answers (the Fetch standard's CORS checks), for both.
 //!
 //! The reference for every behaviour here is docs/s3-cors-semantics.md (how Amazon S3
 //! validates and evaluates CORS, with its sources); where it marks something unsure,
 //! the choice made is documented at the item.
 
+pub mod browser;
 pub mod explain;
 #[cfg(test)]
 pub(crate) mod fixtures;

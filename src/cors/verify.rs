@@ -6,7 +6,8 @@
 //! concrete sample, see [`sample_origin`]) × each AllowedMethod, as a preflight without
 //! requested headers and, when the rule has AllowedHeaders, one asking for all of them
 //! (wildcards instantiated by [`sample_header`]); with a probe object, also a `GET` and a
-//! `HEAD` with each sample Origin. Then the negative cases: an origin no rule allows, a
+//! `HEAD` with each sample Origin, and one credentialed request (see
+//! [`Purpose::Credentialed`]). Then the negative cases: an origin no rule allows, a
 //! method no rule allows, a header no rule allows (each only when one exists; with a
 //! probe object, the method and header cases are also sent as a `GET` carrying the
 //! same `Access-Control-Request-*` headers, which S3 refuses as it refuses the
@@ -25,6 +26,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use super::browser;
 use super::pattern;
 use super::simulate::{self, Outcome, Request, Verdict};
 use crate::model::{CorsConfig, Method};
@@ -78,6 +80,13 @@ pub enum Purpose {
     NoOrigin,
     /// A request to a bucket that must have no CORS configuration.
     CorsDisabled,
+    /// A request made with credentials (cookies, fetch's `credentials: 'include'`)
+    /// from a sample of `origin`, the rule at `rule`'s first AllowedOrigin: its
+    /// answer is compared as any case's, and the browser's verdict on it (the Fetch
+    /// standard's checks with credentials, `cors::browser`) must be the one
+    /// predicted. A rule allowing `*` is answered `Access-Control-Allow-Origin: *`,
+    /// which browsers refuse with credentials: predicted blocked, reported as a note.
+    Credentialed { rule: usize, origin: String },
 }
 
 /// One request of the matrix and the response the simulator predicts for it.
@@ -89,6 +98,34 @@ pub struct Case {
     pub purpose: Purpose,
     pub request: Request,
     pub expected: Outcome,
+    /// Made with credentials: the browser's verdict is checked too.
+    pub credentials: bool,
+}
+
+impl Case {
+    /// The browser's verdict, with this case's credentials mode, on an answer with
+    /// `status` (a preflight's) and `headers`.
+    pub fn browser_verdict(
+        &self,
+        status: u16,
+        headers: &impl browser::Headers,
+    ) -> Result<(), String> {
+        let origin = self.request.origin.as_deref().unwrap_or_default();
+        if self.request.is_preflight() {
+            let method = browser::normalize_method(self.request.effective_method());
+            let names = browser::unsafe_headers(&self.request.access_control_request_headers);
+            browser::preflight_check(status, headers, origin, &method, &names, self.credentials)
+                .map_err(|why| format!("preflight: {why}"))
+        } else {
+            browser::cors_check(headers, origin, self.credentials)
+                .map_err(|why| format!("actual {}: {why}", self.request.method))
+        }
+    }
+
+    /// The browser's verdict on the answer the simulator predicts.
+    pub fn expected_browser_verdict(&self) -> Result<(), String> {
+        self.browser_verdict(self.expected.status.unwrap_or(200), &self.expected)
+    }
 }
 
 /// A case's name: what is sent, in words.
@@ -210,6 +247,27 @@ pub fn matrix(desired: Option<&CorsConfig>, object: bool) -> Vec<Case> {
                 }
             }
         }
+        // With credentials, from the first origin: a GET of the probe object when
+        // there is one and the rule allows GET (the common credentialed request),
+        // else a preflight of the rule's first method.
+        if let (Some(pattern), Some(first)) = (
+            rule.allowed_origins.iter().find(|p| !p.is_empty()),
+            rule.allowed_methods.first(),
+        ) {
+            let origin = sample_origin(pattern);
+            let request = if object && rule.allowed_methods.contains(&Method::Get) {
+                Request::actual(Some(&origin), "GET")
+            } else {
+                Request::preflight(&origin, first.as_str(), &[])
+            };
+            out.push_credentialed(
+                Purpose::Credentialed {
+                    rule: index,
+                    origin: pattern.clone(),
+                },
+                request,
+            );
+        }
     }
 
     let first_origin = rules
@@ -310,8 +368,8 @@ struct Matrix<'c> {
     seen: HashSet<RequestKey>,
 }
 
-/// A request as a hashable key.
-type RequestKey = (Option<String>, String, Option<String>, Vec<String>);
+/// A request as a hashable key, with its credentials mode.
+type RequestKey = (Option<String>, String, Option<String>, Vec<String>, bool);
 
 impl<'c> Matrix<'c> {
     fn new(config: Option<&'c CorsConfig>) -> Self {
@@ -323,19 +381,34 @@ impl<'c> Matrix<'c> {
     }
 
     fn push(&mut self, purpose: Purpose, request: Request) {
+        self.push_with(purpose, request, false);
+    }
+
+    fn push_credentialed(&mut self, purpose: Purpose, request: Request) {
+        self.push_with(purpose, request, true);
+    }
+
+    fn push_with(&mut self, purpose: Purpose, request: Request, credentials: bool) {
         let key = (
             request.origin.clone(),
             request.method.clone(),
             request.access_control_request_method.clone(),
             request.requested_headers(),
+            credentials,
         );
         if self.seen.insert(key) {
             let expected = simulate::simulate(self.config, &request);
+            let name = if credentials {
+                format!("credentialed {}", case_name(&request))
+            } else {
+                case_name(&request)
+            };
             self.cases.push(Case {
-                name: case_name(&request),
+                name,
                 purpose,
                 request,
                 expected,
+                credentials,
             });
         }
     }
@@ -351,6 +424,12 @@ pub struct Observed {
     /// The `<Code>` of an S3 XML error body, if there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+}
+
+impl browser::Headers for Observed {
+    fn get(&self, name: &str) -> Option<String> {
+        self.header(name)
+    }
 }
 
 impl Observed {

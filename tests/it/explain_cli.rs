@@ -68,6 +68,9 @@ S3 would answer 200 OK with:
   Access-Control-Allow-Headers: content-type
   Access-Control-Max-Age: 3600
   Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method
+
+Browser: allowed — the preflight and the actual request pass the CORS check
+note: content-type is CORS-safelisted with application/x-www-form-urlencoded, multipart/form-data or text/plain: browsers ask for it in Access-Control-Request-Headers only with another value (such as application/json), which the browser verdict assumes
 "
     );
     assert_eq!(stderr, "", "explain shows no lint warnings");
@@ -470,5 +473,47 @@ fn preflight_without_origin_in_every_format() {
         );
         assert_eq!(doc["request"]["origin"], serde_json::Value::Null);
         assert_eq!(doc["headers"], serde_json::json!([]));
+    }
+}
+
+/// A credentialed GET to a `*` rule: S3 matches, the browser blocks; the JSON says
+/// both, and without `--credentials` the browser allows it.
+#[test]
+fn credentials_on_a_wildcard_rule_are_blocked_by_the_browser() {
+    let args = |credentials: bool| {
+        let mut a = vec![
+            "explain",
+            "examples/public-assets.yaml",
+            "--bucket",
+            "example-public-assets",
+            "--origin",
+            "https://app.example.com",
+            "--method",
+            "GET",
+            "--actual",
+        ];
+        if credentials {
+            a.push("--credentials");
+        }
+        a
+    };
+    let (code, stdout, stderr) = run(s3cors().args(args(true)));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("MATCH rule 1"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Browser: blocked — actual GET: credentialed request but Access-Control-Allow-Origin is *"
+        ),
+        "{stdout}"
+    );
+    for (credentials, allowed) in [(true, false), (false, true)] {
+        let mut a = args(credentials);
+        a.extend(["--format", "json"]);
+        let (code, stdout, stderr) = run(s3cors().args(a));
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(v["verdict"], "matched");
+        assert_eq!(v["browser"]["allowed"], allowed, "{stdout}");
+        assert_eq!(v["browser"]["credentials"], credentials);
     }
 }

@@ -11,6 +11,7 @@ mod accounts;
 mod action;
 mod action_run;
 mod apply_trust;
+mod browser;
 mod ci_formats;
 mod cli_contract;
 mod cli_validate;

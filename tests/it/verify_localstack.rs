@@ -394,7 +394,7 @@ async fn verify_passes_when_applied_and_fails_after_an_out_of_band_change() {
     );
     assert!(
         stdout.contains(&format!(
-            "PASS {bucket} (./bucket.yaml:3): 16 cases as predicted"
+            "PASS {bucket} (./bucket.yaml:3): 18 cases as predicted"
         )),
         "{stdout}"
     );
@@ -419,6 +419,9 @@ async fn verify_passes_when_applied_and_fails_after_an_out_of_band_change() {
         "Access-Control-Allow-Origin: expected \"https://app.example.com\", got \"*\"".to_string(),
         "  fail preflight PUT from https://admin.example.com\n".to_string(),
         "status: expected \"200\", got \"403\"".to_string(),
+        // Answered `*`, a credentialed request is refused by the browser.
+        "  fail credentialed preflight GET from https://app.example.com\n".to_string(),
+        "browser (with credentials): expected \"allowed\", got \"blocked (preflight: credentialed request but Access-Control-Allow-Origin is *".to_string(),
         format!(
             "the live CORS configuration differs from the policy (changed out of band, or not applied yet): `s3cors plan --target {bucket}`"
         ),
@@ -505,7 +508,7 @@ async fn verify_with_a_probe_object_and_a_missing_bucket() {
     // the missing one is reported.
     assert!(
         stdout.contains(&format!(
-            "PASS {bucket} (./bucket.yaml:3): 25 cases as predicted"
+            "PASS {bucket} (./bucket.yaml:3): 27 cases as predicted"
         )),
         "{stdout}"
     );
@@ -516,7 +519,8 @@ async fn verify_with_a_probe_object_and_a_missing_bucket() {
         assert!(stdout.contains(case), "missing {case:?}:\n{stdout}");
     }
     assert!(
-        stdout.contains("  pass GET from https://cdn.example.com\n"),
+        stdout.contains("  pass GET from https://cdn.example.com\n")
+            && stdout.contains("  pass credentialed GET from https://app.example.com\n"),
         "{stdout}"
     );
     assert!(
@@ -674,4 +678,59 @@ async fn empty_strings_import_validate_and_plan() {
     let (code, out) = run(&["plan", "imported.yaml", "--detailed-exitcode"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("No changes."), "{out}");
+}
+
+/// A rule allowing every origin: verify passes (S3 does what the rule says) and
+/// notes that credentialed requests cannot be served, in the JSON report too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_notes_that_a_wildcard_rule_cannot_serve_credentials() {
+    let endpoint = localstack().endpoint().to_owned();
+    let bucket = unique_bucket("verify-star");
+    create_bucket(&endpoint, &bucket).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("bucket.yaml"),
+        format!(
+            "version: 1\nbuckets:\n  - name: {bucket}\n    rules:\n      - AllowedMethods: [GET]\n        AllowedOrigins: [\"*\"]\n"
+        ),
+    )
+    .expect("write policy");
+    let (sources, _) = s3cors::app::load::read_policies(&[dir.path().to_path_buf()]);
+    let desired = s3cors::policy::load(&sources).policy.buckets[0]
+        .desired()
+        .expect("rules");
+    aws_s3(&endpoint)
+        .await
+        .put_cors(&BucketTarget::new(&bucket), &desired)
+        .await
+        .expect("put CORS");
+    let out = s3cors(&endpoint, dir.path())
+        .args(["verify", ".", "--path-style", "-v"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        format!("PASS {bucket} (./bucket.yaml:3): "),
+        "  pass credentialed preflight GET from https://s3cors-verify.example\n".to_string(),
+        "  note: rule 1 cannot serve credentialed requests (cookies, fetch's credentials: 'include')".to_string(),
+    ] {
+        assert!(stdout.contains(&needle), "missing {needle:?} in:\n{stdout}");
+    }
+    let out = s3cors(&endpoint, dir.path())
+        .args(["verify", ".", "--path-style", "--format", "json"])
+        .output()
+        .expect("run");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["pass"], true);
+    let notes = report["buckets"][0]["notes"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "{report}");
+    let case = report["buckets"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["purpose"]["kind"] == "credentialed")
+        .expect("the credentialed case");
+    assert_eq!(case["browser"]["expected"]["allowed"], false);
+    assert_eq!(case["browser"]["actual"]["allowed"], false);
 }

@@ -78,6 +78,9 @@ fn a_match_after_a_skipped_rule() {
       Access-Control-Allow-Headers: content-type
       Access-Control-Max-Age: 3600
       Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method
+
+    Browser: allowed — the preflight and the actual request pass the CORS check
+    note: content-type is CORS-safelisted with application/x-www-form-urlencoded, multipart/form-data or text/plain: browsers ask for it in Access-Control-Request-Headers only with another value (such as application/json), which the browser verdict assumes
     "#);
 }
 
@@ -102,6 +105,8 @@ fn a_miss_names_each_failed_part() {
         - header: x-trace matches no AllowedHeaders [Content-Type] (p.yaml:10)
 
     S3 would answer 403 AccessForbidden: CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec., with no CORS headers.
+
+    Browser: blocked — preflight: no Access-Control-Allow-Origin
     note: methods are case-sensitive: S3 matches `put` against no rule; browsers send `PUT`
     note: browsers send Origin without a path or trailing slash; `https://admin.example.com/` has one
     "#);
@@ -363,4 +368,79 @@ fn live_missing_bucket() {
         (Verdict::NoSuchBucket, Some(403))
     );
     assert!(bare.notes.is_empty(), "{:?}", bare.notes);
+}
+
+/// S3 matches a credentialed GET from any origin on a `*` rule, and the browser
+/// blocks it: the explanation says both.
+#[test]
+fn a_match_the_browser_blocks() {
+    let config = crate::cors::fixtures::example_b();
+    let request = Request::actual(Some("https://app.example.com"), "GET");
+    let live = || RulesFrom::Live {
+        endpoint: Endpoint::Aws,
+        state: LiveState::CorsConfiguration,
+    };
+    let e = explain_fetch("b", live(), Some(&config), &[], &request, true, vec![]);
+    assert_eq!(e.verdict, Verdict::Matched);
+    let b = e.browser.as_ref().expect("a verdict");
+    assert!(!b.allowed && b.credentials && !b.preflight, "{b:?}");
+    let text = human(&e, false);
+    for needle in [
+        "Request: actual GET, Origin: https://app.example.com, with credentials\n",
+        "MATCH rule 1",
+        "Browser: blocked — actual GET: credentialed request but Access-Control-Allow-Origin is *",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let md = markdown(&e);
+    assert!(
+        md.contains("- Browser: **blocked** — actual GET: credentialed request but Access-Control-Allow-Origin is &#42;"),
+        "{md}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&json(&e)).unwrap();
+    assert_eq!(value["browser"]["allowed"], false);
+    assert_eq!(value["version"], VERSION);
+
+    // Without credentials the same request is allowed.
+    let e = explain("b", live(), Some(&config), &[], &request, vec![]);
+    let b = e.browser.as_ref().expect("a verdict");
+    assert!(b.allowed && !b.credentials, "{b:?}");
+    assert!(human(&e, false).contains("Browser: allowed — no preflight"));
+
+    // No Origin: no browser verdict, and a note when credentials were asked for.
+    let no_origin = Request::actual(None, "GET");
+    let e = explain("b", live(), Some(&config), &[], &no_origin, vec![]);
+    assert_eq!(e.browser, None);
+    assert!(!human(&e, false).contains("Browser:"));
+    assert!(e.notes.is_empty(), "{:?}", e.notes);
+    let e = explain_fetch("b", live(), Some(&config), &[], &no_origin, true, vec![]);
+    assert_eq!(e.browser, None);
+    assert!(
+        human(&e, false).contains("note: --credentials without an Origin: no cross-origin request"),
+        "{:?}",
+        e.notes
+    );
+}
+
+/// A header browsers never ask for gets a note, and leaves the preflight out of the
+/// browser's verdict; S3's answer is still for the request as given.
+#[test]
+fn safelisted_headers_are_noted() {
+    let e = explain_uploads(&Request::preflight(
+        "https://app.example.com",
+        "GET",
+        &["Accept", "accept"],
+    ));
+    let b = e.browser.as_ref().expect("a verdict");
+    assert_eq!(b.safelisted_headers, vec!["accept"]);
+    assert!(b.allowed && !b.preflight, "{b:?}");
+    let notes: Vec<&String> = e
+        .notes
+        .iter()
+        .filter(|n| n.contains("CORS-safelisted"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", e.notes);
+    assert!(human(&e, false).contains(
+        "note: accept is a CORS-safelisted request header: browsers never ask for it in Access-Control-Request-Headers"
+    ));
 }

@@ -81,6 +81,47 @@ impl Actual {
     }
 }
 
+/// The browser's verdict on an answer: whether `fetch()` resolves, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrowserSide {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+impl BrowserSide {
+    fn of(verdict: Result<(), String>) -> BrowserSide {
+        match verdict {
+            Ok(()) => BrowserSide {
+                allowed: true,
+                reason: "passes the CORS check".to_string(),
+            },
+            Err(reason) => BrowserSide {
+                allowed: false,
+                reason,
+            },
+        }
+    }
+
+    fn word(&self) -> String {
+        if self.allowed {
+            "allowed".to_string()
+        } else {
+            format!("blocked ({})", self.reason)
+        }
+    }
+}
+
+/// A credentialed case's browser verdicts, predicted and on the actual answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrowserResult {
+    /// The request was made with credentials.
+    pub credentials: bool,
+    /// On the answer the simulator predicts.
+    pub expected: BrowserSide,
+    /// On the answer S3 gave (`null` without one).
+    pub actual: Option<BrowserSide>,
+}
+
 /// One case, sent and judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseResult {
@@ -95,12 +136,23 @@ pub struct CaseResult {
     pub error: Option<String>,
     /// The compared items that differ (empty on a pass).
     pub differences: Vec<Check>,
+    /// For a credentialed case, what the browser does with the answer; `null`
+    /// otherwise.
+    pub browser: Option<BrowserResult>,
 }
 
 impl CaseResult {
     /// Judges `case` sent to `url`, given the response or why there was none.
     pub fn new(case: &Case, url: &str, response: Result<&Observed, String>) -> CaseResult {
-        let (actual, error, judgement) = match response {
+        let browser = case.credentials.then(|| BrowserResult {
+            credentials: true,
+            expected: BrowserSide::of(case.expected_browser_verdict()),
+            actual: response
+                .as_ref()
+                .ok()
+                .map(|o| BrowserSide::of(case.browser_verdict(o.status, *o))),
+        });
+        let (actual, error, mut judgement) = match response {
             Ok(observed) => (
                 Some(Actual::of(observed)),
                 None,
@@ -115,6 +167,22 @@ impl CaseResult {
                 },
             ),
         };
+        // The browser must decide on S3's answer as on the predicted one.
+        if let Some(BrowserResult {
+            expected,
+            actual: Some(actual),
+            ..
+        }) = &browser
+            && expected.allowed != actual.allowed
+        {
+            judgement.pass = false;
+            judgement.checks.push(Check {
+                field: "browser (with credentials)".to_string(),
+                expected: Some(expected.word()),
+                actual: Some(actual.word()),
+                ok: false,
+            });
+        }
         CaseResult {
             name: case.name.clone(),
             purpose: case.purpose.clone(),
@@ -136,7 +204,32 @@ impl CaseResult {
             actual,
             error,
             differences: judgement.differences().cloned().collect(),
+            browser,
         }
+    }
+
+    /// What a platform engineer should know from a credentialed case that is
+    /// blocked as predicted (not a failure: S3 does what the rule says).
+    fn note(&self) -> Option<String> {
+        let Purpose::Credentialed { rule, origin } = &self.purpose else {
+            return None;
+        };
+        let browser = self.browser.as_ref()?;
+        if browser.expected.allowed {
+            return None;
+        }
+        let why = &browser.expected.reason;
+        Some(if why.contains("is *") {
+            format!(
+                "rule {} cannot serve credentialed requests (cookies, fetch's credentials: 'include'): S3 answers Access-Control-Allow-Origin: * without Access-Control-Allow-Credentials, which browsers refuse; pages that send credentials need their origins listed instead of `*`",
+                rule + 1
+            )
+        } else {
+            format!(
+                "credentialed requests from {origin} (rule {}) are blocked by browsers: {why}",
+                rule + 1
+            )
+        })
     }
 }
 
@@ -153,6 +246,9 @@ pub struct BucketResult {
     pub cases: Vec<CaseResult>,
     /// What the failures suggest (drift, or S3 differs from the simulator).
     pub hint: Option<String>,
+    /// Information that is not a failure: rules that cannot serve credentialed
+    /// requests.
+    pub notes: Vec<String>,
 }
 
 impl BucketResult {
@@ -162,7 +258,14 @@ impl BucketResult {
         cases: Vec<CaseResult>,
         hint: Option<String>,
     ) -> Self {
+        let mut notes: Vec<String> = Vec::new();
+        for note in cases.iter().filter_map(CaseResult::note) {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
         BucketResult {
+            notes,
             pass: cases.iter().all(|c| c.pass),
             bucket,
             source,
@@ -437,6 +540,13 @@ pub fn human(report: &VerifyReport, color: bool, all_cases: bool) -> String {
                 terminal_safe(hint)
             ));
         }
+        for note in &b.notes {
+            out.push_str(&format!(
+                "  {} {}\n",
+                paint(color, DIM, "note:"),
+                terminal_safe(note)
+            ));
+        }
     }
     for p in &report.problems {
         out.push_str(&format!(
@@ -626,6 +736,15 @@ pub fn markdown(report: &VerifyReport) -> String {
             ));
         }
     }
+    for b in &report.buckets {
+        for note in &b.notes {
+            out.push_str(&format!(
+                "\n- note, <code>{}</code>: {}\n",
+                markdown_safe(&b.bucket),
+                markdown_safe(note)
+            ));
+        }
+    }
     for p in &report.problems {
         out.push_str(&format!(
             "\n- **not verified** <code>{}</code>: {}\n",
@@ -717,7 +836,7 @@ mod tests {
         let one = VerifyReport::new(vec![bucket("a", "111111111111", true)], vec![], None);
         assert!(!human(&one, false, false).contains("by account"));
     }
-    use crate::cors::verify::matrix;
+    use crate::cors::verify::{Case, matrix};
     use crate::model::{CorsConfig, CorsRule, Method};
 
     /// Bucket names, policy places, error messages and URLs are shown escaped in
@@ -799,7 +918,7 @@ mod tests {
         );
         assert!(!report.pass);
         insta::assert_snapshot!(human(&report, false, false), @r#"
-        FAIL bad (p.yaml:3): 1 of 5 cases differ
+        FAIL bad (p.yaml:3): 2 of 6 cases differ
           fail preflight GET from https://a.example
                OPTIONS http://127.0.0.1:1/b/s3cors-verify-probe
                status: expected "200", got "403"
@@ -807,21 +926,29 @@ mod tests {
                Access-Control-Allow-Credentials: expected "true", got none
                Access-Control-Allow-Methods: expected "GET", got none
                Vary: expected "Origin, Access-Control-Request-Headers, Access-Control-Request-Method", got none
+          fail credentialed preflight GET from https://a.example
+               OPTIONS http://127.0.0.1:1/b/s3cors-verify-probe
+               status: expected "200", got "403"
+               Access-Control-Allow-Origin: expected "https://a.example", got none
+               Access-Control-Allow-Credentials: expected "true", got none
+               Access-Control-Allow-Methods: expected "GET", got none
+               Vary: expected "Origin, Access-Control-Request-Headers, Access-Control-Request-Method", got none
+               browser (with credentials): expected "allowed", got "blocked (preflight: no Access-Control-Allow-Origin)"
           hint: the live CORS configuration differs from the policy
         PASS good (p.yaml:9): 0 cases as predicted
         ERROR gone: NoSuchBucket
 
-        verify: 2 buckets, 5 cases: 4 passed, 1 failed, 1 bucket not verified.
+        verify: 2 buckets, 6 cases: 4 passed, 2 failed, 1 bucket not verified.
         "#);
         let md = markdown(&report);
         assert!(
-            md.contains("| <code>bad</code> | **fail** | 5 | 1 | <code>p.yaml:3</code> |"),
+            md.contains("| <code>bad</code> | **fail** | 6 | 2 | <code>p.yaml:3</code> |"),
             "{md}"
         );
         assert!(md.contains("<summary>Failed cases</summary>"), "{md}");
         let value: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
         assert_eq!(value["version"], 1);
-        assert_eq!(value["summary"]["failed"], 1);
+        assert_eq!(value["summary"]["failed"], 2);
         let case = &value["buckets"][0]["cases"][0];
         assert_eq!(case["purpose"]["kind"], "allowed");
         assert_eq!(case["differences"][0]["field"], "status");
@@ -830,6 +957,93 @@ mod tests {
             "Access-Control-Request-Method"
         );
         assert_eq!(case["actual"]["headers"], serde_json::json!([]));
+        assert_eq!(case["browser"], serde_json::Value::Null);
+        let credentialed = &value["buckets"][0]["cases"][1];
+        assert_eq!(credentialed["purpose"]["kind"], "credentialed");
+        assert_eq!(credentialed["browser"]["expected"]["allowed"], true);
+        assert_eq!(credentialed["browser"]["actual"]["allowed"], false);
+    }
+
+    /// A `*` rule answered as S3 does: the credentialed case passes (S3 does what
+    /// the rule says) and the bucket carries a note that credentials cannot be
+    /// served; an exact-origin rule whose answer lacks Allow-Credentials fails on the
+    /// browser's verdict alone when the simulator predicted that too.
+    #[test]
+    fn credentialed_cases_are_judged_by_the_browser() {
+        let star = CorsConfig::new(vec![CorsRule {
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["*".into()],
+            ..CorsRule::default()
+        }]);
+        let url = "http://h/b/k";
+        // S3's answers are the simulator's own.
+        let answer = |c: &Case| {
+            let headers: Vec<(&str, &str)> = c
+                .expected
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_str()))
+                .collect();
+            observed(c.expected.status.unwrap_or(200), &headers)
+        };
+        let cases: Vec<CaseResult> = matrix(Some(&star), false)
+            .iter()
+            .map(|c| CaseResult::new(c, url, Ok(&answer(c))))
+            .collect();
+        let bucket = BucketResult::new("b".into(), "p.yaml:3".into(), cases, None);
+        assert!(bucket.pass, "{bucket:?}");
+        assert_eq!(bucket.notes.len(), 1, "{:?}", bucket.notes);
+        assert!(
+            bucket.notes[0].starts_with("rule 1 cannot serve credentialed requests"),
+            "{}",
+            bucket.notes[0]
+        );
+        let report = VerifyReport::new(vec![bucket], vec![], None);
+        let text = human(&report, false, false);
+        assert!(
+            text.contains("PASS b (p.yaml:3)")
+                && text.contains("\n  note: rule 1 cannot serve credentialed requests"),
+            "{text}"
+        );
+        assert!(markdown(&report).contains("- note, <code>b</code>: rule 1 cannot serve"));
+        let value: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        assert_eq!(
+            value["buckets"][0]["notes"].as_array().map(Vec::len),
+            Some(1)
+        );
+
+        // The exact origin, answered without Allow-Credentials: the S3 comparison
+        // and the browser's verdict both fail.
+        let exact = CorsConfig::new(vec![CorsRule {
+            allowed_methods: vec![Method::Get],
+            allowed_origins: vec!["https://a.example".into()],
+            ..CorsRule::default()
+        }]);
+        let case = matrix(Some(&exact), false)
+            .into_iter()
+            .find(|c| c.credentials)
+            .expect("a credentialed case");
+        let stripped = observed(
+            200,
+            &[
+                ("Access-Control-Allow-Origin", "https://a.example"),
+                ("Access-Control-Allow-Methods", "GET"),
+            ],
+        );
+        let result = CaseResult::new(&case, url, Ok(&stripped));
+        assert!(!result.pass);
+        let browser = result
+            .differences
+            .iter()
+            .find(|d| d.field == "browser (with credentials)")
+            .expect("the browser's difference");
+        assert_eq!(browser.expected.as_deref(), Some("allowed"));
+        assert_eq!(
+            browser.actual.as_deref(),
+            Some(
+                "blocked (preflight: credentialed request but no Access-Control-Allow-Credentials: true)"
+            )
+        );
     }
 
     #[test]

@@ -76,6 +76,11 @@ fn matrix_of_example_c() {
             m,
             Some(200),
         ),
+        row(
+            "credentialed preflight GET from https://app.example.com",
+            m,
+            Some(200),
+        ),
         row("preflight PUT from https://admin.example.com", m, Some(200)),
         row(
             "preflight PUT from https://admin.example.com with content-type, authorization",
@@ -89,6 +94,11 @@ fn matrix_of_example_c() {
         ),
         row(
             "preflight POST from https://admin.example.com with content-type, authorization",
+            m,
+            Some(200),
+        ),
+        row(
+            "credentialed preflight PUT from https://admin.example.com",
             m,
             Some(200),
         ),
@@ -138,6 +148,13 @@ fn matrix_purposes_and_object_requests() {
         ("GET from https://a.example".to_string(), allowed()),
         ("HEAD from https://a.example".to_string(), allowed()),
         (
+            "credentialed GET from https://a.example".to_string(),
+            Purpose::Credentialed {
+                rule: 0,
+                origin: "https://a.example".into(),
+            },
+        ),
+        (
             "preflight GET from https://s3cors-unlisted.example".to_string(),
             Purpose::UnlistedOrigin,
         ),
@@ -169,7 +186,7 @@ fn matrix_purposes_and_object_requests() {
     assert_eq!(got, want);
     // A GET carrying what the refused preflights carry is refused too: the normal
     // response, no CORS headers (S3 matches it with them).
-    for case in [&cases[6], &cases[8]] {
+    for case in [&cases[7], &cases[9]] {
         assert_eq!(case.request.method, "GET", "{}", case.name);
         assert_eq!(case.expected.verdict, Verdict::NotAllowed, "{}", case.name);
         assert_eq!(
@@ -187,6 +204,34 @@ fn matrix_purposes_and_object_requests() {
     );
     assert_eq!(head.expected.verdict, Verdict::NotAllowed);
     assert!(head.expected.headers.is_empty());
+    // The credentialed GET is the plain GET's request, made with credentials: S3
+    // answers the exact origin with Allow-Credentials, so the browser allows it.
+    let credentialed = &cases[3];
+    assert!(credentialed.credentials && !get.credentials);
+    assert_eq!(credentialed.request, get.request);
+    assert_eq!(credentialed.expected_browser_verdict(), Ok(()));
+}
+
+/// A rule allowing `*` is answered `*`, which the browser refuses with credentials:
+/// predicted blocked, whether `*` is the rule's first origin or not.
+#[test]
+fn credentialed_cases_of_wildcard_rules_are_predicted_blocked() {
+    for origins in [&["*"][..], &["https://a.example", "*"][..]] {
+        let config = CorsConfig::new(vec![rule(&["GET", "PUT"], origins, &[])]);
+        let cases = matrix(Some(&config), false);
+        let c = cases
+            .iter()
+            .find(|c| c.credentials)
+            .expect("a credentialed case");
+        assert!(c.request.is_preflight(), "{}", c.name);
+        assert_eq!(c.expected.verdict, Verdict::Matched);
+        let why = c.expected_browser_verdict().expect_err("blocked");
+        assert!(
+            why.starts_with("preflight: credentialed request but Access-Control-Allow-Origin is *"),
+            "{why}"
+        );
+        assert_eq!(cases.iter().filter(|c| c.credentials).count(), 1);
+    }
 }
 
 #[test]
@@ -217,7 +262,12 @@ fn negative_cases_only_when_they_exist() {
     for (what, config, want) in cases {
         let negatives: Vec<String> = matrix(Some(&config), false)
             .into_iter()
-            .filter(|c| !matches!(c.purpose, Purpose::Allowed { .. } | Purpose::NoOrigin))
+            .filter(|c| {
+                !matches!(
+                    c.purpose,
+                    Purpose::Allowed { .. } | Purpose::Credentialed { .. } | Purpose::NoOrigin
+                )
+            })
             .map(|c| c.name)
             .collect();
         assert_eq!(negatives, *want, "{what}");
@@ -241,6 +291,7 @@ fn empty_values_get_no_cases() {
             "preflight PUT from https://a.example with x-b",
             "GET from https://a.example",
             "HEAD from https://a.example",
+            "credentialed preflight PUT from https://a.example",
             "preflight GET from https://s3cors-unlisted.example",
             "GET from https://s3cors-unlisted.example",
             "preflight POST from https://a.example",
@@ -299,6 +350,7 @@ fn matrix_for_no_cors_and_duplicates() {
         names,
         [
             "preflight GET from https://a.example",
+            "credentialed preflight GET from https://a.example",
             "preflight GET from https://s3cors-unlisted.example",
             "preflight PUT from https://a.example",
             "preflight GET from https://a.example with x-s3cors-unlisted",
