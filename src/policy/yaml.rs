@@ -115,9 +115,14 @@ pub fn parse_streaming(
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
             let span = builder.span_at(*e.marker(), 1);
+            let offset = builder.byte_offset(*e.marker());
+            let help = flush_left_flow(text, offset).unwrap_or_else(|| {
+                "fix the YAML syntax here (check indentation, quotes and `key: value` pairs)"
+                    .to_string()
+            });
             Diagnostic::error(ErrorCode::YamlSyntax, format!("invalid YAML: {}", e.info()))
                 .at(span)
-                .help("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)")
+                .help(help)
         })?;
         if event == Event::StreamEnd {
             break;
@@ -128,6 +133,41 @@ pub fn parse_streaming(
         root: builder.root,
         streamed: builder.streamed,
     })
+}
+
+/// When a syntax error at byte `offset` lies in a flow list or mapping (JSON, as the
+/// S3 console shows CORS rules) that starts flush left under an indented key with no
+/// value (`    rules:` then `[` in column 1), the help that says so: YAML takes such
+/// a block as the key's value only when all of it is indented deeper than the key.
+fn flush_left_flow(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let lines: Vec<&str> = before.lines().collect();
+    // The last line at or before the error that opens a flow collection in column 1.
+    let open = lines
+        .iter()
+        .rposition(|l| l.starts_with('[') || l.starts_with('{'))?;
+    let (key_line, key) = lines[..open].iter().enumerate().rev().find(|(_, l)| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#')
+    })?;
+    let indent = key.len() - key.trim_start().len();
+    let name = key
+        .trim()
+        .strip_prefix("- ")
+        .unwrap_or(key.trim())
+        .trim_start();
+    let name = name.strip_suffix(':')?;
+    if indent == 0 || name.is_empty() || name.contains(':') {
+        return None;
+    }
+    Some(format!(
+        "the `[`/`{{` on line {} starts in column 1, but it is the value of `{name}:` on \
+         line {}, which is indented {indent} spaces: indent every line of the pasted block by \
+         more than {indent} spaces (say {}) so YAML reads it as the value of `{name}:`",
+        open + 1,
+        key_line + 1,
+        indent + 2
+    ))
 }
 
 enum Frame {
@@ -402,6 +442,30 @@ mod tests {
 
     fn parse0(text: &str) -> Result<Option<Node>, Diagnostic> {
         parse(0, text)
+    }
+
+    /// Console JSON pasted flush left under an indented key: the help says to indent
+    /// it, naming both lines; other syntax errors keep the general help.
+    #[test]
+    fn flush_left_json_under_a_key_says_to_indent_it() {
+        let pasted = "version: 1\nbuckets:\n  - name: app\n    rules:\n[\n  {\n    \"AllowedMethods\": [\"PUT\"],\n    \"AllowedOrigins\": [\"https://a.example\"]\n  }\n]\n";
+        let err = parse0(pasted).unwrap_err();
+        assert_eq!(
+            err.help.as_deref(),
+            Some(
+                "the `[`/`{` on line 5 starts in column 1, but it is the value of `rules:` on \
+                 line 4, which is indented 4 spaces: indent every line of the pasted block by \
+                 more than 4 spaces (say 6) so YAML reads it as the value of `rules:`"
+            )
+        );
+        for other in ["a: [1, 2\nb: 3\n", "a:\n  b: 1\n c: 2\n", "k: \"open\n"] {
+            let err = parse0(other).unwrap_err();
+            assert_eq!(
+                err.help.as_deref(),
+                Some("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)"),
+                "{other:?}"
+            );
+        }
     }
 
     #[test]

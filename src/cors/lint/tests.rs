@@ -280,7 +280,8 @@ fn shadowed_rule() {
         (
             "a union of scheme wildcards does not cover *",
             vec![clean(&["https://*"]), clean(&["http://*"]), clean(&["*"])],
-            &["http-origin rules[1].AllowedOrigins[0]"],
+            // (`http://*` is any http origin, like `*`: not an `http-origin`.)
+            &[],
         ),
         (
             "one origin of the later rule is not covered",
@@ -388,6 +389,20 @@ fn origin_never_matches() {
             None,
         ),
         ("*/", "it is not of the form scheme://host[:port]", None),
+        // A URL pasted after its scheme: the inner origin, never `https://https:`.
+        (
+            "https://https://a.com",
+            "it repeats the scheme",
+            Some("https://a.com"),
+        ),
+        (
+            "http://https://a.com/",
+            "it repeats the scheme",
+            Some("https://a.com"),
+        ),
+        // No rewrite where the host would not be a host.
+        ("https://a_b.com/", "it has a trailing slash", None),
+        ("https://a.com:x/", "it has a trailing slash", None),
     ];
     for (origin, reason, fix) in fires {
         let findings = lint(&CorsConfig::new(vec![clean(&["https://ok.test", origin])]));
@@ -429,6 +444,17 @@ fn origin_never_matches() {
         findings[0].message
     );
     assert_eq!(findings[0].help, "remove the empty entry");
+    // A template placeholder gets no made-up origin (`https://${app_origin}`).
+    for placeholder in ["${APP_ORIGIN}", "https://{{ domain }}"] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[placeholder])]));
+        assert!(
+            findings[0]
+                .help
+                .starts_with("this looks like a template placeholder"),
+            "{placeholder}: {}",
+            findings[0].help
+        );
+    }
     let silent = [
         "*",
         "https://a.com",
@@ -513,11 +539,48 @@ fn wildcard_origin_with_writes() {
             &[],
         ),
         (
-            "a host wildcard is not *",
+            "https://* is any origin too",
             vec![upload(&["https://*"])],
+            &["wildcard-origin-with-writes rules[0].AllowedOrigins[0]"],
+        ),
+        (
+            "http://* is any origin too",
+            vec![rule(&["POST"], &["http://*"], &["*"])],
+            &["wildcard-origin-with-writes rules[0].AllowedOrigins[0]"],
+        ),
+        (
+            "a host wildcard is not any origin",
+            vec![upload(&["https://*.example.com"])],
+            &[],
+        ),
+        (
+            "a scheme wildcard is not any origin",
+            vec![upload(&["*.example.com"])],
             &[],
         ),
     ]);
+    // What credentialed requests get: `*` none, `https://*` every https site.
+    let any = lint(&CorsConfig::new(vec![upload(&["*"])]));
+    assert!(
+        any[0]
+            .message
+            .contains("browsers refuse credentialed requests (cookies, HTTP auth) on it"),
+        "{}",
+        any[0].message
+    );
+    let https_any = lint(&CorsConfig::new(vec![upload(&["https://*"])]));
+    assert!(
+        https_any[0].message.contains(
+            "with `Access-Control-Allow-Credentials: true`, so every https website may also send credentialed requests"
+        ),
+        "{}",
+        https_any[0].message
+    );
+    assert!(
+        https_any[0].help.contains("any-origin access"),
+        "{}",
+        https_any[0].help
+    );
     let findings = lint(&CorsConfig::new(vec![CorsRule {
         expose_headers: vec!["ETag".into()],
         ..rule(&["POST", "PUT", "POST"], &["*"], &["*"])
@@ -533,10 +596,13 @@ fn wildcard_origin_with_writes() {
 fn http_origin() {
     let fires = [
         "http://a.com",
-        "http://*",
+        "http://*.a.com",
         "http://localhost.evil.com",
         "http://10.0.0.1:8080",
         "http://localhost*",
+        "http://reporting.test.com",
+        "http://127.0.0.1.evil.com",
+        "http://b.s3-website-us-east-1.amazonaws.com",
     ];
     for origin in fires {
         check(&[(
@@ -550,6 +616,24 @@ fn http_origin() {
         findings[0].help,
         "serve the site over https and write \"https://a.com:8080\""
     );
+    // Website endpoints serve only http: the fix is a CDN in front, not https on
+    // the same host.
+    for (origin, bucket) in [
+        ("http://b.s3-website-us-east-1.amazonaws.com", "bucket b,"),
+        (
+            "http://my.site.s3-website.eu-west-1.amazonaws.com",
+            "bucket my.site,",
+        ),
+    ] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[origin])]));
+        let help = &findings[0].help;
+        assert!(
+            help.starts_with("S3 website endpoints serve only http: put a CDN")
+                && help.contains(bucket)
+                && !help.contains("https://my.site"),
+            "{help}"
+        );
+    }
     let silent = [
         "http://localhost",
         "http://localhost:3000",
@@ -558,6 +642,12 @@ fn http_origin() {
         "http://[::1]:3000",
         "http://app.localhost",
         "http://*.localhost:5173",
+        "http://127.0.0.2:3000",
+        "http://0.0.0.0:8000",
+        "http://api.test",
+        "http://app.test:8080",
+        "http://*.test",
+        "http://*",
         "https://a.com",
         "*",
         "*://a.com",
@@ -640,12 +730,25 @@ fn missing_allowed_headers_and_etag_exposure() {
             ],
         ),
         (
-            "POST exposing other headers only",
+            "PUT exposing other headers only",
+            vec![CorsRule {
+                expose_headers: vec!["x-amz-request-id".into()],
+                ..rule(&["POST", "PUT"], &["https://a.com"], &["*"])
+            }],
+            &["missing-etag-exposure rules[0].ExposeHeaders"],
+        ),
+        (
+            "POST alone never needs ETag: form uploads and multipart calls answer in XML",
             vec![CorsRule {
                 expose_headers: vec!["x-amz-request-id".into()],
                 ..rule(&["POST"], &["https://a.com"], &["*"])
             }],
-            &["missing-etag-exposure rules[0].ExposeHeaders"],
+            &[],
+        ),
+        (
+            "the PUT is the one pointed at",
+            vec![rule(&["POST", "PUT"], &["https://a.com"], &["*"])],
+            &["missing-etag-exposure rules[0].AllowedMethods[1]"],
         ),
         ("upload rule is fine", vec![upload(&["https://a.com"])], &[]),
         (
