@@ -1064,3 +1064,158 @@ fn shadowed_rule_agrees_with_brute_force() {
         "weak sample: {shadowed} shadowed, {reached} reached"
     );
 }
+
+// ---- the corpus of real configurations -----------------------------------------------
+
+/// tests/data/cors-corpus/corpus.yaml: real configurations, each lint finding on
+/// them labelled right or not by hand.
+const CORPUS: &str = include_str!("../../../tests/data/cors-corpus/corpus.yaml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorpusEntry {
+    source: CorpusSource,
+    format: String,
+    rules: Vec<CorsRule>,
+    findings: Vec<Labelled>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorpusSource {
+    repo: String,
+    path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Labelled {
+    /// `code rules[i].Field[k]`, as [`show`] writes a finding.
+    finding: String,
+    right: bool,
+    why: String,
+}
+
+/// Per lint: configurations it fires on, and those where every one of its findings
+/// is labelled right.
+fn corpus_rates(entries: &[CorpusEntry]) -> Vec<(LintCode, usize, usize)> {
+    LintCode::ALL
+        .into_iter()
+        .map(|code| {
+            let prefix = format!("{code} ");
+            let mut fired = 0;
+            let mut right = 0;
+            for entry in entries {
+                let mine: Vec<&Labelled> = entry
+                    .findings
+                    .iter()
+                    .filter(|l| l.finding.starts_with(&prefix))
+                    .collect();
+                if !mine.is_empty() {
+                    fired += 1;
+                    right += usize::from(mine.iter().all(|l| l.right));
+                }
+            }
+            (code, fired, right)
+        })
+        .collect()
+}
+
+/// The rates as the table in docs/lints/README.md shows them.
+fn rates_table(entries: usize, rates: &[(LintCode, usize, usize)]) -> String {
+    let mut table = format!(
+        "| lint | default | fires on (of {entries}) | right | precision |\n| --- | --- | --- | --- | --- |\n"
+    );
+    for &(code, fired, right) in rates {
+        let default = if code.is_default_on() { "warn" } else { "off" };
+        let precision = if fired == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.2}", right as f64 / fired as f64)
+        };
+        table.push_str(&format!(
+            "| `{code}` | {default} | {fired} | {right} | {precision} |\n"
+        ));
+    }
+    table
+}
+
+/// Runs every lint over the corpus: the findings must equal the labelled ones (a
+/// changed trigger shows up as a difference to relabel), every default-on lint must
+/// be right on at least 4 of 5 configurations it fires on, and docs/lints/README.md
+/// must show the rates measured here.
+#[test]
+#[allow(
+    clippy::print_stdout,
+    reason = "the test shows the measured rates (`cargo test corpus -- --nocapture`)"
+)]
+fn corpus_findings_are_labelled_and_default_lints_are_precise() {
+    let entries: Vec<CorpusEntry> = serde_yaml::from_str(CORPUS).expect("corpus.yaml parses");
+    assert!(entries.len() >= 60, "{} configurations", entries.len());
+    let formats: BTreeSet<&str> = entries.iter().map(|e| e.format.as_str()).collect();
+    let known = [
+        "cli-json",
+        "cloudformation",
+        "console-json",
+        "terraform",
+        "xml",
+    ];
+    assert!(
+        formats.iter().all(|f| known.contains(f)),
+        "formats: {formats:?}"
+    );
+    let mut sources = BTreeSet::new();
+    let mut differences = Vec::new();
+    for entry in &entries {
+        let place = format!("{}:{}", entry.source.repo, entry.source.path);
+        assert!(
+            entry.source.repo.split('/').count() == 2 && !entry.source.path.is_empty(),
+            "{place}"
+        );
+        assert!(sources.insert(place.clone()), "{place} twice");
+        assert!(!entry.rules.is_empty(), "{place}: no rules");
+        for l in &entry.findings {
+            assert!(
+                !l.why.trim().is_empty(),
+                "{place}: {} has no why",
+                l.finding
+            );
+        }
+        let actual = show(&lint(&CorsConfig::new(entry.rules.clone())));
+        let labelled: Vec<String> = entry.findings.iter().map(|l| l.finding.clone()).collect();
+        if actual != labelled {
+            let mut text = format!("--- {place}\n  findings:\n");
+            for f in &actual {
+                text.push_str(&format!("    - {{finding: \"{f}\", right: ?, why: ?}}\n"));
+            }
+            if actual.is_empty() {
+                text = format!("--- {place}\n  findings: []\n");
+            }
+            differences.push(text);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} configuration(s) have findings that differ from their labels; relabel them \
+         in tests/data/cors-corpus/corpus.yaml:\n{}",
+        differences.len(),
+        differences.join("")
+    );
+    let rates = corpus_rates(&entries);
+    let table = rates_table(entries.len(), &rates);
+    println!("{table}");
+    for &(code, fired, right) in &rates {
+        if code.is_default_on() && fired > 0 {
+            assert!(
+                right * 5 >= fired * 4,
+                "{code} is on by default but right on only {right} of the {fired} \
+                 configurations it fires on:\n{table}"
+            );
+        }
+    }
+    let docs = include_str!("../../../docs/lints/README.md");
+    assert!(
+        docs.contains(&table),
+        "docs/lints/README.md does not show the measured rates; put this table in it:\n{table}"
+    );
+}
