@@ -379,9 +379,14 @@ fn http_origin(out: &mut Findings) {
                  (such as CloudFront) in front of bucket {bucket}, serve the site from it, \
                  and allow that https origin instead"
             ),
+            // Without user information, which no Origin carries
+            // (`origin-never-matches` reports it).
             None => format!(
                 "serve the site over https and write \"https://{}\"",
-                parts.authority
+                parts
+                    .authority
+                    .rsplit_once('@')
+                    .map_or(parts.authority, |(_, host)| host)
             ),
         };
         out.push(

@@ -611,11 +611,23 @@ fn http_origin() {
             &["http-origin rules[0].AllowedOrigins[0]"],
         )]);
     }
-    let findings = lint(&CorsConfig::new(vec![clean(&["http://a.com:8080"])]));
-    assert_eq!(
-        findings[0].help,
-        "serve the site over https and write \"https://a.com:8080\""
-    );
+    for (origin, https) in [
+        ("http://a.com:8080", "https://a.com:8080"),
+        ("http://*.a.com", "https://*.a.com"),
+        ("http://a.com/", "https://a.com"),
+        ("http://me@a.com", "https://a.com"),
+    ] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[origin])]));
+        let help = findings
+            .iter()
+            .find(|f| f.code == LintCode::HttpOrigin)
+            .map(|f| f.help.as_str());
+        assert_eq!(
+            help,
+            Some(format!("serve the site over https and write \"{https}\"").as_str()),
+            "{origin}"
+        );
+    }
     // Website endpoints serve only http: the fix is a CDN in front, not https on
     // the same host.
     for (origin, bucket) in [
