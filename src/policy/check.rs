@@ -642,6 +642,31 @@ buckets:
         );
     }
 
+    /// The lints that are off by default report nothing, not even as suppressed,
+    /// until a `lints:` level of `warn` or `deny` turns them on; `allow` keeps them off.
+    #[test]
+    fn off_by_default_lints_run_only_when_turned_on() {
+        let buckets = "\
+version: 1
+buckets:
+  - name: uploads
+    rules:
+      - {AllowedOrigins: ['*'], AllowedMethods: [PUT], AllowedHeaders: ['*']}
+";
+        check(&[("b.yaml", buckets)], &[]);
+        let allow = "version: 1\nlints:\n  wildcard-origin-with-writes: allow\n";
+        check(&[("b.yaml", buckets), ("l.yaml", allow)], &[]);
+        let on = "version: 1\nlints:\n  wildcard-origin-with-writes: warn\n  missing-etag-exposure: deny\n";
+        check(
+            &[("b.yaml", buckets), ("l.yaml", on)],
+            &[
+                "W wildcard-origin-with-writes@b.yaml:5:27 buckets[name=uploads].rules[0].AllowedOrigins[0]",
+                "E missing-etag-exposure@b.yaml:5:50 buckets[name=uploads].rules[0].AllowedMethods[0]",
+                "  ~ l.yaml:4:26 `missing-etag-exposure: deny` makes it an error",
+            ],
+        );
+    }
+
     /// A ruleset shared by two entries: one entry's `allow:` does not hide the
     /// other's finding, which is reported once, unsuppressed; allowed by both, it
     /// is reported once, suppressed. Guardrails are never suppressed.
