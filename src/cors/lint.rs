@@ -41,15 +41,16 @@ pub enum LintCode {
     ShadowedRule,
     /// An AllowedOrigin no browser can send.
     OriginNeverMatches,
-    /// `*` as an origin on a rule allowing PUT, POST or DELETE.
+    /// Any origin (`*`, `https://*`, `http://*`) on a rule allowing PUT, POST or
+    /// DELETE. Off by default.
     WildcardOriginWithWrites,
-    /// A plain `http://` origin other than localhost.
+    /// A plain `http://` origin other than a development host.
     HttpOrigin,
     /// A value repeated within one list.
     DuplicateValue,
     /// PUT or POST without AllowedHeaders.
     MissingAllowedHeaders,
-    /// PUT or POST without ETag in ExposeHeaders.
+    /// PUT without ETag in ExposeHeaders. Off by default.
     MissingEtagExposure,
     /// MaxAgeSeconds above [`BROWSER_MAX_AGE_CAP`].
     MaxAgeOverBrowserCap,
@@ -96,10 +97,10 @@ impl LintCode {
             LintCode::ShadowedRule => "earlier rules match every request this rule would match",
             LintCode::OriginNeverMatches => "an AllowedOrigin that no browser ever sends",
             LintCode::WildcardOriginWithWrites => "any origin may PUT, POST or DELETE",
-            LintCode::HttpOrigin => "a plain-http origin other than localhost",
+            LintCode::HttpOrigin => "a plain-http origin other than a development host",
             LintCode::DuplicateValue => "a value repeated within one list",
             LintCode::MissingAllowedHeaders => "PUT or POST allowed without AllowedHeaders",
-            LintCode::MissingEtagExposure => "PUT or POST allowed without ETag in ExposeHeaders",
+            LintCode::MissingEtagExposure => "PUT allowed without ETag in ExposeHeaders",
             LintCode::MaxAgeOverBrowserCap => {
                 "MaxAgeSeconds longer than browsers cache a preflight"
             }
@@ -108,6 +109,18 @@ impl LintCode {
             }
             LintCode::NegativeMaxAge => "a negative MaxAgeSeconds, which browsers ignore",
         }
+    }
+
+    /// Whether the lint runs without being asked for. The lints that are off by
+    /// default are right only for some setups (measured on real configurations,
+    /// docs/lints/README.md): a policy turns one on with `lints: {code: warn}` (or
+    /// `deny`). Until then its findings are not reported at all, not even as
+    /// suppressed.
+    pub fn is_default_on(self) -> bool {
+        !matches!(
+            self,
+            LintCode::WildcardOriginWithWrites | LintCode::MissingEtagExposure
+        )
     }
 }
 
@@ -277,6 +290,10 @@ fn origin_never_matches(out: &mut Findings) {
         let help = match suggest_origin(origin) {
             Some(fixed) => format!("write \"{fixed}\""),
             None if origin.is_empty() => "remove the empty entry".to_string(),
+            None if is_placeholder(origin) => "this looks like a template placeholder, which \
+                S3 compares as written: put the origin itself here, or fill the placeholder in \
+                before the policy is read"
+                .to_string(),
             None => "write it as a browser sends it: scheme://host[:port], lower case, \
                      nothing after the host"
                 .to_string(),
@@ -303,19 +320,39 @@ fn wildcard_origin_with_writes(out: &mut Findings) {
             writes.push(method.as_str());
         }
     }
-    let Some(k) = out.rule.allowed_origins.iter().position(|o| o == "*") else {
+    let Some(k) = out
+        .rule
+        .allowed_origins
+        .iter()
+        .position(|o| origin::is_any_origin(o))
+    else {
         return;
     };
     if writes.is_empty() {
         return;
     }
+    let pattern = &out.rule.allowed_origins[k];
+    let credentials = if pattern == "*" {
+        "S3 answers it with `Access-Control-Allow-Origin: *` and no \
+         Access-Control-Allow-Credentials, so browsers refuse credentialed requests \
+         (cookies, HTTP auth) on it: each write must carry its own authorisation \
+         (a presigned URL, a signature)"
+            .to_string()
+    } else {
+        format!(
+            "S3 echoes each matching Origin with `Access-Control-Allow-Credentials: true`, \
+             so every {} website may also send credentialed requests (cookies, HTTP auth)",
+            origin::parse(pattern).scheme.unwrap_or_default()
+        )
+    };
     let message = format!(
-        "{} lets any website send {} from its visitors' browsers (AllowedOrigins \"*\")",
+        "{} lets any website send {} from its visitors' browsers (AllowedOrigins \"{pattern}\"); \
+         {credentials}",
         out.name(),
         writes.join(", ")
     );
-    let help = "list the origins that may write, and keep \"*\" in a separate read-only \
-                (GET, HEAD) rule"
+    let help = "list the origins that may write, and keep any-origin access in a separate \
+                read-only (GET, HEAD) rule"
         .to_string();
     out.push(
         LintCode::WildcardOriginWithWrites,
@@ -329,17 +366,29 @@ fn wildcard_origin_with_writes(out: &mut Findings) {
 fn http_origin(out: &mut Findings) {
     for (k, origin) in out.rule.allowed_origins.iter().enumerate() {
         let parts = origin::parse(origin);
-        if !is_remote_http(&parts) {
+        if !is_remote_http(origin, &parts) {
             continue;
         }
         let message = format!(
             "origin \"{origin}\" is plain http: pages served over http can be altered in \
              transit, so anyone on the network can act as this origin"
         );
-        let help = format!(
-            "serve the site over https and write \"https://{}\"",
-            parts.authority
-        );
+        let help = match origin::s3_website_bucket(parts.host) {
+            Some(bucket) => format!(
+                "S3 website endpoints serve only http: put a CDN with an https certificate \
+                 (such as CloudFront) in front of bucket {bucket}, serve the site from it, \
+                 and allow that https origin instead"
+            ),
+            // Without user information, which no Origin carries
+            // (`origin-never-matches` reports it).
+            None => format!(
+                "serve the site over https and write \"https://{}\"",
+                parts
+                    .authority
+                    .rsplit_once('@')
+                    .map_or(parts.authority, |(_, host)| host)
+            ),
+        };
         out.push(
             LintCode::HttpOrigin,
             Field::AllowedOrigins,
@@ -422,8 +471,17 @@ fn missing_allowed_headers(out: &mut Findings) {
     );
 }
 
+/// Off by default: of the browser uploads S3 serves, only multipart ones (the AWS
+/// SDK's `Upload`, Uppy's multipart plugin) must read ETag, and nothing in a rule
+/// shows that an app does them; a single presigned PUT, or a POST (a form upload
+/// or a multipart call that ends in XML), needs no exposed ETag.
 fn missing_etag_exposure(out: &mut Findings) {
-    let Some((k, method)) = first_upload_method(out.rule) else {
+    let Some(k) = out
+        .rule
+        .allowed_methods
+        .iter()
+        .position(|m| *m == Method::Put)
+    else {
         return;
     };
     let expose = &out.rule.expose_headers;
@@ -436,7 +494,7 @@ fn missing_etag_exposure(out: &mut Findings) {
         (Field::ExposeHeaders, None)
     };
     let message = format!(
-        "{} allows {method} but does not expose ETag: browser multipart uploads must read each \
+        "{} allows PUT but does not expose ETag: browser multipart uploads must read each \
          part's ETag to complete the upload",
         out.name()
     );
@@ -755,7 +813,11 @@ fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
     if parts.scheme.is_none() && literal {
         reasons.push("it has no scheme");
     }
-    if parts.scheme.is_some() {
+    let repeated = repeated_scheme(origin).is_some();
+    if repeated {
+        reasons.push("it repeats the scheme");
+    }
+    if parts.scheme.is_some() && !repeated {
         let tail = parts.rest;
         let path = tail.split(['?', '#']).next().unwrap_or_default();
         if path == "/" {
@@ -782,17 +844,61 @@ fn origin_problems(origin: &str) -> Option<Vec<&'static str>> {
     Some(reasons)
 }
 
+/// The origin after a repeated scheme, when `origin` is one pasted inside another
+/// (`https://https://a.example` gives `https://a.example`): the innermost text that
+/// still starts with `scheme://`.
+fn repeated_scheme(origin: &str) -> Option<&str> {
+    let is_scheme = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    };
+    let (scheme, mut after) = origin.split_once("://")?;
+    if !is_scheme(scheme) {
+        return None;
+    }
+    let mut found = None;
+    while let Some((inner, rest)) = after.split_once("://") {
+        if !is_scheme(inner) {
+            break;
+        }
+        found = Some(after);
+        after = rest;
+    }
+    found
+}
+
+/// A `${NAME}` or `{{ name }}` left for a template engine to fill in.
+fn is_placeholder(origin: &str) -> bool {
+    origin.contains("${") || origin.contains("{{")
+}
+
 /// A corrected origin for a literal (or host-wildcard) origin that can never match, if
 /// one can be derived: lower case, no path/query/fragment, no default port, `https://`
-/// added when the scheme is missing.
+/// added when the scheme is missing, a repeated scheme dropped. Only when what is left
+/// is a plausible host (letters, digits, `.`, `-`, one `*`, or an IPv6 literal) with
+/// a numeric (or `*`) port: other values get no rewrite, as a guess would mislead.
 fn suggest_origin(origin: &str) -> Option<String> {
     let trimmed = origin.trim();
+    let trimmed = repeated_scheme(trimmed).unwrap_or(trimmed);
     let parts = origin::parse(trimmed);
     let scheme = match parts.scheme {
         Some(scheme) => scheme.to_ascii_lowercase(),
         None if !trimmed.contains('*') => "https".to_string(),
         None => return None,
     };
+    let host_ok = !parts.host.is_empty()
+        && (parts.host.starts_with('[')
+            || parts
+                .host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-*".contains(c)));
+    let port_ok = parts
+        .port
+        .is_none_or(|p| p == "*" || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())));
+    if !host_ok || !port_ok {
+        return None;
+    }
     let mut authority = parts.authority.to_ascii_lowercase();
     let default_port = if scheme == "https" { ":443" } else { ":80" };
     if authority.ends_with(default_port) && (scheme == "https" || scheme == "http") {
@@ -805,12 +911,13 @@ fn suggest_origin(origin: &str) -> Option<String> {
 
 // ---- http-origin --------------------------------------------------------------------------
 
-/// An `http://` origin whose host is not the local machine (`localhost`, `*.localhost`,
-/// `127.0.0.1`, `[::1]`).
-fn is_remote_http(origin: &origin::Parts<'_>) -> bool {
-    let host = origin.host;
-    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost");
-    origin.scheme == Some("http") && !local
+/// An `http://` origin whose host is not a development host
+/// ([`origin::is_development_host`]), and which is not `http://*` (any http
+/// origin: as good or as bad as `*`, which this lint leaves alone).
+fn is_remote_http(pattern: &str, origin: &origin::Parts<'_>) -> bool {
+    origin.scheme == Some("http")
+        && !origin::is_any_origin(pattern)
+        && !origin::is_development_host(origin.host)
 }
 
 #[cfg(test)]

@@ -47,9 +47,59 @@ pub fn parse(origin: &str) -> Parts<'_> {
     }
 }
 
+/// Does the AllowedOrigin `pattern` admit any website, as far as browsers go? `*`, and
+/// also `https://*` and `http://*`: browsers always send an Origin with a scheme, so
+/// a rule with `https://*` admits every https website, which is every website that
+/// matters. Lints and guardrails that reason about "any origin" ask this, never
+/// `== "*"` alone. (S3 still answers them differently: `*` only for the literal
+/// `*`; the Origin echoed, with `Access-Control-Allow-Credentials: true`, for the
+/// others.)
+pub fn is_any_origin(pattern: &str) -> bool {
+    matches!(pattern, "*" | "https://*" | "http://*")
+}
+
+/// Is `host` (an origin's host, as [`parse`] splits it) the developer's own
+/// machine or a name reserved for testing, so that a plain-http origin naming it
+/// is a development server: `localhost` and `*.localhost`, the `.test` top-level
+/// domain (RFC 6761 reserves both, and neither resolves on the public internet),
+/// an IPv4 loopback address `127.x.y.z`, `0.0.0.0`, or `[::1]`.
+pub fn is_development_host(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let loopback_v4 = host
+        .strip_prefix("127.")
+        .is_some_and(|rest| rest.split('.').count() == 3 && rest.split('.').all(is_octet));
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "test"
+        || host.ends_with(".test")
+        || loopback_v4
+        || host == "0.0.0.0"
+        || host == "[::1]"
+}
+
+fn is_octet(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 3
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u16>().is_ok_and(|n| n <= 255)
+}
+
+/// If `host` is an S3 website endpoint (`BUCKET.s3-website-REGION.amazonaws.com`
+/// or `BUCKET.s3-website.REGION.amazonaws.com`, also in China's
+/// `amazonaws.com.cn`), its bucket name. Website endpoints serve only plain http.
+pub fn s3_website_bucket(host: &str) -> Option<&str> {
+    let (bucket, rest) = host.split_once(".s3-website")?;
+    let endpoint = rest.strip_prefix(['-', '.'])?;
+    let region_known = endpoint
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| endpoint.strip_suffix(".amazonaws.com.cn"))
+        .is_some_and(|region| !region.is_empty() && !region.contains(['/', ':']));
+    (region_known && !bucket.is_empty()).then_some(bucket)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Parts, parse};
+    use super::{Parts, is_any_origin, is_development_host, parse, s3_website_bucket};
 
     #[test]
     fn origins_split_at_their_seams() {
@@ -125,6 +175,64 @@ mod tests {
             assert_eq!(got, want, "{origin:?}");
             let scheme = got.scheme.map(|s| format!("{s}://")).unwrap_or_default();
             assert_eq!(format!("{scheme}{}{}", got.authority, got.rest), origin);
+        }
+    }
+    #[test]
+    fn any_origin_patterns() {
+        for (pattern, any) in [
+            ("*", true),
+            ("https://*", true),
+            ("http://*", true),
+            ("https://*.example.com", false),
+            ("https://a.example", false),
+            ("*.example.com", false),
+            ("", false),
+        ] {
+            assert_eq!(is_any_origin(pattern), any, "{pattern:?}");
+        }
+    }
+
+    #[test]
+    fn development_hosts() {
+        for (host, dev) in [
+            ("localhost", true),
+            ("LocalHost", true),
+            ("app.localhost", true),
+            ("api.test", true),
+            ("test", true),
+            ("127.0.0.1", true),
+            ("127.1.2.3", true),
+            ("0.0.0.0", true),
+            ("[::1]", true),
+            ("localhost.", true),
+            ("reporting.test.com", false),
+            ("testing.example", false),
+            ("127.0.0", false),
+            ("127.0.0.256", false),
+            ("10.0.0.1", false),
+            ("3.35.229.82", false),
+            ("example.com", false),
+            ("mylocalhost", false),
+        ] {
+            assert_eq!(is_development_host(host), dev, "{host:?}");
+        }
+    }
+
+    #[test]
+    fn website_endpoints() {
+        for (host, bucket) in [
+            ("b.s3-website-us-east-1.amazonaws.com", Some("b")),
+            (
+                "my.site.s3-website.eu-west-1.amazonaws.com",
+                Some("my.site"),
+            ),
+            ("b.s3-website.cn-north-1.amazonaws.com.cn", Some("b")),
+            ("b.s3.us-east-1.amazonaws.com", None),
+            ("s3-website-us-east-1.amazonaws.com", None),
+            ("b.s3-website-us-east-1.example.com", None),
+            ("b.s3-website.amazonaws.com", None),
+        ] {
+            assert_eq!(s3_website_bucket(host), bucket, "{host:?}");
         }
     }
 }

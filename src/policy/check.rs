@@ -22,7 +22,9 @@
 //!   other's) is an `overlapping-match` error now; partial overlaps depend on which
 //!   buckets exist and are reported by `plan`.
 //!
-//! - **Levels and suppressions**: a lint named in `allow:` on the finding's rule or
+//! - **Levels and suppressions**: a lint that is off by default
+//!   ([`LintCode::is_default_on`]) runs only when its `lints:` level is `warn` or
+//!   `deny`. A lint named in `allow:` on the finding's rule or
 //!   on its bucket entry is suppressed there (with the reason given); else its
 //!   `lints:` level holds: `allow` suppresses it everywhere, `deny` makes it an
 //!   error (with a label at the level). A suppressed finding stays in the list,
@@ -93,9 +95,12 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         };
         if first {
-            for f in lint::lint(&config) {
+            for f in lint::lint(&config)
+                .iter()
+                .filter(|f| enabled(policy, f.code))
+            {
                 push(
-                    leveled(policy, entry, &f, lint_diagnostic(entry, &f)),
+                    leveled(policy, entry, f, lint_diagnostic(entry, f)),
                     &mut out,
                 );
             }
@@ -117,6 +122,17 @@ pub fn findings(policy: &Policy) -> Vec<Diagnostic> {
         .collect();
     out.retain(|d| !d.is_suppressed() || !reported.contains(&(d.code, d.span)));
     out
+}
+
+/// Whether `code` runs for `policy`: a lint that is on by default unless turned off
+/// elsewhere (that is a suppression, which is recorded), one that is off by default
+/// only when a `lints:` level of `warn` or `deny` turns it on.
+fn enabled(policy: &Policy, code: LintCode) -> bool {
+    code.is_default_on()
+        || policy
+            .lints
+            .get(&code)
+            .is_some_and(|s| s.level != LintLevel::Allow)
 }
 
 /// A lint finding under the suppressions and levels that hold for it: `allow:` on
@@ -425,7 +441,6 @@ buckets:
                 "W origin-never-matches@p.yaml:8:41 buckets[name=bk1].rules[1].AllowedOrigins[1]",
                 "W max-age-over-browser-cap@p.yaml:10:24 buckets[name=bk1].rules[1].MaxAgeSeconds",
                 "W missing-allowed-headers@p.yaml:12:26 buckets[name=bk1].rules[2].AllowedMethods[0]",
-                "W missing-etag-exposure@p.yaml:13:25 buckets[name=bk1].rules[2].ExposeHeaders",
             ],
         );
     }
@@ -485,8 +500,10 @@ buckets:
   - name: prod-empty
     rules: []
 ";
+        // `wildcard-origin-with-writes` is off by default: a `lints:` level turns it on.
+        let on = "version: 1\nlints:\n  wildcard-origin-with-writes: warn\n";
         check(
-            &[("g.yaml", GUARDS), ("b.yaml", buckets)],
+            &[("g.yaml", GUARDS), ("b.yaml", buckets), ("l.yaml", on)],
             &[
                 "W wildcard-origin-with-writes@b.yaml:5:49 buckets[name=prod-web].rules[0].AllowedOrigins[1]",
                 "W http-origin@b.yaml:5:35 buckets[name=prod-web].rules[0].AllowedOrigins[0]",
@@ -588,7 +605,9 @@ buckets:
     /// levels (`deny` an error with a label, `allow` suppressed everywhere).
     #[test]
     fn levels_and_allow_lists() {
-        let levels = "version: 1\nlints:\n  http-origin: deny\n  missing-etag-exposure: allow\n";
+        // (`missing-etag-exposure` is off by default: `allow` keeps it off, so its
+        // finding on rules[1] is not even reported as suppressed.)
+        let levels = "version: 1\nlints:\n  http-origin: deny\n  missing-allowed-headers: allow\n  missing-etag-exposure: allow\n";
         let buckets = "\
 version: 1
 buckets:
@@ -599,7 +618,7 @@ buckets:
       - {AllowedOrigins: [http://a.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
       - AllowedOrigins: [http://b.com]
         AllowedMethods: [PUT]
-        allow: [http-origin, missing-allowed-headers]
+        allow: [http-origin]
   - name: bk2
     rules:
       - {AllowedOrigins: [http://c.com], AllowedMethods: [GET], MaxAgeSeconds: 86400}
@@ -615,12 +634,35 @@ buckets:
                 "  ~ l.yaml:3:16 `http-origin: deny` makes it an error",
                 "  ! allowed at b.yaml:10:17: -",
                 "S missing-allowed-headers@b.yaml:9:26 buckets[name=bk1].rules[1].AllowedMethods[0]",
-                "  ! allowed at b.yaml:10:30: -",
-                "S missing-etag-exposure@b.yaml:9:26 buckets[name=bk1].rules[1].AllowedMethods[0]",
-                "  ! allowed at l.yaml:4:26: -",
+                "  ! allowed at l.yaml:4:28: -",
                 "E http-origin@b.yaml:13:27 buckets[name=bk2].rules[0].AllowedOrigins[0]",
                 "  ~ l.yaml:3:16 `http-origin: deny` makes it an error",
                 "W max-age-over-browser-cap@b.yaml:13:80 buckets[name=bk2].rules[0].MaxAgeSeconds",
+            ],
+        );
+    }
+
+    /// The lints that are off by default report nothing, not even as suppressed,
+    /// until a `lints:` level of `warn` or `deny` turns them on; `allow` keeps them off.
+    #[test]
+    fn off_by_default_lints_run_only_when_turned_on() {
+        let buckets = "\
+version: 1
+buckets:
+  - name: uploads
+    rules:
+      - {AllowedOrigins: ['*'], AllowedMethods: [PUT], AllowedHeaders: ['*']}
+";
+        check(&[("b.yaml", buckets)], &[]);
+        let allow = "version: 1\nlints:\n  wildcard-origin-with-writes: allow\n";
+        check(&[("b.yaml", buckets), ("l.yaml", allow)], &[]);
+        let on = "version: 1\nlints:\n  wildcard-origin-with-writes: warn\n  missing-etag-exposure: deny\n";
+        check(
+            &[("b.yaml", buckets), ("l.yaml", on)],
+            &[
+                "W wildcard-origin-with-writes@b.yaml:5:27 buckets[name=uploads].rules[0].AllowedOrigins[0]",
+                "E missing-etag-exposure@b.yaml:5:50 buckets[name=uploads].rules[0].AllowedMethods[0]",
+                "  ~ l.yaml:4:26 `missing-etag-exposure: deny` makes it an error",
             ],
         );
     }
@@ -653,7 +695,6 @@ guardrails:
         assert_eq!(
             heads,
             [
-                "W wildcard-origin-with-writes@r.yaml:3:28 rulesets.slow[0].AllowedOrigins[0]",
                 "E guardrail-violation@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
                 "W max-age-over-browser-cap@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
             ],
@@ -664,7 +705,6 @@ guardrails:
         assert_eq!(
             heads,
             [
-                "W wildcard-origin-with-writes@r.yaml:3:28 rulesets.slow[0].AllowedOrigins[0]",
                 "S max-age-over-browser-cap@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
                 "E guardrail-violation@r.yaml:3:123 rulesets.slow[0].MaxAgeSeconds",
             ],

@@ -115,9 +115,14 @@ pub fn parse_streaming(
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
             let span = builder.span_at(*e.marker(), 1);
+            let offset = builder.byte_offset(*e.marker());
+            let help = flush_left_flow(text, offset).unwrap_or_else(|| {
+                "fix the YAML syntax here (check indentation, quotes and `key: value` pairs)"
+                    .to_string()
+            });
             Diagnostic::error(ErrorCode::YamlSyntax, format!("invalid YAML: {}", e.info()))
                 .at(span)
-                .help("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)")
+                .help(help)
         })?;
         if event == Event::StreamEnd {
             break;
@@ -128,6 +133,84 @@ pub fn parse_streaming(
         root: builder.root,
         streamed: builder.streamed,
     })
+}
+
+/// When a syntax error at byte `offset` lies in a flow list or mapping (JSON, as the
+/// S3 console shows CORS rules) that is a key's value but is not indented deeper
+/// than the key (`    rules:` then `[` in column 1, or `    rules: [` then lines in
+/// column 3), the help that says so: YAML takes such a block as the key's value
+/// only when all of it is indented deeper than the key.
+fn flush_left_flow(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let lines: Vec<&str> = text[..line_end].lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let content = |l: &&str| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#')
+    };
+    // `key:` or `- key:` with what follows the colon; the key's column.
+    let key_of = |l: &str| -> Option<(String, usize, String)> {
+        let t = l.trim_start();
+        let (t, item) = match t.strip_prefix("- ") {
+            Some(rest) => (rest.trim_start(), l.len() - rest.trim_start().len()),
+            None => (t, indent(l)),
+        };
+        let (key, rest) = t.split_once(':')?;
+        let key = key.trim();
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        plain.then(|| (key.to_string(), item, rest.trim().to_string()))
+    };
+    // Walk back to where the flow collection opens: a line starting with `[` or `{`
+    // right under a `key:` with no value, or a `key: [` left open.
+    for open in (0..lines.len()).rev() {
+        let line = lines[open];
+        let t = line.trim_start();
+        let (key, key_line, key_col, first_inside) = if t.starts_with(['[', '{']) {
+            let Some(prev) = lines[..open].iter().rposition(&content) else {
+                continue;
+            };
+            match key_of(lines[prev]) {
+                Some((key, col, rest)) if rest.is_empty() => (key, prev, col, open),
+                _ => continue,
+            }
+        } else if let Some((key, col, rest)) = key_of(line) {
+            let opens = rest.chars().filter(|c| matches!(c, '[' | '{')).count();
+            let closes = rest.chars().filter(|c| matches!(c, ']' | '}')).count();
+            if !rest.starts_with(['[', '{']) || opens <= closes {
+                continue;
+            }
+            (key, open, col, open + 1)
+        } else {
+            continue;
+        };
+        // Only for a key inside a block (a top-level key's flow value may start in
+        // column 1), and a shallow line that reads as JSON (else the error is
+        // another, such as a bracket never closed before the next key).
+        let shallow = (first_inside..lines.len())
+            .find(|&i| content(&lines[i]) && indent(lines[i]) <= key_col)?;
+        if key_col == 0
+            || !lines[shallow]
+                .trim_start()
+                .starts_with(['[', ']', '{', '}', '"'])
+        {
+            return None;
+        }
+        return Some(format!(
+            "the JSON that is the value of `{key}:` (line {}) is not indented deeper than \
+             `{key}:`: line {} starts in column {}. YAML reads a flow list or mapping as a \
+             key's value only when every line of it is indented deeper than the key: indent \
+             the whole pasted block by more than {key_col} spaces (say {})",
+            key_line + 1,
+            shallow + 1,
+            indent(lines[shallow]) + 1,
+            key_col + 2
+        ));
+    }
+    None
 }
 
 enum Frame {
@@ -402,6 +485,58 @@ mod tests {
 
     fn parse0(text: &str) -> Result<Option<Node>, Diagnostic> {
         parse(0, text)
+    }
+
+    /// Console JSON pasted flush left under an indented key: the help says to indent
+    /// it, naming both lines; other syntax errors keep the general help.
+    #[test]
+    fn flush_left_json_under_a_key_says_to_indent_it() {
+        let pasted = "version: 1\nbuckets:\n  - name: app\n    rules:\n[\n  {\n    \"AllowedMethods\": [\"PUT\"],\n    \"AllowedOrigins\": [\"https://a.example\"]\n  }\n]\n";
+        let err = parse0(pasted).unwrap_err();
+        assert_eq!(
+            err.help.as_deref(),
+            Some(
+                "the JSON that is the value of `rules:` (line 4) is not indented deeper than \
+                 `rules:`: line 5 starts in column 1. YAML reads a flow list or mapping as a \
+                 key's value only when every line of it is indented deeper than the key: indent \
+                 the whole pasted block by more than 4 spaces (say 6)"
+            )
+        );
+        // Pasted after `rules: `, the rest of it flush left (less than `rules:`).
+        let after_key = "version: 1\nbuckets:\n  - name: app\n    rules: [\n  {\n    \"AllowedMethods\": [\"PUT\"],\n    \"AllowedOrigins\": [\"https://a.example\"]\n  }\n]\n";
+        let err = parse0(after_key).unwrap_err();
+        assert_eq!(
+            err.help.as_deref(),
+            Some(
+                "the JSON that is the value of `rules:` (line 4) is not indented deeper than \
+                 `rules:`: line 5 starts in column 3. YAML reads a flow list or mapping as a \
+                 key's value only when every line of it is indented deeper than the key: indent \
+                 the whole pasted block by more than 4 spaces (say 6)"
+            )
+        );
+        // Under a ruleset's name.
+        let ruleset = "version: 1\nrulesets:\n  up:\n[\n  {\"AllowedMethods\": [\"PUT\"], \"AllowedOrigins\": [\"*\"]}\n]\n";
+        let err = parse0(ruleset).unwrap_err();
+        assert!(
+            err.help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("the JSON that is the value of `up:` (line 3)")),
+            "{:?}",
+            err.help
+        );
+        for other in [
+            "a: [1, 2\nb: 3\n",
+            "x:\n  a: [1, 2\n  b: 3\n",
+            "a:\n  b: 1\n c: 2\n",
+            "k: \"open\n",
+        ] {
+            let err = parse0(other).unwrap_err();
+            assert_eq!(
+                err.help.as_deref(),
+                Some("fix the YAML syntax here (check indentation, quotes and `key: value` pairs)"),
+                "{other:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ at start, written after every request. Stops when its stdin closes.
 """
 
 import json
+import os
 import re
 import sys
 import threading
@@ -27,8 +28,18 @@ with open(STATE_FILE, encoding="utf-8") as f:
 STATE.setdefault("comments", [])
 STATE.setdefault("requests", [])
 LOCK = threading.Lock()
-with open(STATE_FILE, "w", encoding="utf-8") as f:
-    json.dump(STATE, f, indent=1)
+
+
+def save():
+    """Writes STATE whole or not at all (a new file renamed over the old), so the
+    test, reading the file at any moment, never sees it half written."""
+    tmp = STATE_FILE + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(STATE, f, indent=1)
+    os.replace(tmp, STATE_FILE)
+
+
+save()
 
 LIST = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 ONE = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
@@ -39,6 +50,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, payload, headers=()):
+        # Sent by handle_any once the state is saved: a client that has its answer
+        # finds the state file already up to date.
+        self.pending = (status, payload, headers)
+
+    def send_answer(self, status, payload, headers):
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -59,13 +75,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, method):
         url = urlsplit(self.path)
+        self.pending = None
         with LOCK:
             STATE["requests"].append(f"{method} {url.path}")
             try:
                 self.route(method, url)
             finally:
-                with open(STATE_FILE, "w", encoding="utf-8") as f:
-                    json.dump(STATE, f, indent=1)
+                save()
+        if self.pending is not None:
+            self.send_answer(*self.pending)
 
     def body(self):
         length = int(self.headers.get("Content-Length", "0"))

@@ -180,14 +180,11 @@ fn validate_sarif_locates_an_error_a_lint_and_a_guardrail_with_stable_fingerprin
     };
     let first = run();
     assert_rules_described(&first);
-    let want: BTreeSet<(String, String, u64)> = [
-        ("max-age-over-browser-cap", 7),
-        ("wildcard-origin-with-writes", 10),
-        ("guardrail-violation", 10),
-    ]
-    .into_iter()
-    .map(|(code, line)| (code.to_owned(), "web.yaml".to_owned(), line))
-    .collect();
+    let want: BTreeSet<(String, String, u64)> =
+        [("max-age-over-browser-cap", 7), ("guardrail-violation", 10)]
+            .into_iter()
+            .map(|(code, line)| (code.to_owned(), "web.yaml".to_owned(), line))
+            .collect();
     assert_eq!(placed(&first), want);
     let levels: BTreeSet<(String, String)> = results(&first)
         .iter()
@@ -248,7 +245,7 @@ fn validate_sarif_locates_an_error_a_lint_and_a_guardrail_with_stable_fingerprin
 #[test]
 fn validate_sarif_marks_suppressed_findings() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let policy = "version: 1\nlints:\n  missing-etag-exposure: allow\nbuckets:\n  - name: app-assets\n    allow:\n      - {code: max-age-over-browser-cap, reason: CDN caches preflights}\n    rules:\n      - AllowedOrigins: [http://legacy.example.com]\n        AllowedMethods: [GET, PUT]\n        AllowedHeaders: [Content-Type]\n        MaxAgeSeconds: 86400\n        allow: [http-origin]\n";
+    let policy = "version: 1\nlints:\n  missing-allowed-headers: allow\nbuckets:\n  - name: app-assets\n    allow:\n      - {code: max-age-over-browser-cap, reason: CDN caches preflights}\n    rules:\n      - AllowedOrigins: [http://legacy.example.com]\n        AllowedMethods: [GET, PUT]\n        ExposeHeaders: [ETag]\n        MaxAgeSeconds: 86400\n        allow: [http-origin]\n";
     std::fs::write(dir.path().join("web.yaml"), policy).unwrap();
     let out = validate(dir.path(), &["--format", "sarif"]);
     assert_eq!(
@@ -278,7 +275,7 @@ fn validate_sarif_marks_suppressed_findings() {
             12,
             r#"[{"justification":"CDN caches preflights","kind":"inSource"}]"#,
         ),
-        ("missing-etag-exposure", 10, r#"[{"kind":"inSource"}]"#),
+        ("missing-allowed-headers", 10, r#"[{"kind":"inSource"}]"#),
     ]
     .into_iter()
     .map(|(c, l, s)| (c.to_owned(), l, s.to_owned()))

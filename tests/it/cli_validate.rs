@@ -707,7 +707,7 @@ fn shipped_examples_and_policies_validate() {
         .success()
         .stdout(predicate::str::contains("error[").not())
         .stdout(
-            predicate::str::ends_with("0 errors, 2 warnings, 1 suppressed in 4 policy files.\n")
+            predicate::str::ends_with("0 errors, 1 warning, 1 suppressed in 4 policy files.\n")
                 .or(predicate::str::contains("valid.")),
         );
     // Without paths: the default `policies/`.

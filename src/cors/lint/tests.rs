@@ -56,6 +56,23 @@ fn check(cases: &[(&str, Vec<CorsRule>, &[&str])]) {
     );
 }
 
+/// Which lints run without being asked for: the two that were wrong on most real
+/// configurations they fired on are off (docs/lints/README.md).
+#[test]
+fn default_levels() {
+    let off: Vec<LintCode> = LintCode::ALL
+        .into_iter()
+        .filter(|c| !c.is_default_on())
+        .collect();
+    assert_eq!(
+        off,
+        [
+            LintCode::WildcardOriginWithWrites,
+            LintCode::MissingEtagExposure
+        ]
+    );
+}
+
 #[test]
 fn codes_are_stable() {
     let codes: Vec<&str> = LintCode::ALL.iter().map(|c| c.as_str()).collect();
@@ -280,7 +297,8 @@ fn shadowed_rule() {
         (
             "a union of scheme wildcards does not cover *",
             vec![clean(&["https://*"]), clean(&["http://*"]), clean(&["*"])],
-            &["http-origin rules[1].AllowedOrigins[0]"],
+            // (`http://*` is any http origin, like `*`: not an `http-origin`.)
+            &[],
         ),
         (
             "one origin of the later rule is not covered",
@@ -388,6 +406,20 @@ fn origin_never_matches() {
             None,
         ),
         ("*/", "it is not of the form scheme://host[:port]", None),
+        // A URL pasted after its scheme: the inner origin, never `https://https:`.
+        (
+            "https://https://a.com",
+            "it repeats the scheme",
+            Some("https://a.com"),
+        ),
+        (
+            "http://https://a.com/",
+            "it repeats the scheme",
+            Some("https://a.com"),
+        ),
+        // No rewrite where the host would not be a host.
+        ("https://a_b.com/", "it has a trailing slash", None),
+        ("https://a.com:x/", "it has a trailing slash", None),
     ];
     for (origin, reason, fix) in fires {
         let findings = lint(&CorsConfig::new(vec![clean(&["https://ok.test", origin])]));
@@ -429,6 +461,17 @@ fn origin_never_matches() {
         findings[0].message
     );
     assert_eq!(findings[0].help, "remove the empty entry");
+    // A template placeholder gets no made-up origin (`https://${app_origin}`).
+    for placeholder in ["${APP_ORIGIN}", "https://{{ domain }}"] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[placeholder])]));
+        assert!(
+            findings[0]
+                .help
+                .starts_with("this looks like a template placeholder"),
+            "{placeholder}: {}",
+            findings[0].help
+        );
+    }
     let silent = [
         "*",
         "https://a.com",
@@ -513,11 +556,48 @@ fn wildcard_origin_with_writes() {
             &[],
         ),
         (
-            "a host wildcard is not *",
+            "https://* is any origin too",
             vec![upload(&["https://*"])],
+            &["wildcard-origin-with-writes rules[0].AllowedOrigins[0]"],
+        ),
+        (
+            "http://* is any origin too",
+            vec![rule(&["POST"], &["http://*"], &["*"])],
+            &["wildcard-origin-with-writes rules[0].AllowedOrigins[0]"],
+        ),
+        (
+            "a host wildcard is not any origin",
+            vec![upload(&["https://*.example.com"])],
+            &[],
+        ),
+        (
+            "a scheme wildcard is not any origin",
+            vec![upload(&["*.example.com"])],
             &[],
         ),
     ]);
+    // What credentialed requests get: `*` none, `https://*` every https site.
+    let any = lint(&CorsConfig::new(vec![upload(&["*"])]));
+    assert!(
+        any[0]
+            .message
+            .contains("browsers refuse credentialed requests (cookies, HTTP auth) on it"),
+        "{}",
+        any[0].message
+    );
+    let https_any = lint(&CorsConfig::new(vec![upload(&["https://*"])]));
+    assert!(
+        https_any[0].message.contains(
+            "with `Access-Control-Allow-Credentials: true`, so every https website may also send credentialed requests"
+        ),
+        "{}",
+        https_any[0].message
+    );
+    assert!(
+        https_any[0].help.contains("any-origin access"),
+        "{}",
+        https_any[0].help
+    );
     let findings = lint(&CorsConfig::new(vec![CorsRule {
         expose_headers: vec!["ETag".into()],
         ..rule(&["POST", "PUT", "POST"], &["*"], &["*"])
@@ -533,10 +613,13 @@ fn wildcard_origin_with_writes() {
 fn http_origin() {
     let fires = [
         "http://a.com",
-        "http://*",
+        "http://*.a.com",
         "http://localhost.evil.com",
         "http://10.0.0.1:8080",
         "http://localhost*",
+        "http://reporting.test.com",
+        "http://127.0.0.1.evil.com",
+        "http://b.s3-website-us-east-1.amazonaws.com",
     ];
     for origin in fires {
         check(&[(
@@ -545,11 +628,41 @@ fn http_origin() {
             &["http-origin rules[0].AllowedOrigins[0]"],
         )]);
     }
-    let findings = lint(&CorsConfig::new(vec![clean(&["http://a.com:8080"])]));
-    assert_eq!(
-        findings[0].help,
-        "serve the site over https and write \"https://a.com:8080\""
-    );
+    for (origin, https) in [
+        ("http://a.com:8080", "https://a.com:8080"),
+        ("http://*.a.com", "https://*.a.com"),
+        ("http://a.com/", "https://a.com"),
+        ("http://me@a.com", "https://a.com"),
+    ] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[origin])]));
+        let help = findings
+            .iter()
+            .find(|f| f.code == LintCode::HttpOrigin)
+            .map(|f| f.help.as_str());
+        assert_eq!(
+            help,
+            Some(format!("serve the site over https and write \"{https}\"").as_str()),
+            "{origin}"
+        );
+    }
+    // Website endpoints serve only http: the fix is a CDN in front, not https on
+    // the same host.
+    for (origin, bucket) in [
+        ("http://b.s3-website-us-east-1.amazonaws.com", "bucket b,"),
+        (
+            "http://my.site.s3-website.eu-west-1.amazonaws.com",
+            "bucket my.site,",
+        ),
+    ] {
+        let findings = lint(&CorsConfig::new(vec![clean(&[origin])]));
+        let help = &findings[0].help;
+        assert!(
+            help.starts_with("S3 website endpoints serve only http: put a CDN")
+                && help.contains(bucket)
+                && !help.contains("https://my.site"),
+            "{help}"
+        );
+    }
     let silent = [
         "http://localhost",
         "http://localhost:3000",
@@ -558,6 +671,12 @@ fn http_origin() {
         "http://[::1]:3000",
         "http://app.localhost",
         "http://*.localhost:5173",
+        "http://127.0.0.2:3000",
+        "http://0.0.0.0:8000",
+        "http://api.test",
+        "http://app.test:8080",
+        "http://*.test",
+        "http://*",
         "https://a.com",
         "*",
         "*://a.com",
@@ -640,12 +759,25 @@ fn missing_allowed_headers_and_etag_exposure() {
             ],
         ),
         (
-            "POST exposing other headers only",
+            "PUT exposing other headers only",
+            vec![CorsRule {
+                expose_headers: vec!["x-amz-request-id".into()],
+                ..rule(&["POST", "PUT"], &["https://a.com"], &["*"])
+            }],
+            &["missing-etag-exposure rules[0].ExposeHeaders"],
+        ),
+        (
+            "POST alone never needs ETag: form uploads and multipart calls answer in XML",
             vec![CorsRule {
                 expose_headers: vec!["x-amz-request-id".into()],
                 ..rule(&["POST"], &["https://a.com"], &["*"])
             }],
-            &["missing-etag-exposure rules[0].ExposeHeaders"],
+            &[],
+        ),
+        (
+            "the PUT is the one pointed at",
+            vec![rule(&["POST", "PUT"], &["https://a.com"], &["*"])],
+            &["missing-etag-exposure rules[0].AllowedMethods[1]"],
         ),
         ("upload rule is fine", vec![upload(&["https://a.com"])], &[]),
         (
@@ -959,5 +1091,160 @@ fn shadowed_rule_agrees_with_brute_force() {
     assert!(
         shadowed > 200 && reached > 200,
         "weak sample: {shadowed} shadowed, {reached} reached"
+    );
+}
+
+// ---- the corpus of real configurations -----------------------------------------------
+
+/// tests/data/cors-corpus/corpus.yaml: real configurations, each lint finding on
+/// them labelled right or not by hand.
+const CORPUS: &str = include_str!("../../../tests/data/cors-corpus/corpus.yaml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorpusEntry {
+    source: CorpusSource,
+    format: String,
+    rules: Vec<CorsRule>,
+    findings: Vec<Labelled>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorpusSource {
+    repo: String,
+    path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Labelled {
+    /// `code rules[i].Field[k]`, as [`show`] writes a finding.
+    finding: String,
+    right: bool,
+    why: String,
+}
+
+/// Per lint: configurations it fires on, and those where every one of its findings
+/// is labelled right.
+fn corpus_rates(entries: &[CorpusEntry]) -> Vec<(LintCode, usize, usize)> {
+    LintCode::ALL
+        .into_iter()
+        .map(|code| {
+            let prefix = format!("{code} ");
+            let mut fired = 0;
+            let mut right = 0;
+            for entry in entries {
+                let mine: Vec<&Labelled> = entry
+                    .findings
+                    .iter()
+                    .filter(|l| l.finding.starts_with(&prefix))
+                    .collect();
+                if !mine.is_empty() {
+                    fired += 1;
+                    right += usize::from(mine.iter().all(|l| l.right));
+                }
+            }
+            (code, fired, right)
+        })
+        .collect()
+}
+
+/// The rates as the table in docs/lints/README.md shows them.
+fn rates_table(entries: usize, rates: &[(LintCode, usize, usize)]) -> String {
+    let mut table = format!(
+        "| lint | default | fires on (of {entries}) | right | precision |\n| --- | --- | --- | --- | --- |\n"
+    );
+    for &(code, fired, right) in rates {
+        let default = if code.is_default_on() { "warn" } else { "off" };
+        let precision = if fired == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.2}", right as f64 / fired as f64)
+        };
+        table.push_str(&format!(
+            "| `{code}` | {default} | {fired} | {right} | {precision} |\n"
+        ));
+    }
+    table
+}
+
+/// Runs every lint over the corpus: the findings must equal the labelled ones (a
+/// changed trigger shows up as a difference to relabel), every default-on lint must
+/// be right on at least 4 of 5 configurations it fires on, and docs/lints/README.md
+/// must show the rates measured here.
+#[test]
+#[allow(
+    clippy::print_stdout,
+    reason = "the test shows the measured rates (`cargo test corpus -- --nocapture`)"
+)]
+fn corpus_findings_are_labelled_and_default_lints_are_precise() {
+    let entries: Vec<CorpusEntry> = serde_yaml::from_str(CORPUS).expect("corpus.yaml parses");
+    assert!(entries.len() >= 60, "{} configurations", entries.len());
+    let formats: BTreeSet<&str> = entries.iter().map(|e| e.format.as_str()).collect();
+    let known = [
+        "cli-json",
+        "cloudformation",
+        "console-json",
+        "terraform",
+        "xml",
+    ];
+    assert!(
+        formats.iter().all(|f| known.contains(f)),
+        "formats: {formats:?}"
+    );
+    let mut sources = BTreeSet::new();
+    let mut differences = Vec::new();
+    for entry in &entries {
+        let place = format!("{}:{}", entry.source.repo, entry.source.path);
+        assert!(
+            entry.source.repo.split('/').count() == 2 && !entry.source.path.is_empty(),
+            "{place}"
+        );
+        assert!(sources.insert(place.clone()), "{place} twice");
+        assert!(!entry.rules.is_empty(), "{place}: no rules");
+        for l in &entry.findings {
+            assert!(
+                !l.why.trim().is_empty(),
+                "{place}: {} has no why",
+                l.finding
+            );
+        }
+        let actual = show(&lint(&CorsConfig::new(entry.rules.clone())));
+        let labelled: Vec<String> = entry.findings.iter().map(|l| l.finding.clone()).collect();
+        if actual != labelled {
+            let mut text = format!("--- {place}\n  findings:\n");
+            for f in &actual {
+                text.push_str(&format!("    - {{finding: \"{f}\", right: ?, why: ?}}\n"));
+            }
+            if actual.is_empty() {
+                text = format!("--- {place}\n  findings: []\n");
+            }
+            differences.push(text);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} configuration(s) have findings that differ from their labels; relabel them \
+         in tests/data/cors-corpus/corpus.yaml:\n{}",
+        differences.len(),
+        differences.join("")
+    );
+    let rates = corpus_rates(&entries);
+    let table = rates_table(entries.len(), &rates);
+    println!("{table}");
+    for &(code, fired, right) in &rates {
+        if code.is_default_on() && fired > 0 {
+            assert!(
+                right * 5 >= fired * 4,
+                "{code} is on by default but right on only {right} of the {fired} \
+                 configurations it fires on:\n{table}"
+            );
+        }
+    }
+    let docs = include_str!("../../../docs/lints/README.md");
+    assert!(
+        docs.contains(&table),
+        "docs/lints/README.md does not show the measured rates; put this table in it:\n{table}"
     );
 }

@@ -393,12 +393,21 @@ impl Validator {
 
     pub(super) fn wildcards(&mut self, value: &str, span: Span, path: &str, element: &str) {
         if value.matches('*').count() > 1 {
+            // The example is of the same kind as the value: an origin pattern for an
+            // origin, a header-name pattern for a header.
+            let example = if element.contains("Origin") {
+                "`https://*.example.com`"
+            } else {
+                "`x-amz-meta-*`"
+            };
             self.error(
                 ErrorCode::MultipleWildcards,
                 span,
                 path,
                 format!("{element} `{value}` has more than one `*`; S3 allows one wildcard"),
-                "keep a single `*` (for example `https://*.example.com`), or list the values separately",
+                &format!(
+                    "keep a single `*` (for example {example}), or list the values separately"
+                ),
             );
         }
     }

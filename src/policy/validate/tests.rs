@@ -166,6 +166,35 @@ fn s3_rejections_are_caught_with_their_place() {
 }
 
 /// What S3 accepts is not an error, however useless: the lints say what it does.
+/// The example in `multiple-wildcards`' help is of the value's own kind.
+#[test]
+fn multiple_wildcards_help_fits_the_value() {
+    for (body, example) in [
+        (
+            "{AllowedOrigins: ['https://*.*.com'], AllowedMethods: [GET]}",
+            "`https://*.example.com`",
+        ),
+        (
+            "{AllowedOrigins: [a], AllowedMethods: [GET], AllowedHeaders: ['x-*-*']}",
+            "`x-amz-meta-*`",
+        ),
+    ] {
+        let (_, diags) = validated(&[("p.yaml", &rule(body))]);
+        let d = diags
+            .iter()
+            .find(|d| d.code == "multiple-wildcards")
+            .expect("multiple-wildcards");
+        assert_eq!(
+            d.help.as_deref(),
+            Some(
+                format!("keep a single `*` (for example {example}), or list the values separately")
+                    .as_str()
+            ),
+            "{body}"
+        );
+    }
+}
+
 #[test]
 fn s3_acceptances_are_not_errors() {
     for body in [
