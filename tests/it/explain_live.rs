@@ -340,6 +340,8 @@ async fn live_missing_bucket_and_no_cors_for_people() {
              NO MATCH the bucket does not exist\n\
              \n\
              S3 would answer 403 AccessForbidden: CORSResponse: Bucket not found, with no CORS headers.\n\
+             \n\
+             Browser: blocked — preflight: no Access-Control-Allow-Origin\n\
              note: GetBucketCors answered NoSuchBucket; if the bucket should exist, check its name, the account and the endpoint\n"
         )
     );
