@@ -258,9 +258,11 @@ pub enum Format {
     Json,
     Markdown,
     // SARIF 2.1.0 for code scanning (validate, plan, drift, verify), JUnit XML
-    // for CI test reports (validate, drift, verify); `app::format_refused`.
+    // for CI test reports (validate, drift, verify), one self-contained HTML
+    // page (drift); `app::format_refused`.
     Sarif,
     Junit,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

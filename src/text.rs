@@ -1,9 +1,10 @@
 //! Untrusted text made safe for where it is shown or written: [`terminal_safe`]
 //! for a terminal (control characters made visible), [`markdown_safe`] for
-//! markdown comments (HTML and markdown syntax made inert), and
+//! markdown comments (HTML and markdown syntax made inert), [`html_safe`] for
+//! the HTML status page, and
 //! [`without_userinfo`] for URLs (no `user:password@` in plans, YAML or reports).
 //! Every value from a policy file, a live bucket or an S3 error goes through
-//! `terminal_safe` or `markdown_safe` before a renderer shows it.
+//! `terminal_safe`, `markdown_safe` or `html_safe` before a renderer shows it.
 //!
 //! **Invariant:** pure; depends on nothing else in the crate, so any renderer may use it.
 
@@ -104,6 +105,28 @@ pub fn markdown_safe(value: &str) -> String {
     out
 }
 
+/// `value` safe as HTML text or a double- or single-quoted attribute value (the
+/// drift status page): `&`, `<`, `>`, `"` and `'` become character references,
+/// and control characters (but tab and line feed) and bidirectional overrides
+/// become visible escapes, as in [`terminal_safe`]. Never put it in an unquoted
+/// attribute, a `<script>` or a `<style>`.
+pub fn html_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' => out.push(c),
+            c if is_unsafe(c) => push_escape(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A code fence of backticks longer than any run of backticks in `body` (at least
 /// three), so nothing in the body can close it early.
 pub fn markdown_fence(body: &str) -> String {
@@ -132,6 +155,24 @@ pub fn without_userinfo(url: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_safe_makes_markup_inert() {
+        for (value, want) in [
+            ("plain-bucket", "plain-bucket"),
+            (
+                "<script>alert(\"x\")</script>",
+                "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;",
+            ),
+            ("a & b 'c'", "a &amp; b &#39;c&#39;"),
+            ("&amp;", "&amp;amp;"),
+            ("line\nnext\ttab", "line\nnext\ttab"),
+            ("\x1b[31m\r\u{202e}", "\\u{1b}[31m\\r\\u{202e}"),
+            ("café ✓", "café ✓"),
+        ] {
+            assert_eq!(html_safe(value), want, "{value:?}");
+        }
+    }
 
     #[test]
     fn terminal_safe_escapes_controls_and_keeps_unicode() {

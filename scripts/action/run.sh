@@ -17,7 +17,7 @@
 set -euo pipefail
 
 COMMANDS="plan apply drift validate verify show"
-FORMATS="human json markdown sarif junit"
+FORMATS="human json markdown sarif junit html"
 
 fail() { echo "::error title=s3cors action::$*" >&2; exit 1; }
 output() { echo "$1=$2" >>"${GITHUB_OUTPUT:-/dev/null}"; }

@@ -259,8 +259,10 @@ pub fn finish(global: &Global, report: &ApplyReport, plan_path: &Path, prelude: 
                 ));
             }
         }
-        // SARIF and JUnit are refused before the command runs (`app::format_refused`).
-        Format::Json | Format::Sarif | Format::Junit => stdout = outcome::json(report),
+        // SARIF, JUnit and HTML are refused before the command runs (`app::format_refused`).
+        Format::Json | Format::Sarif | Format::Junit | Format::Html => {
+            stdout = outcome::json(report);
+        }
         Format::Markdown => stdout = outcome::markdown(report, global.verbose > 0),
     }
     let exit = if report.failed() {

@@ -189,6 +189,14 @@ fn render(format: Format, report: &DriftReport, verbose: bool) -> String {
         Format::Markdown => drift::markdown(report, verbose),
         Format::Sarif => sarif::render(&Sources::new(), &sarif::from_drift(report)),
         Format::Junit => junit::drift(report),
+        Format::Html => drift::html::html(
+            Some(report),
+            &drift::html::Page {
+                checked_at: &super::utc_now(),
+                verbose,
+                ..drift::html::Page::default()
+            },
+        ),
     }
 }
 

@@ -226,6 +226,6 @@ fn render(format: Format, e: &Explanation, color: bool) -> String {
         Format::Json => explain::json(e),
         Format::Markdown => explain::markdown(e),
         // Refused before the command runs (`app::format_refused`).
-        Format::Sarif | Format::Junit => explain::json(e),
+        Format::Sarif | Format::Junit | Format::Html => explain::json(e),
     }
 }

@@ -131,7 +131,8 @@ pub async fn run(cli: &Cli, console: &mut Console<'_>) -> anyhow::Result<Outcome
 
 /// Why this command cannot write `format`: SARIF is for `validate`, `plan`,
 /// `drift` and `verify`, JUnit for `validate`, `drift` and `verify`
-/// (docs/ci-formats.md); the other commands' reports are not findings or tests.
+/// (docs/ci-formats.md), HTML (a status page) for `drift`; the other commands'
+/// reports are not findings or tests.
 fn format_refused(command: &Command, format: Format) -> Option<String> {
     if matches!(command, Command::Watch(_)) && format != Format::Human {
         return Some(
@@ -144,6 +145,7 @@ fn format_refused(command: &Command, format: Format) -> Option<String> {
         Format::Human | Format::Json | Format::Markdown => return None,
         Format::Sarif => ("sarif", &["validate", "plan", "drift", "verify"]),
         Format::Junit => ("junit", &["validate", "drift", "verify"]),
+        Format::Html => ("html", &["drift"]),
     };
     let command_name = match command {
         Command::Validate(_) => "validate",
@@ -211,7 +213,10 @@ fn use_color(global: &Global, is_terminal: bool) -> bool {
 pub fn show_progress(global: &Global, console: &Console<'_>) -> bool {
     console.stderr_is_terminal
         && !global.quiet
-        && !matches!(global.format, Format::Json | Format::Sarif | Format::Junit)
+        && !matches!(
+            global.format,
+            Format::Json | Format::Sarif | Format::Junit | Format::Html
+        )
 }
 
 /// How the global options say to reach S3 (standard AWS chain underneath).

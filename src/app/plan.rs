@@ -296,8 +296,8 @@ pub fn render_plan(
         Format::Json => render::json(plan, shard),
         Format::Markdown => render::markdown(plan, shard, verbose),
         // `plan --format sarif` is made in `run`, with the policy findings
-        // (`sarif`); JUnit is refused before any command runs.
-        Format::Sarif | Format::Junit => render::json(plan, shard),
+        // (`sarif`); JUnit and HTML are refused before any command runs.
+        Format::Sarif | Format::Junit | Format::Html => render::json(plan, shard),
     }
 }
 

@@ -33,6 +33,8 @@ pub fn render(
         Format::Json => diagnostics::json(sources, diags),
         Format::Sarif => sarif::render(sources, &sarif::from_diagnostics(diags)),
         Format::Junit => junit::validate(sources, diags),
+        // Refused before the command runs (`app::format_refused`).
+        Format::Html => diagnostics::json(sources, diags),
         Format::Markdown => {
             let body = diagnostics::human_verbose(sources, diags, false, verbose);
             let fence = crate::text::markdown_fence(&body);

@@ -55,6 +55,8 @@ pub async fn run(global: &Global, args: &VerifyArgs, color: bool) -> anyhow::Res
             &crate::render::sarif::from_verify(&report),
         ),
         Format::Junit => crate::render::junit::verify(&report),
+        // Refused before the command runs (`app::format_refused`).
+        Format::Html => report::json(&report),
     };
     let exit = if report.pass {
         Exit::Success

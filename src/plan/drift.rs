@@ -2,7 +2,7 @@
 //! missing or unreadable; optionally the unmanaged buckets that carry CORS; and
 //! guardrail violations of live configurations. Pure: built from [`LiveState`]
 //! and rendered as human text, versioned JSON (`s3cors-drift-report`, version 1,
-//! see docs/plan-format.md) or markdown. The decisions `s3cors drift` makes
+//! see docs/plan-format.md), markdown or one HTML page ([`html`]). The decisions `s3cors drift` makes
 //! (which listed buckets are unmanaged, which live configurations break a
 //! guardrail, the overall [`Verdict`] behind the exit code) are made here too,
 //! and so is `drift --merge`: [`merge`] makes one report of every shard's JSON
@@ -22,6 +22,8 @@ use crate::endpoint::Endpoint;
 use crate::policy::Guardrail;
 use crate::policy::guardrail;
 use crate::text::{markdown_safe, terminal_safe};
+
+pub mod html;
 
 /// Where a managed bucket stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -827,7 +829,7 @@ mod tests {
     use crate::plan::shard::ShardBy;
     use crate::plan::tests::{cfg, desired};
 
-    fn sample() -> DriftReport {
+    pub(super) fn sample() -> DriftReport {
         let a = cfg(&["https://a.example"], &[Method::Get]);
         let b = cfg(&["https://b.example"], &[Method::Get]);
         let want = vec![

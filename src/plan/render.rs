@@ -94,7 +94,7 @@ pub fn console_json(config: Option<&CorsConfig>) -> String {
 
 /// One line of a folded diff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DiffLine<'a> {
+pub(crate) enum DiffLine<'a> {
     Same(&'a str),
     Removed(&'a str),
     Added(&'a str),
@@ -103,7 +103,7 @@ enum DiffLine<'a> {
 }
 
 /// The line diff of two texts, with long unchanged stretches folded.
-fn diff_lines<'a>(before: &'a str, after: &'a str) -> Vec<DiffLine<'a>> {
+pub(crate) fn diff_lines<'a>(before: &'a str, after: &'a str) -> Vec<DiffLine<'a>> {
     let old: Vec<&'a str> = before.lines().collect();
     let new: Vec<&'a str> = after.lines().collect();
     let mut changes: Vec<(ChangeTag, &'a str)> = Vec::with_capacity(old.len().max(new.len()));

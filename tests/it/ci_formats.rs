@@ -304,6 +304,23 @@ fn commands_refuse_formats_they_cannot_write() {
             "sarif",
         ),
         (vec!["schema"], "sarif"),
+        // HTML is drift's alone.
+        (vec!["validate", "."], "html"),
+        (vec!["plan", "."], "html"),
+        (vec!["verify", "."], "html"),
+        (
+            vec![
+                "explain",
+                ".",
+                "--bucket",
+                "b",
+                "--origin",
+                "https://a.example",
+                "--method",
+                "GET",
+            ],
+            "html",
+        ),
     ] {
         let out = Command::cargo_bin("s3cors")
             .expect("binary")

@@ -26,6 +26,7 @@ mod localstack_smoke;
 mod recipes;
 mod reconcile;
 mod s3_layer;
+mod status_page;
 mod verify_cdn;
 mod verify_localstack;
 mod watch;

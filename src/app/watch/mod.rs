@@ -1,5 +1,5 @@
 //! `s3cors watch`: `drift` every interval, for as long as the process runs, with
-//! Prometheus metrics, health checks and a log line per check.
+//! Prometheus metrics, health checks, a status page and a log line per check.
 //!
 //! - One check at a time: the next starts an interval (jittered by up to a tenth,
 //!   so many watchers do not call S3 in step) after the last one started, or at
@@ -28,23 +28,23 @@ use super::policies::{self, Policies};
 use super::{Exit, Outcome, accounts, load};
 use crate::cli::{Global, WatchArgs};
 use crate::diag::Diagnostic;
+use crate::plan::drift::html::{Cycle, CycleOutcome};
 use crate::plan::drift::{self, Verdict};
 use crate::render::diagnostics;
 
 pub use metrics::Metrics;
 
 pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
-    let shared = Arc::new(serve::Shared {
-        metrics: Metrics::new(),
-        ready: Default::default(),
-    });
+    // The status page reloads itself about once a check, between 5 s and a minute.
+    let refresh = args.interval.as_secs().clamp(5, 60);
+    let shared = Arc::new(serve::Shared::new(refresh));
     let server = match args.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("--listen {addr}: cannot listen there"))?;
             let addr = listener.local_addr().unwrap_or(addr);
-            tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+            tracing::info!(%addr, "serving /, /metrics, /healthz and /readyz");
             Some(tokio::spawn(serve::serve(listener, Arc::clone(&shared))))
         }
         None => None,
@@ -113,9 +113,17 @@ impl Watch {
         shared: &serve::Shared,
     ) -> Option<Verdict> {
         let started = Instant::now();
+        let started_at = super::utc_now();
+        let cycle = |outcome, took| Cycle {
+            started: started_at.clone(),
+            took,
+            outcome,
+        };
         if let Err(e) = self.refresh(global, args, &shared.metrics).await {
             tracing::error!(error = %format!("{e:#}"), "no drift check: no usable policies");
-            shared.metrics.record_duration(started.elapsed());
+            let took = started.elapsed();
+            shared.metrics.record_duration(took);
+            shared.record_cycle(cycle(CycleOutcome::NoPolicies, took), None);
             return None;
         }
         let current = self.current.as_ref()?;
@@ -132,6 +140,7 @@ impl Watch {
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "drift check failed");
                 shared.metrics.record_duration(took);
+                shared.record_cycle(cycle(CycleOutcome::Failed, took), None);
                 return None;
             }
         };
@@ -139,8 +148,10 @@ impl Watch {
         let summary = report.summary();
         let success = summary.errors == 0 && report.unresolved.is_empty();
         shared.metrics.record_check(&report, took, success);
+        let verdict = report.verdict();
+        shared.record_cycle(cycle(verdict.into(), took), Some(report));
         shared.ready.store(true, Ordering::Release);
-        Some(report.verdict())
+        Some(verdict)
     }
 
     /// Reads the policy files; parses them and connects their accounts when
