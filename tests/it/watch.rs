@@ -578,3 +578,41 @@ async fn sigterm_during_a_reconcile_write_finishes_it_and_exits_0_within_5_s() {
     );
     assert!(journal.ends_with('\n'));
 }
+
+#[test]
+fn watch_reconcile_never_writes_a_configuration_a_guardrail_forbids() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let old = get_rule("https://old.example.com");
+    let g = rt.block_on(bucket_with("watch-g", Some(&old)));
+    let work = Work::new();
+    // The guardrail's scope only partly overlaps the `match:`, so it is checked
+    // on the concrete bucket name, after the buckets are listed.
+    work.policy(
+        "p.yaml",
+        &format!(
+            "version: 1\nguardrails:\n  - id: no-star\n    buckets: \"{g}\"\n    forbid: {{origins: [\"*\"]}}\nbuckets:\n  - match: \"{g}*\"\n    rules:\n      - AllowedOrigins: [\"*\"]\n        AllowedMethods: [GET]\n"
+        ),
+    );
+    let out = work.run(&[
+        "--log-format",
+        "json",
+        "watch",
+        "policies",
+        "--interval",
+        "1s",
+        "--cycles",
+        "2",
+        "--reconcile",
+        "--journal-dir",
+        "j",
+    ]);
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "still drifted: {logs}");
+    assert!(
+        logs.contains("not reconciled: its policy breaks a guardrail"),
+        "{logs}"
+    );
+    assert!(!logs.contains("bucket reconciled"), "{logs}");
+    assert_eq!(rt.block_on(live(&g)), Some(old));
+    assert!(plan_files(&work.path("j")).is_empty());
+}

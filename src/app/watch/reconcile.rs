@@ -99,12 +99,10 @@ impl Reconciler {
         let wait = Duration::from_secs(args.wait_timeout);
         let report = apply::execute_until(global, &console, s3, &path, &file, wait, stop).await?;
         let planned = file.to_plan();
-        let mut wrote = false;
         for outcome in &report.buckets {
-            let Some(b) = planned.buckets.iter().find(|b| b.bucket == outcome.bucket) else {
-                continue;
-            };
-            wrote |= log_outcome(b, &outcome.applied, metrics);
+            if let Some(b) = planned.buckets.iter().find(|b| b.bucket == outcome.bucket) {
+                log_outcome(b, &outcome.applied, metrics);
+            }
         }
         let started = report.buckets.len();
         let total = planned.buckets.len();
@@ -123,9 +121,9 @@ impl Reconciler {
                 rollback = %format!("s3cors rollback {}", path.display()),
                 "reconcile cycle journalled"
             );
-        } else if !wrote {
-            // Nothing was begun (every bucket stale or already right): no
-            // cycle to keep.
+        } else {
+            // No write was begun (every bucket stale, already right or
+            // unreadable): nothing to roll back, no cycle to keep.
             remove_cycle(dir, &path);
         }
         drop(_lock);
@@ -167,8 +165,8 @@ fn log_left(selection: &Selection, cap: usize) {
     }
 }
 
-/// Logs one bucket's result and counts a write; true if it was begun (journalled).
-fn log_outcome(b: &BucketPlan, applied: &Applied, metrics: &Metrics) -> bool {
+/// Logs one bucket's result and counts a write (or a failure to make one).
+fn log_outcome(b: &BucketPlan, applied: &Applied, metrics: &Metrics) {
     let account = b.account.as_deref().unwrap_or("");
     let compact = |c: Option<&crate::model::CorsConfig>| {
         serde_json::to_string(&to_console(c)).unwrap_or_default()
@@ -180,22 +178,18 @@ fn log_outcome(b: &BucketPlan, applied: &Applied, metrics: &Metrics) -> bool {
             metrics.record_reconcile_write(true);
             tracing::info!(bucket = %b.bucket, account, entry = %b.source, action = %b.action,
                 before, after, "bucket reconciled");
-            true
         }
         Applied::Failed { error } => {
             metrics.record_reconcile_write(false);
             tracing::warn!(bucket = %b.bucket, account, entry = %b.source, action = %b.action,
                 before, after, error = %error, "bucket not reconciled: the write failed");
-            true
         }
         Applied::AlreadyApplied => {
             tracing::info!(bucket = %b.bucket, account, "bucket already as its policy says; not written");
-            false
         }
         Applied::Stale { .. } | Applied::ChangedSinceApplied { .. } => {
             tracing::info!(bucket = %b.bucket, account,
                 "bucket changed since the check; not written, left for the next check");
-            false
         }
     }
 }
