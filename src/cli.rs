@@ -646,6 +646,33 @@ pub struct WatchArgs {
     /// Stop after this many checks (default: run until SIGTERM or SIGINT)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub cycles: Option<u64>,
+    /// After each check, write drifted buckets back to their policies, as `apply`
+    /// does (read, journal, write, read back); never a `reconcile: false` entry
+    #[arg(long)]
+    pub reconcile: bool,
+    /// With --reconcile: write at most N buckets per check; the rest wait for the next
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "reconcile")]
+    pub max_writes_per_cycle: usize,
+    /// With --reconcile: the folder of each writing cycle's plan file and journal
+    /// (`s3cors rollback PLAN_FILE` undoes a cycle)
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".s3cors/watch",
+        requires = "reconcile"
+    )]
+    pub journal_dir: std::path::PathBuf,
+    /// With --reconcile: keep the plan files and journals of the last N writing cycles
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), requires = "reconcile")]
+    pub keep_journals: u64,
+    /// With --reconcile: longest wait, per bucket, for S3 to return what was written
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        requires = "reconcile"
+    )]
+    pub wait_timeout: u64,
 }
 
 /// A duration as `90`, `90s`, `5m`, `1h` or `500ms`; at least 1 ms.

@@ -17,6 +17,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -151,6 +152,11 @@ fn looks_like_policies(path: &Path) -> bool {
 
 /// `.s3cors/runs/<time>-<digest>.plan.json`: unique per plan, sorted by time.
 fn run_path(file: &PlanFile) -> PathBuf {
+    run_path_in(Path::new(RUNS_DIR), file)
+}
+
+/// `DIR/<time>-<digest>.plan.json`: unique per plan, sorted by time.
+pub fn run_path_in(dir: &Path, file: &PlanFile) -> PathBuf {
     let stamp: String = file
         .created_at
         .chars()
@@ -158,12 +164,12 @@ fn run_path(file: &PlanFile) -> PathBuf {
         .collect();
     let digest = file.digest();
     let short = digest.trim_start_matches("sha256:");
-    Path::new(RUNS_DIR).join(format!("{stamp}-{}.plan.json", &short[..12]))
+    dir.join(format!("{stamp}-{}.plan.json", &short[..12]))
 }
 
 /// A saved plan writes nothing the guardrails it was made under forbid. `plan`
 /// leaves such buckets out; this catches a plan whose digest was forged.
-fn check_guardrails(path: &Path, file: &PlanFile) -> anyhow::Result<()> {
+pub fn check_guardrails(path: &Path, file: &PlanFile) -> anyhow::Result<()> {
     let violations = file.guardrail_violations()?;
     if violations.is_empty() {
         return Ok(());
@@ -425,6 +431,22 @@ pub async fn execute(
     file: &PlanFile,
     wait: Duration,
 ) -> anyhow::Result<ApplyReport> {
+    let never = AtomicBool::new(false);
+    execute_until(global, console, s3, plan_path, file, wait, &never).await
+}
+
+/// [`execute`], starting no further bucket once `stop` is set: a bucket
+/// already started is finished (read, journal, write, read back, journal), the
+/// journal is flushed, and the buckets not started are left out of the report.
+pub async fn execute_until(
+    global: &Global,
+    console: &Console<'_>,
+    s3: &impl S3Api,
+    plan_path: &Path,
+    file: &PlanFile,
+    wait: Duration,
+    stop: &AtomicBool,
+) -> anyhow::Result<ApplyReport> {
     let journal_state = read_journal(plan_path, file)?;
     let plan = file.to_plan();
     let parallelism = usize::from(global.parallelism);
@@ -451,6 +473,7 @@ pub async fn execute(
 
     let bar = super::progress(global, console, changes.len(), "applying");
     let outcomes: Vec<BucketOutcome> = stream::iter(changes)
+        .take_while(|_| std::future::ready(!stop.load(Ordering::Acquire)))
         .map(|b| {
             let journal = &journal;
             let bar = &bar;

@@ -12,8 +12,8 @@ use super::{Console, Exit, Outcome, Stream, fetch};
 use super::{accounts, policies};
 use crate::cli::{DriftArgs, Format, Global};
 use crate::diag::Sources;
-use crate::plan::DesiredBucket;
 use crate::plan::drift::{self, DriftContext, DriftReport, JsonReport, Verdict};
+use crate::plan::{DesiredBucket, LiveState};
 use crate::render::{diagnostics, junit, sarif};
 use crate::s3::BucketTarget;
 
@@ -36,6 +36,7 @@ pub async fn run(
         report,
         problems,
         unreachable,
+        ..
     } = check(global, &policies, &roster, args.unmanaged, bar).await?;
 
     let exit = exit_of(&report);
@@ -68,6 +69,12 @@ pub struct Checked {
     pub problems: Vec<crate::diag::Diagnostic>,
     /// Accounts that could not be reached or listed, as text for stderr.
     pub unreachable: String,
+    /// What the report was made from, for `watch --reconcile`'s plan: the
+    /// managed buckets as the policies want them, and what was read.
+    pub desired: Vec<DesiredBucket>,
+    pub live: LiveState,
+    /// Managed buckets whose entry says `reconcile: false`.
+    pub hold: BTreeSet<String>,
 }
 
 /// Reads every managed bucket's live configuration (and, with `unmanaged`, every
@@ -143,6 +150,12 @@ pub async fn check(
         .map(resolve::Listed::target)
         .collect();
 
+    let hold: BTreeSet<String> = resolution
+        .buckets
+        .iter()
+        .filter(|m| !m.entry.reconcile)
+        .map(|m| m.name.clone())
+        .collect();
     let mut shared = crate::policy::SharedConfigs::default();
     let (desired, mut targets): (Vec<DesiredBucket>, Vec<BucketTarget>) = resolution
         .buckets
@@ -178,6 +191,9 @@ pub async fn check(
         unreachable: accounts::unreachable_report(roster, &resolution.unlisted),
         report,
         problems,
+        desired,
+        live,
+        hold,
     })
 }
 

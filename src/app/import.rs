@@ -222,6 +222,7 @@ pub fn to_policy_yaml(
                     })
                     .collect(),
                 allow: Vec::new(),
+                reconcile: None,
             })
             .collect(),
         guardrails: Vec::new(),

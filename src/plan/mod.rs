@@ -18,6 +18,7 @@ pub mod findings;
 pub mod fleet;
 pub mod journal;
 pub mod outcome;
+pub mod reconcile;
 pub mod render;
 pub mod shard;
 

@@ -145,6 +145,9 @@ pub struct BucketEntry {
     pub rules: Rules,
     /// The lints the entry's `allow:` silences for all its rules.
     pub allow: Box<[Allow]>,
+    /// `reconcile:` (default true): whether `watch --reconcile` may write these
+    /// buckets. `plan` and `apply` do not read it.
+    pub reconcile: bool,
     /// The entry's `name:` or `match:` value.
     pub span: Span,
 }

@@ -126,6 +126,11 @@ pub struct Bucket {
     /// Lints silenced for every rule of this entry (counted as suppressed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<AllowItem>,
+    /// `false`: `s3cors watch --reconcile` never writes these buckets (it still
+    /// reports them drifted). Only `watch` reads it; `plan` and `apply` do not.
+    /// Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<bool>,
 }
 
 /// A rule, or a reference splicing a named ruleset in its place.

@@ -32,6 +32,11 @@ struct GuardrailLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WriteLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     operation: &'static str,
     outcome: &'static str,
@@ -46,6 +51,7 @@ pub struct Metrics {
     cycle_duration: Histogram,
     last_success: Gauge<f64, AtomicU64>,
     policy_load_errors: Gauge,
+    reconcile_writes: Family<WriteLabels, Counter>,
     /// One encoding at a time: the request counters are brought up to date first.
     encoding: Mutex<()>,
 }
@@ -90,8 +96,18 @@ impl Metrics {
             "Errors in the policy files as last read (the last good policies stay in force while this is above 0)",
             policy_load_errors.clone(),
         );
+        let reconcile_writes = Family::<WriteLabels, Counter>::default();
+        registry.register(
+            "s3cors_reconcile_writes",
+            "Buckets watch --reconcile wrote (ok: read back as written) or failed to write",
+            reconcile_writes.clone(),
+        );
+        for outcome in ["ok", "failed"] {
+            let _ = reconcile_writes.get_or_create(&WriteLabels { outcome });
+        }
         Metrics {
             registry,
+            reconcile_writes,
             buckets,
             violations,
             requests,
@@ -137,6 +153,14 @@ impl Metrics {
     /// Sets the number of errors in the policy files as last read.
     pub fn set_policy_load_errors(&self, errors: usize) {
         self.policy_load_errors.set(gauge_value(errors));
+    }
+
+    /// Counts one bucket written by `--reconcile` (`ok`), or one it failed to write.
+    pub fn record_reconcile_write(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.reconcile_writes
+            .get_or_create(&WriteLabels { outcome })
+            .inc();
     }
 
     /// Every metric in the OpenMetrics text format.

@@ -10,15 +10,19 @@
 //!   last good ones stay in force; until there is a good one, no check runs.
 //! - The accounts are connected once per policy version (roles are assumed once,
 //!   and the SDK refreshes their credentials).
-//! - SIGTERM or SIGINT ends the run at once: a check only reads, so one cut short
-//!   loses nothing. The exit code is then 0; with `--cycles N`, the last
-//!   check's, as `drift`'s.
+//! - `--reconcile` writes the drifted buckets back after each check, through
+//!   `apply`'s executor (`reconcile.rs`).
+//! - SIGTERM or SIGINT ends the run: a check only reads, so one cut short loses
+//!   nothing; during a reconcile, no further bucket is started, the write in
+//!   flight is finished (journal, write, read back) and the journal flushed.
+//!   The exit code is then 0; with `--cycles N`, the last check's, as `drift`'s.
 
 mod metrics;
+mod reconcile;
 mod serve;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -49,8 +53,19 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
         }
         None => None,
     };
-    let stop = stop_signal()?;
-    tokio::pin!(stop);
+    // The signal sets `stopping` (which a reconcile checks between buckets)
+    // and wakes the loop, which drops a check (reads only) but never a write.
+    let signal = stop_signal()?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (stopped_tx, mut stopped) = tokio::sync::watch::channel(false);
+    {
+        let stopping = Arc::clone(&stopping);
+        tokio::spawn(async move {
+            signal.await;
+            stopping.store(true, Ordering::Release);
+            let _ = stopped_tx.send(true);
+        });
+    }
 
     let mut watch = Watch::default();
     let mut checks = 0u64;
@@ -58,7 +73,7 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
     loop {
         let started = Instant::now();
         tokio::select! {
-            () = &mut stop => break,
+            () = until_stopped(&mut stopped) => break,
             verdict = watch.check(global, args, &shared) => {
                 checks += 1;
                 exit = match verdict {
@@ -68,12 +83,16 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
                 };
             }
         }
-        if args.cycles.is_some_and(|n| checks >= n) {
+        // Not raced against the signal: a write in flight is finished.
+        watch
+            .reconcile(global, args, &shared.metrics, &stopping)
+            .await;
+        if stopping.load(Ordering::Acquire) || args.cycles.is_some_and(|n| checks >= n) {
             break;
         }
         let wait = jittered(args.interval).saturating_sub(started.elapsed());
         tokio::select! {
-            () = &mut stop => break,
+            () = until_stopped(&mut stopped) => break,
             () = tokio::time::sleep(wait) => {}
         }
     }
@@ -95,6 +114,9 @@ struct Watch {
     /// The digest of the last policy files read that had errors, so they are
     /// reported once, not every check.
     rejected: Option<String>,
+    /// With `--reconcile`: the last check, until it is reconciled.
+    checked: Option<Checked>,
+    reconciler: reconcile::Reconciler,
 }
 
 struct Current {
@@ -131,11 +153,7 @@ impl Watch {
         let checked =
             drift_cmd::check(global, &current.policies, &current.roster, false, hidden).await;
         let took = started.elapsed();
-        let Checked {
-            report,
-            problems,
-            unreachable,
-        } = match checked {
+        let checked = match checked {
             Ok(checked) => checked,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "drift check failed");
@@ -144,14 +162,52 @@ impl Watch {
                 return None;
             }
         };
-        log_report(&report, &problems, &unreachable, &current.policies, took);
+        let Checked {
+            report,
+            problems,
+            unreachable,
+            ..
+        } = &checked;
+        log_report(report, problems, unreachable, &current.policies, took);
         let summary = report.summary();
         let success = summary.errors == 0 && report.unresolved.is_empty();
-        shared.metrics.record_check(&report, took, success);
+        shared.metrics.record_check(report, took, success);
         let verdict = report.verdict();
-        shared.record_cycle(cycle(verdict.into(), took), Some(report));
+        let drifted = report
+            .managed
+            .iter()
+            .any(|b| b.state == drift::State::Drifted);
+        if args.reconcile && drifted {
+            // The page shows this check; the reconcile that follows writes from it.
+            shared.record_cycle(cycle(verdict.into(), took), Some(report.clone()));
+            self.checked = Some(checked);
+        } else {
+            shared.record_cycle(cycle(verdict.into(), took), Some(checked.report));
+        }
         shared.ready.store(true, Ordering::Release);
         Some(verdict)
+    }
+
+    /// With `--reconcile`, writes back what the last check found drifted.
+    async fn reconcile(
+        &mut self,
+        global: &Global,
+        args: &WatchArgs,
+        metrics: &Metrics,
+        stop: &AtomicBool,
+    ) {
+        let (Some(checked), Some(current)) = (self.checked.take(), self.current.as_ref()) else {
+            return;
+        };
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let cycle = self
+            .reconciler
+            .cycle(global, args, current, checked, metrics, stop);
+        if let Err(e) = cycle.await {
+            tracing::error!(error = %format!("{e:#}"), "reconcile failed; nothing more written this cycle");
+        }
     }
 
     /// Reads the policy files; parses them and connects their accounts when
@@ -272,6 +328,13 @@ fn log_report(
 fn jittered(interval: Duration) -> Duration {
     let factor = 0.9 + 0.2 * crate::s3::jitter();
     interval.mul_f64(factor)
+}
+
+/// Resolves once the signal task has seen SIGTERM or SIGINT.
+async fn until_stopped(stopped: &mut tokio::sync::watch::Receiver<bool>) {
+    // The sender lives as long as the signal task: an error means it ended,
+    // which it only does after sending.
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -15,7 +15,14 @@ use crate::policy::yaml::{Node, NodeKind};
 use crate::policy::{BucketEntry, BucketMatch, PolicyRule, Rules, Selector};
 
 const BUCKET_KEYS: &[&str] = &[
-    "name", "match", "tags", "account", "region", "rules", "allow",
+    "name",
+    "match",
+    "tags",
+    "account",
+    "region",
+    "rules",
+    "allow",
+    "reconcile",
 ];
 
 impl Validator {
@@ -179,6 +186,11 @@ impl Validator {
             None => Some(Box::default()),
         };
 
+        let reconcile = match fields.get("reconcile") {
+            Some(n) => self.boolean(n, &join(path, "reconcile")),
+            None => Some(true),
+        };
+
         if self.error_count() != errors_before {
             return None;
         }
@@ -192,6 +204,7 @@ impl Validator {
             region,
             rules: rules?,
             allow: allow?,
+            reconcile: reconcile?,
             span,
         })
     }

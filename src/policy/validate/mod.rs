@@ -261,6 +261,18 @@ impl Validator {
         }
     }
 
+    /// `true` or `false`, unquoted.
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match &node.kind {
+            NodeKind::Scalar { text, plain: true } if text == "true" => Some(true),
+            NodeKind::Scalar { text, plain: true } if text == "false" => Some(false),
+            _ => {
+                self.wrong_type(node, path, "`true` or `false` (unquoted)");
+                None
+            }
+        }
+    }
+
     /// A list of non-empty strings, with each value's span.
     fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<(String, Span)>> {
         self.strings(node, path, false)

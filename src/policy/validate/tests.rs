@@ -749,3 +749,26 @@ buckets:
     );
     assert!(loaded.policy.buckets.is_empty());
 }
+
+#[test]
+fn reconcile_is_true_unless_an_entry_says_false_and_only_a_boolean() {
+    let text = "version: 1\nbuckets:\n  - name: bk1\n    rules: []\n  - name: bk2\n    reconcile: false\n    rules: []\n  - name: bk3\n    reconcile: true\n    rules: []\n";
+    let (_, loaded) = load(text);
+    let flags: Vec<bool> = loaded.policy.buckets.iter().map(|b| b.reconcile).collect();
+    assert_eq!(flags, [true, false, true]);
+    for value in ["\"false\"", "no", "0", "[false]"] {
+        let text =
+            format!("version: 1\nbuckets:\n  - name: bk1\n    reconcile: {value}\n    rules: []\n");
+        check(&text, &["wrong-type@p.yaml:4:16"]);
+    }
+    let got = messages(&[(
+        "p.yaml",
+        "version: 1\nbuckets:\n  - name: bk1\n    reconcile: off\n    rules: []\n",
+    )]);
+    assert_eq!(
+        got,
+        [
+            "wrong-type@p.yaml:4:16: `buckets[0].reconcile` must be `true` or `false` (unquoted), found a string (give `true` or `false` (unquoted) here)"
+        ]
+    );
+}
