@@ -12,6 +12,10 @@
 # needs the container registry and a full release compile.
 
 ARG RUST_VERSION=1.95
+# The runtime base. `--build-arg BASE=gcr.io/distroless/cc-debian12:debug-nonroot`
+# adds busybox's shell (/busybox/sh), for a container that redirects s3cors's
+# output to a file (examples/k8s/drift-cronjob.yaml); same user, same binary.
+ARG BASE=gcr.io/distroless/cc-debian12:nonroot
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS build
 WORKDIR /src
@@ -25,7 +29,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --bin s3cors \
     && install -m 0755 target/release/s3cors /usr/local/bin/s3cors
 
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM ${BASE}
 COPY --from=build /usr/local/bin/s3cors /usr/local/bin/s3cors
 # Mount the repository here: `s3cors plan` reads policies/ below it, and
 # `apply` keeps .s3cors/runs/ (the journal a rollback needs) there too.

@@ -772,15 +772,15 @@ def report(results, args):
 
 
 def with_scale_section(out, text):
-    """`text` with the organisation-scale section `scripts/bench --scale` wrote to
-    `out` (between its markers) kept at the end: the two runs write one file."""
-    begin, end = "<!-- scale:begin -->", "<!-- scale:end -->"
+    """`text` with the sections `scripts/bench --scale` and `--watch` wrote to
+    `out` (between their markers) kept at the end: the runs write one file."""
     path = Path(out)
     old = path.read_text() if path.exists() else ""
-    if begin not in old or end not in old:
-        return text
-    kept = begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
-    return text.rstrip("\n") + "\n\n" + kept
+    for begin, end in (("<!-- scale:begin -->", "<!-- scale:end -->"), ("<!-- watch:begin -->", "<!-- watch:end -->")):
+        if begin in old and end in old:
+            kept = begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+            text = text.rstrip("\n") + "\n\n" + kept
+    return text
 
 
 

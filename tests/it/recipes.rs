@@ -3,12 +3,14 @@
 //! script or exec-form command) parses with the real command-line definition, and
 //! the shard counts agree with the matrices and Indexed Jobs that run them. A
 //! step that uses the s3cors action (action.yml) counts as the command line the
-//! action would run, printed by its script's dry run.
+//! action would run, printed by its script's dry run. The `watch` Deployment's
+//! probes, Service and ServiceMonitor point at the port it listens on, and its
+//! alerts name only metrics `watch` exports and docs/watch.md describes.
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use s3cors::cli::{Cli, Command};
+use s3cors::cli::{Cli, Command, WatchArgs};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -331,7 +333,17 @@ fn recipes_use_only_flags_that_exist() {
         for doc in documents(path) {
             commands(&doc, &mut found);
         }
-        assert!(!found.is_empty(), "{}: no s3cors command", path.display());
+        // Monitoring objects (a ServiceMonitor, alerts) run nothing.
+        let monitoring_only = documents(path).iter().all(|d| {
+            d["apiVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("monitoring.coreos.com/"))
+        });
+        assert!(
+            !found.is_empty() || monitoring_only,
+            "{}: no s3cors command",
+            path.display()
+        );
         for argv in found {
             let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| {
                 panic!(
@@ -346,11 +358,12 @@ fn recipes_use_only_flags_that_exist() {
                 Command::Plan(_) => "plan",
                 Command::Show(_) => "show",
                 Command::Apply(_) => "apply",
+                Command::Watch(_) => "watch",
                 _ => "other",
             });
         }
     }
-    for want in ["plan", "show", "apply", "drift", "drift --merge"] {
+    for want in ["plan", "show", "apply", "drift", "drift --merge", "watch"] {
         assert!(
             subcommands.contains(&want),
             "no recipe runs `s3cors {want}`: {subcommands:?}"
@@ -422,5 +435,289 @@ fn recipe_shard_counts_match_what_runs_them() {
         completions.len(),
         1,
         "Indexed Jobs disagree: {completions:?}"
+    );
+}
+
+/// Every document of every recipe, with the file it came from.
+fn all_documents() -> Vec<(PathBuf, Value)> {
+    recipe_files()
+        .into_iter()
+        .flat_map(|p| documents(&p).into_iter().map(move |d| (p.clone(), d)))
+        .collect()
+}
+
+/// The one document of `kind` named `name`.
+fn find<'a>(docs: &'a [(PathBuf, Value)], kind: &str, name: &str) -> &'a Value {
+    let found: Vec<&Value> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| {
+            d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name)
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {kind} {name:?} in examples/k8s"
+    );
+    found[0]
+}
+
+/// The `watch` command line of the `s3cors` container of the Deployment.
+fn watch_deployment(docs: &[(PathBuf, Value)]) -> (&Value, WatchArgs) {
+    let deployment = find(docs, "Deployment", "s3cors-watch");
+    let containers = deployment["spec"]["template"]["spec"]["containers"]
+        .as_sequence()
+        .expect("containers");
+    let container = containers
+        .iter()
+        .find(|c| c["name"].as_str() == Some("s3cors"))
+        .expect("a container named s3cors");
+    let mut found = Vec::new();
+    commands(container, &mut found);
+    assert_eq!(found.len(), 1, "one s3cors command: {found:?}");
+    let cli = Cli::try_parse_from(&found[0]).expect("parses (recipes_use_only_flags_that_exist)");
+    let Command::Watch(args) = cli.command else {
+        panic!("the Deployment runs `{}`, not watch", found[0].join(" "))
+    };
+    (container, args)
+}
+
+#[test]
+fn watch_deployment_probes_and_service_use_the_listen_port() {
+    let docs = all_documents();
+    let (container, args) = watch_deployment(&docs);
+    let port = args.listen.expect("--listen").port();
+    let ports = container["ports"].as_sequence().expect("container ports");
+    let named = ports
+        .iter()
+        .find(|p| p["containerPort"].as_u64() == Some(u64::from(port)))
+        .unwrap_or_else(|| panic!("no container port {port}: {ports:?}"));
+    let name = named["name"].as_str().expect("the port has a name");
+    for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+        let get = &container[probe]["httpGet"];
+        assert_eq!(get["path"].as_str(), Some(path), "{probe}");
+        assert!(
+            get["port"].as_str() == Some(name) || get["port"].as_u64() == Some(u64::from(port)),
+            "{probe} port {:?}",
+            get["port"]
+        );
+    }
+    // The endpoints exist as docs/watch.md describes them.
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/watch.md"))
+        .expect("docs/watch.md");
+    for path in ["/readyz", "/healthz", "/metrics"] {
+        assert!(
+            doc.contains(&format!("`GET {path}`")),
+            "docs/watch.md has no {path}"
+        );
+    }
+
+    let deployment = find(&docs, "Deployment", "s3cors-watch");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let service = find(&docs, "Service", "s3cors-watch");
+    for (k, v) in service["spec"]["selector"].as_mapping().expect("selector") {
+        assert_eq!(
+            &pod_labels[k.as_str().expect("label")],
+            v,
+            "the Service selects the pod"
+        );
+    }
+    let service_port = service["spec"]["ports"]
+        .as_sequence()
+        .expect("ports")
+        .iter()
+        .find(|p| p["targetPort"].as_str() == Some(name))
+        .expect("a Service port whose targetPort is the container's");
+    let annotations = &service["metadata"]["annotations"];
+    assert_eq!(
+        annotations["prometheus.io/port"].as_str(),
+        Some(port.to_string().as_str())
+    );
+    assert_eq!(annotations["prometheus.io/path"].as_str(), Some("/metrics"));
+
+    let monitor = find(&docs, "ServiceMonitor", "s3cors-watch");
+    let service_labels = &service["metadata"]["labels"];
+    for (k, v) in monitor["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .expect("matchLabels")
+    {
+        assert_eq!(
+            &service_labels[k.as_str().expect("label")],
+            v,
+            "the ServiceMonitor selects the Service"
+        );
+    }
+    let endpoints = monitor["spec"]["endpoints"]
+        .as_sequence()
+        .expect("endpoints");
+    assert!(!endpoints.is_empty());
+    for e in endpoints {
+        assert_eq!(
+            e["port"], service_port["name"],
+            "the ServiceMonitor scrapes the Service's port by name"
+        );
+        assert_eq!(e["path"].as_str(), Some("/metrics"));
+    }
+}
+
+/// The rows of docs/watch.md's metrics table: the metric (as Prometheus stores
+/// its samples: a counter with `_total`) and its type.
+fn documented_metrics() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/watch.md"))
+        .expect("docs/watch.md");
+    let table = doc
+        .split("## Metrics")
+        .nth(1)
+        .expect("docs/watch.md has ## Metrics");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let mut cells = l.split('|').skip(1).map(str::trim);
+            let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_owned(), cells.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// The metric families `watch` registers (src/app/watch/metrics.rs: the name
+/// each `registry.register(` call is given). The encoder would not do: it
+/// leaves out a labelled family before its first sample.
+fn registered_metrics() -> Vec<String> {
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app/watch/metrics.rs"),
+    )
+    .expect("src/app/watch/metrics.rs");
+    src.split("registry.register(")
+        .skip(1)
+        .filter_map(|call| Some(call.split('"').nth(1)?.to_owned()))
+        .collect()
+}
+
+/// The `s3cors_...` names in a PromQL expression.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("s3cors_") {
+        let before = rest[..i].chars().next_back();
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            names.push(tail[..end].to_owned());
+        }
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn watch_alerts_name_only_exported_and_documented_metrics() {
+    let docs = all_documents();
+    let documented = documented_metrics();
+    let registered = registered_metrics();
+    assert!(registered.len() >= 6, "registered: {registered:?}");
+    // Every registered family has its row, and every row is registered.
+    let family_of = |row: &(String, String)| {
+        let (name, kind) = row;
+        match kind.as_str() {
+            "counter" => name.strip_suffix("_total").unwrap_or(name).to_owned(),
+            _ => name.clone(),
+        }
+    };
+    for family in &registered {
+        assert!(
+            documented.iter().any(|row| family_of(row) == *family),
+            "docs/watch.md's metrics table lacks `{family}`: {documented:?}"
+        );
+    }
+    for row in &documented {
+        assert!(
+            registered.contains(&family_of(row)),
+            "docs/watch.md documents `{}`, which watch does not register: {registered:?}",
+            row.0
+        );
+    }
+    let rules: Vec<&Value> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d["kind"].as_str() == Some("PrometheusRule"))
+        .flat_map(|d| d["spec"]["groups"].as_sequence().expect("groups"))
+        .flat_map(|g| g["rules"].as_sequence().expect("rules"))
+        .collect();
+    let mut used = std::collections::BTreeSet::new();
+    for rule in &rules {
+        let alert = rule["alert"].as_str().expect("every rule is an alert");
+        let expr = rule["expr"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{alert}: expr"));
+        assert!(
+            rule["for"].as_str().is_some(),
+            "{alert}: a `for:` so one scrape does not page"
+        );
+        assert!(
+            rule["labels"]["severity"].as_str().is_some(),
+            "{alert}: severity"
+        );
+        assert!(
+            rule["annotations"]["summary"].as_str().is_some(),
+            "{alert}: summary"
+        );
+        let names = metric_names(expr);
+        assert!(
+            !names.is_empty(),
+            "{alert}: `{expr}` names no s3cors metric"
+        );
+        for name in names {
+            // A histogram's samples are `_bucket`, `_sum` and `_count`.
+            let row = documented.iter().find(|(doc, kind)| {
+                name == *doc
+                    || (kind == "histogram"
+                        && ["_bucket", "_sum", "_count"]
+                            .iter()
+                            .any(|s| name == format!("{doc}{s}")))
+            });
+            let Some(row) = row else {
+                panic!("{alert}: `{name}` is not in docs/watch.md's metrics table: {documented:?}")
+            };
+            let family = family_of(row);
+            used.insert(family);
+        }
+    }
+    for want in [
+        "s3cors_buckets",
+        "s3cors_last_cycle_success_timestamp_seconds",
+        "s3cors_policy_load_errors",
+        "s3cors_guardrail_violations",
+    ] {
+        assert!(used.contains(want), "no alert on {want}: {used:?}");
+    }
+
+    // The stale-watcher alert waits three of the Deployment's intervals.
+    let (_, args) = watch_deployment(&docs);
+    let stale = rules
+        .iter()
+        .filter_map(|r| r["expr"].as_str())
+        .find(|e| e.contains("time() - s3cors_last_cycle_success_timestamp_seconds"))
+        .expect("an alert on the age of the last good check");
+    let threshold: f64 = stale
+        .rsplit_once('>')
+        .expect("`... > threshold`")
+        .1
+        .split('*')
+        .map(|f| {
+            f.trim()
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("`{stale}`: a product of numbers"))
+        })
+        .product();
+    assert_eq!(
+        threshold,
+        3.0 * args.interval.as_secs_f64(),
+        "`{stale}` for --interval {:?}",
+        args.interval
     );
 }
