@@ -39,7 +39,11 @@ fn main() -> ExitCode {
         stdin_is_terminal: std::io::stdin().is_terminal(),
         confirm: &mut confirm,
     };
-    match runtime.block_on(app::run(&cli, &mut console)) {
+    let result = runtime.block_on(app::run(&cli, &mut console));
+    // Work nobody waits for any more (a lookup, a write `watch` abandoned after
+    // its stop grace) must not hold the exit: one second, then it is dropped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(outcome) => {
             // A closed pipe (`s3cors plan | head`) is not an error worth a panic.
             let mut stdout = std::io::stdout().lock();

@@ -579,6 +579,52 @@ async fn sigterm_during_a_reconcile_write_finishes_it_and_exits_0_within_5_s() {
     assert!(journal.ends_with('\n'));
 }
 
+/// A write S3 never answers is not waited for past the stop grace: the run ends
+/// within 5 s of SIGTERM with exit 1, and the journal holds the write's start,
+/// with the configuration it replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_write_s3_never_answers_exits_1_within_5_s() {
+    use crate::support::{Fault, Proxy, moto};
+    let old = get_rule("https://old.example.com");
+    let b = bucket_with("watch-hang", Some(&old)).await;
+    let proxy = Proxy::start(moto().endpoint(), &[]);
+    let work = Work::through(&proxy);
+    work.manage(&[(&b, "https://new.example.com")]);
+    proxy.set_fault(&Fault::new("hang").ops("PutBucketCors"));
+    // Each attempt may wait 60 s: far past the grace.
+    let mut w = Watcher::start(
+        &work,
+        &["--reconcile", "--journal-dir", "j", "--timeout", "60"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proxy.count("faulted", "PutBucketCors") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no write in 30 s; logs: {:#?}",
+            w.logs.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(terminate(&mut w), Some(1));
+    let logs = w.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter().any(|l| l["level"] == "ERROR"
+            && l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("stopped with a write in flight"))),
+        "{logs:#?}"
+    );
+    let files = plan_files(&work.path("j"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let journal = std::fs::read_to_string(format!("{}.journal", files[0].display())).unwrap();
+    assert!(journal.contains("\"event\":\"begin\""), "{journal}");
+    assert!(
+        journal.contains("https://old.example.com"),
+        "the replaced configuration is recorded: {journal}"
+    );
+    assert_eq!(live(&b).await, Some(old), "the hung write never reached S3");
+}
+
 #[test]
 fn watch_reconcile_never_writes_a_configuration_a_guardrail_forbids() {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -16,6 +16,9 @@
 //!   nothing; during a reconcile, no further bucket is started, the write in
 //!   flight is finished (journal, write, read back) and the journal flushed.
 //!   The exit code is then 0; with `--cycles N`, the last check's, as `drift`'s.
+//!   A write still unanswered 4 s after the signal is abandoned (its journal
+//!   entry, with the configuration it replaced, was written before it was sent)
+//!   and the run exits 1, saying so.
 
 mod metrics;
 mod reconcile;
@@ -37,6 +40,10 @@ use crate::plan::drift::{self, Verdict};
 use crate::render::diagnostics;
 
 pub use metrics::Metrics;
+
+/// How long a write in flight may still take after SIGTERM or SIGINT: the run
+/// ends within 5 s of the signal, as orchestrators expect.
+const STOP_GRACE: Duration = Duration::from_secs(4);
 
 pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
     // The status page reloads itself about once a check, between 5 s and a minute.
@@ -83,10 +90,27 @@ pub async fn run(global: &Global, args: &WatchArgs) -> anyhow::Result<Outcome> {
                 };
             }
         }
-        // Not raced against the signal: a write in flight is finished.
-        watch
-            .reconcile(global, args, &shared.metrics, &stopping)
-            .await;
+        // Not dropped at the signal: a write in flight is finished, unless it
+        // is still running STOP_GRACE after the signal (S3 does not answer).
+        let reconcile = watch.reconcile(global, args, &shared.metrics, &stopping);
+        let finished = tokio::select! {
+            () = reconcile => true,
+            () = async {
+                until_stopped(&mut stopped).await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => false,
+        };
+        if !finished {
+            tracing::error!(
+                grace_ms = u64::try_from(STOP_GRACE.as_millis()).unwrap_or(u64::MAX),
+                "stopped with a write in flight: S3 did not answer in time after the \
+                 signal. Its journal entry was written before the write, with the \
+                 configuration it replaced; whether it took effect is unknown: run \
+                 `s3cors plan` to see, or `s3cors rollback` the cycle's plan file"
+            );
+            tracing::info!(checks, "stopped");
+            return Ok(Outcome::new(String::new(), Exit::Error));
+        }
         if stopping.load(Ordering::Acquire) || args.cycles.is_some_and(|n| checks >= n) {
             break;
         }
