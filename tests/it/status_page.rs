@@ -7,17 +7,13 @@
 //! are kept in target/test-artifacts/.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use s3cors::model::Method;
 use serde_json::Value;
 
-use crate::support::aws_env;
+use crate::support::watcher::{Answer, Watcher};
 use crate::support::work::*;
 
 /// Debian's Chromium, or the one `S3CORS_CHROMIUM` names (as for the browser test).
@@ -252,109 +248,6 @@ async fn drift_html_renders_in_chromium_with_the_json_reports_counts() {
     screenshot(&url, "drift-report.png");
 }
 
-/// A running `s3cors watch --listen 127.0.0.1:0`, killed when dropped.
-struct Watcher {
-    child: Child,
-    addr: String,
-    logs: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Watcher {
-    fn start(work: &Work) -> Watcher {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("s3cors"))
-            .current_dir(work.dir.path())
-            .envs(aws_env(&work.endpoint))
-            .args(["--path-style", "--color", "never", "--log-format", "json"])
-            .args([
-                "watch",
-                "policies",
-                "--interval",
-                "1s",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("s3cors watch starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str(&line) {
-                    sink.lock().unwrap().push(entry);
-                }
-            }
-        });
-        let mut w = Watcher {
-            child,
-            addr: String::new(),
-            logs,
-        };
-        w.addr = w.wait("the listening address", |w| {
-            w.logs
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|l| l["addr"].as_str().map(str::to_owned))
-        });
-        w
-    }
-
-    /// Waits up to 30 s for `find` to find something.
-    fn wait<T>(&mut self, what: &str, find: impl Fn(&Watcher) -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(found) = find(self) {
-                return found;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "watch exited ({status}) before {what}; logs: {:#?}",
-                    self.logs.lock().unwrap()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} in 30 s; logs: {:#?}",
-                self.logs.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `GET path`: the status, the headers and the body.
-    fn get(&self, path: &str) -> (u16, String, String) {
-        let mut stream = TcpStream::connect(&self.addr).expect("connect to --listen");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read the answer");
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
-        (status, head.to_ascii_lowercase(), body.to_owned())
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_serves_the_status_page_with_the_last_checks() {
     // No usable policy yet: the page says the first check is running, and
@@ -362,10 +255,10 @@ async fn watch_serves_the_status_page_with_the_last_checks() {
     let (work, _) = fleet().await;
     let good = std::fs::read_to_string(work.path("policies/p.yaml")).unwrap();
     work.policy("p.yaml", "version: 1\nbuckets:\n  - name: [broken\n");
-    let mut w = Watcher::start(&work);
-    let (status, head, body) = w.wait("a check without policies", |w| {
+    let mut w = Watcher::start(&work, &[]);
+    let Answer { status, head, body } = w.wait("a check without policies", |w| {
         let got = w.get("/");
-        got.2
+        got.body
             .contains("data-outcome=\"no_policies\"")
             .then_some(got)
     });
@@ -379,12 +272,12 @@ async fn watch_serves_the_status_page_with_the_last_checks() {
         "{head}"
     );
     assert!(body.contains("id=\"pending\""), "{body}");
-    assert_eq!(w.get("/readyz").0, 503);
+    assert_eq!(w.get("/readyz").status, 503);
 
     // Good policies: the page shows the last complete check.
     work.policy("p.yaml", &good);
     w.wait("a complete check", |w| {
-        let body = w.get("/").2;
+        let body = w.get("/").body;
         (body.contains("id=\"verdict\"") && body.contains("data-outcome=\"drifted\"")).then_some(())
     });
     let json: Value = serde_json::from_str(&work.ok(&["drift", "policies", "--format", "json"], 2))

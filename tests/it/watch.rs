@@ -5,120 +5,29 @@
 //! reported and the last good one stays in force; SIGTERM ends it with exit 0
 //! within 5 s. Logs are read as JSON lines (`--log-format json`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use s3cors::model::Method;
 use serde_json::Value;
 
-use crate::support::aws_env;
+use crate::support::watcher::Watcher;
 use crate::support::work::*;
 
-/// A running `s3cors watch`, killed when dropped.
-struct Watcher {
-    child: Child,
-    addr: String,
-    logs: Arc<Mutex<Vec<Value>>>,
+/// What the watch tests read from a [`Watcher`].
+trait Metrics {
+    fn metrics(&self) -> Vec<Value>;
+    fn wait_metrics(&self, secs: u64, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value>;
 }
 
-impl Watcher {
-    fn start(work: &Work, extra: &[&str]) -> Watcher {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("s3cors"))
-            .current_dir(work.dir.path())
-            .envs(aws_env(&work.endpoint))
-            .args(["--path-style", "--color", "never", "--log-format", "json"])
-            .args([
-                "watch",
-                "policies",
-                "--interval",
-                "1s",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("s3cors watch starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let entry = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
-                sink.lock().unwrap().push(entry);
-            }
-        });
-        let mut w = Watcher {
-            child,
-            addr: String::new(),
-            logs,
-        };
-        let addr = w.wait_log("the metrics address", |l| {
-            l["addr"].as_str().map(str::to_owned)
-        });
-        w.addr = addr;
-        w
-    }
-
-    /// Waits up to 30 s for a log line `find` picks something from.
-    fn wait_log<T>(&mut self, what: &str, find: impl Fn(&Value) -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(found) = self.logs.lock().unwrap().iter().find_map(&find) {
-                return found;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "watch exited ({status}) before {what}; logs: {:#?}",
-                    self.logs.lock().unwrap()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} in 30 s; logs: {:#?}",
-                self.logs.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `GET path`: the status code and body.
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr).expect("connect to --listen");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read the answer");
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_owned();
-        (status, body)
-    }
-
+impl Metrics for Watcher {
     /// Every sample of /metrics, as the Prometheus parser reads them.
     fn metrics(&self) -> Vec<Value> {
-        let (status, body) = self.get("/metrics");
-        assert_eq!(status, 200, "{body}");
-        parse_metrics(&body)
+        let answer = self.get("/metrics");
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        parse_metrics(&answer.body)
     }
 
     /// Polls /metrics until `pred` holds on the samples (at most `secs`).
@@ -136,13 +45,6 @@ impl Watcher {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -203,9 +105,9 @@ async fn watch_reports_drift_follows_policy_edits_and_stops_on_sigterm() {
     // Not ready until the first check is complete; then both in sync.
     let samples = w.wait_metrics(30, "the first check", |s| buckets(s, "in_sync") == 2.0);
     assert_eq!(buckets(&samples, "drifted"), 0.0);
-    assert_eq!(w.get("/readyz").0, 200);
-    assert_eq!(w.get("/healthz").0, 200);
-    assert_eq!(w.get("/nothing-here").0, 404);
+    assert_eq!(w.get("/readyz").status, 200);
+    assert_eq!(w.get("/healthz").status, 200);
+    assert_eq!(w.get("/nothing-here").status, 404);
     let gets = sample(
         &samples,
         "s3cors_s3_requests_total",

@@ -7,6 +7,7 @@
 //! that cannot start fails the test with instructions: tests never skip silently.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod watcher;
 pub mod work;
 
 use std::io::{BufRead, BufReader, Read};
