@@ -771,6 +771,20 @@ def report(results, args):
     return "\n".join(lines).rstrip() + "\n"
 
 
+def write_section(out, text, begin, end):
+    """Writes `text` (which starts with `begin` and ends with `end`) into `out`
+    in place of what stands between those markers, or at the end."""
+    path = Path(out)
+    old = path.read_text() if path.exists() else ""
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        new = head + text + ("\n" + tail if tail else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
+
+
 def with_scale_section(out, text):
     """`text` with the sections `scripts/bench --scale` and `--watch` wrote to
     `out` (between their markers) kept at the end: the runs write one file."""

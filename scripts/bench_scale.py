@@ -343,18 +343,6 @@ GetBucketCors goes straight to the bucket's declared region (no redirects).
 """
 
 
-def write_section(out, text):
-    path = Path(out)
-    old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main():
     p = argparse.ArgumentParser(prog="scripts/bench --scale")
     p.add_argument("--buckets", type=int, default=100_000)
@@ -377,7 +365,7 @@ def main():
     results["load"] = (load_start, os.getloadavg()[0])
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
-    write_section(args.out, section(results))
+    bench.write_section(args.out, section(results), BEGIN, END)
     log(f"wrote the scale section of {args.out} in {(time.time() - t0) / 60:.1f} minutes")
 
 

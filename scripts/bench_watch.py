@@ -267,18 +267,6 @@ Calls the stub answered, drift and watch together: {calls}.
 """
 
 
-def write_section(out, text):
-    path = Path(out)
-    old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main():
     p = argparse.ArgumentParser(prog="scripts/bench --watch")
     p.add_argument("--buckets", type=int, default=10_000)
@@ -319,7 +307,7 @@ def main():
     results["uptime"] = (up0, uptime())
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
-    write_section(args.out, section(results))
+    bench.write_section(args.out, section(results), BEGIN, END)
     log(f"wrote the watch section of {args.out} in {(time.time() - t0) / 60:.1f} minutes")
 
 
