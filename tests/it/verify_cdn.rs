@@ -6,12 +6,11 @@
 //! answer serves it to B, reported as such in every output format; and with a policy
 //! that allows one origin, B is one it refuses, which must get no CORS headers.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::Duration;
 
-use crate::support::{create_bucket, localstack, s3cors, sdk_client, unique_bucket};
+use crate::support::{create_bucket, localstack, s3cors, sdk_client, start_script, unique_bucket};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ObjectCannedAcl;
 use s3cors::probe::{ProbeRequest, Prober};
@@ -32,42 +31,16 @@ struct CacheProxy {
 
 impl CacheProxy {
     fn start(upstream: &str, key: &str, extra: &[&str]) -> CacheProxy {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let python = root.join(".venv/moto/bin/python");
-        assert!(
-            python.exists(),
-            "the caching proxy runs with moto's Python ({} is missing): install it with \
-             `scripts/servers install moto`, or run `scripts/test`",
-            python.display()
-        );
-        let mut child = Process::new(&python)
-            .arg(root.join("scripts/cacheproxy.py"))
-            .args([
-                "--upstream",
-                upstream,
-                "--key",
-                key,
-                "--upstream-timeout",
-                "10",
-            ])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start scripts/cacheproxy.py: {e}"));
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        // The first line comes at once or never (the process exits, closing stdout).
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let endpoint = line.trim().to_owned();
-        if !endpoint.starts_with("http://") {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!(
-                "scripts/cacheproxy.py --key {key} did not start ({status:?}); see its stderr above"
-            );
-        }
+        let mut args = vec![
+            "--upstream",
+            upstream,
+            "--key",
+            key,
+            "--upstream-timeout",
+            "10",
+        ];
+        args.extend_from_slice(extra);
+        let (child, endpoint) = start_script("cacheproxy.py", &args);
         CacheProxy { endpoint, child }
     }
 

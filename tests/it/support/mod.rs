@@ -325,6 +325,39 @@ impl Fault {
     }
 }
 
+/// Starts `scripts/SCRIPT ARGS` with moto's venv Python (stdin piped: it stops
+/// when that closes) and returns it with the endpoint it prints as its first
+/// line. Fails the test, saying how to fix it, when it cannot start.
+pub fn start_script(script: &str, args: &[&str]) -> (Child, String) {
+    let root = repo_root();
+    let python = root.join(".venv/moto/bin/python");
+    assert!(
+        python.exists(),
+        "scripts/{script} runs with moto's Python ({} is missing): {}",
+        python.display(),
+        how_to_get("moto")
+    );
+    let mut child = Command::new(&python)
+        .arg(root.join("scripts").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start scripts/{script}: {e}"));
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    // The first line comes at once or never (the process exits, closing stdout).
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    let endpoint = line.trim().to_owned();
+    if !endpoint.starts_with("http://") {
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("scripts/{script} {args:?} did not start ({status:?}); see its stderr above");
+    }
+    (child, endpoint)
+}
+
 /// The fault-injecting, delaying, counting proxy (`scripts/s3proxy.py`), started in
 /// front of `upstream` for one test; it stops when this value is dropped (its stdin
 /// closes). See the script's `--help` for the options and [`Fault`] for faults.
@@ -337,32 +370,9 @@ impl Proxy {
     /// Start the proxy with `args` (e.g. `["--throttle-first", "2"]`) in front of
     /// `upstream`. Fails the test, saying how to fix it, when it cannot start.
     pub fn start(upstream: &str, args: &[&str]) -> Proxy {
-        let root = repo_root();
-        let python = root.join(".venv/moto/bin/python");
-        assert!(
-            python.exists(),
-            "the proxy runs with moto's Python ({} is missing): {}",
-            python.display(),
-            how_to_get("moto")
-        );
-        let mut child = Command::new(&python)
-            .arg(root.join("scripts/s3proxy.py"))
-            .args(["--upstream", upstream])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start scripts/s3proxy.py: {e}"));
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let endpoint = line.trim().to_owned();
-        if !endpoint.starts_with("http://") {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!("scripts/s3proxy.py {args:?} did not start ({status:?}); see its stderr above");
-        }
+        let mut argv = vec!["--upstream", upstream];
+        argv.extend_from_slice(args);
+        let (child, endpoint) = start_script("s3proxy.py", &argv);
         Proxy { endpoint, child }
     }
 
