@@ -52,11 +52,18 @@ pub fn load(
 /// The policies under `paths` and every diagnostic about them: errors, and the
 /// lint findings and guardrail checks when there is no error.
 pub fn read(paths: &[PathBuf]) -> (Sources, Policy, Vec<Diagnostic>) {
-    let (sources, mut diags) = load::read_policies(paths);
-    let loaded = policy::load(&sources);
+    let (sources, diags) = load::read_policies(paths);
+    let (policy, diags) = check(&sources, diags);
+    (sources, policy, diags)
+}
+
+/// The policy in `sources` (already read, with `diags` from reading them) and
+/// every diagnostic about it, as [`read`] gives them.
+pub fn check(sources: &Sources, mut diags: Vec<Diagnostic>) -> (Policy, Vec<Diagnostic>) {
+    let loaded = policy::load(sources);
     diags.extend(loaded.diagnostics);
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(policy::check::findings(&loaded.policy));
     }
-    (sources, loaded.policy, diags)
+    (loaded.policy, diags)
 }

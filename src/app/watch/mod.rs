@@ -249,8 +249,8 @@ impl Watch {
             metrics.set_policy_load_errors(0);
             return Ok(());
         }
-        drop(sources);
-        let (sources, policy, diags) = policies::read(&args.policies.paths);
+        // The files as read for the digest: another read could see a newer version.
+        let (policy, diags) = policies::check(&sources, read_errors);
         let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
             metrics.set_policy_load_errors(errors.len());
