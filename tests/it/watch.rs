@@ -442,15 +442,9 @@ async fn sigterm_during_a_reconcile_write_finishes_it_and_exits_0_within_5_s() {
         &work,
         &["--reconcile", "--journal-dir", "j", "--timeout", "1"],
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while proxy.count("faulted", "PutBucketCors") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no write in 30 s; logs: {:#?}",
-            w.logs.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    w.wait("a write the proxy holds", |_| {
+        (proxy.count("faulted", "PutBucketCors") > 0).then_some(())
+    });
     assert_eq!(terminate(&mut w), Some(0));
     let logs = w.logs.lock().unwrap().clone();
     let stopping = logs
@@ -498,15 +492,9 @@ async fn sigterm_during_a_write_s3_never_answers_exits_1_within_5_s() {
         &work,
         &["--reconcile", "--journal-dir", "j", "--timeout", "60"],
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while proxy.count("faulted", "PutBucketCors") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no write in 30 s; logs: {:#?}",
-            w.logs.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    w.wait("a write the proxy holds", |_| {
+        (proxy.count("faulted", "PutBucketCors") > 0).then_some(())
+    });
     assert_eq!(terminate(&mut w), Some(1));
     let logs = w.logs.lock().unwrap().clone();
     assert!(
